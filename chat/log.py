@@ -1,0 +1,119 @@
+"""
+The server log (SPEC section 3): C{twisted.logger} events written one per
+line as::
+
+    2026-11-23 15:52:18.123 [INFO] [server] [start] listening on 127.0.0.1:8080
+
+Events carry a C{category} field (C{start}, C{STATE}, C{RX}, C{BROADCAST},
+C{stop}, ...).  A relay event (one per received chunk, carrying
+C{relayedLines}) is written as an C{RX} and a C{BROADCAST} line per relayed
+line, so the file reads as if every line had been logged on its own while
+the relay pays for one event per chunk.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from twisted.logger import ILogObserver, LogEvent, LogLevel, formatEvent
+from zope.interface import implementer
+
+LEVELS = {
+    "debug": LogLevel.debug,
+    "info": LogLevel.info,
+    "warn": LogLevel.warn,
+    "error": LogLevel.error,
+}
+"""The names C{--log-level} accepts."""
+
+_LEVEL_TAGS = {
+    LogLevel.debug: "DEBUG",
+    LogLevel.info: "INFO",
+    LogLevel.warn: "WARN",
+    LogLevel.error: "ERROR",
+    LogLevel.critical: "CRITICAL",
+}
+
+BUFFER_SIZE = 1 << 16
+"""Bytes of log text held in memory before a write to the file."""
+
+
+def printable(data: bytes) -> str:
+    """
+    C{data} as text for the log: UTF-8 where it decodes, every byte that does
+    not and every unprintable character escaped (C{\\x00}, C{\\xff}, C{\\t}).
+    """
+    text = data.decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def openLog(path: str) -> TextIO:
+    """
+    Open the log at C{path} for appending, through a buffer; C{-} is
+    standard output.
+    """
+    if path == "-":
+        return sys.stdout
+    return open(path, "a", encoding="utf-8", buffering=BUFFER_SIZE)
+
+
+@implementer(ILogObserver)
+class LogFileObserver:
+    """
+    Writes events to a text stream in the format of SPEC section 3.
+
+    Writes are buffered by the stream; call L{flush} to push them out.
+    """
+
+    def __init__(self, stream: TextIO, component: str = "server") -> None:
+        self._stream = stream
+        self._component = component
+        self._second = -1
+        self._secondText = ""
+
+    def __call__(self, event: LogEvent) -> None:
+        head = self._head(event)
+        lines = event.get("relayedLines")
+        if lines is None:
+            category = event.get("category", "-")
+            text = formatEvent(event).replace("\n", "\n    ")
+            self._stream.write(f"{head} [{category}] {text}\n")
+            return
+        sender = event["sender"]
+        broadcast = f"{head} [BROADCAST] to {event['recipients']} clients\n"
+        self._stream.write(
+            "".join(
+                f"{head} [RX] [client {sender}] {printable(line)}\n{broadcast}"
+                for line in lines
+            )
+        )
+
+    def _head(self, event: LogEvent) -> str:
+        when = event.get("log_time") or time.time()
+        second = int(when)
+        if second != self._second:
+            self._second = second
+            self._secondText = time.strftime(
+                "%Y-%m-%d %H:%M:%S", time.localtime(second)
+            )
+        millis = int((when - second) * 1000)
+        level = _LEVEL_TAGS.get(event.get("log_level", LogLevel.info), "INFO")
+        return f"{self._secondText}.{millis:03d} [{level}] [{self._component}]"
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Flush, and close the stream unless it is standard output."""
+        self.flush()
+        if self._stream is not sys.stdout:
+            self._stream.close()

@@ -1,0 +1,140 @@
+"""
+One connected chat client: turns the bytes it sends into lines for the room.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from twisted.internet.protocol import connectionDone
+from twisted.protocols.basic import LineReceiver
+from twisted.python.failure import Failure
+
+from chat import wire
+
+
+class Hub(Protocol):
+    """
+    What a L{ChatProtocol} needs from the room it was built by.
+    """
+
+    def join(self, client: ChatProtocol) -> None:
+        """C{client} has connected."""
+
+    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        """C{sender} has sent C{lines} (without their delimiters)."""
+
+    def leave(self, client: ChatProtocol, reason: Failure) -> None:
+        """C{client} has gone away; all of its lines were relayed before."""
+
+
+class ChatProtocol(LineReceiver):
+    """
+    A chat client's connection.
+
+    L{LineReceiver} re-slices its whole buffer once per line (Twisted ticket
+    6357), which is quadratic in the size of a received chunk.  This protocol
+    keeps its API (C{lineReceived}, C{pauseProducing}/C{resumeProducing},
+    C{clearLineBuffer}, C{MAX_LENGTH}) but splits each received chunk in one
+    pass and hands all of its complete lines to the room at once.
+
+    Lines end with C{\\n}; one C{\\r} right before it is removed.  A line
+    longer than C{MAX_LENGTH} is passed on in pieces of C{MAX_LENGTH} bytes,
+    never dropped; at most C{MAX_LENGTH} bytes (plus a C{\\r} that may turn out
+    to be half of a CRLF) stay buffered.
+
+    @ivar hub: the room this client is in.
+    @ivar clientId: the id the room gave this client.
+    """
+
+    delimiter = wire.DELIMITER
+
+    def __init__(self, hub: Hub, clientId: int, maxLine: int) -> None:
+        self.hub = hub
+        self.clientId = clientId
+        self.MAX_LENGTH = maxLine
+        self._prefix = wire.linePrefix(clientId)
+        self._separator = wire.DELIMITER + self._prefix
+
+    def frame(self, lines: list[bytes]) -> bytes:
+        """
+        The bytes every other client receives for C{lines} from this one:
+        built once, whatever the number of recipients.
+        """
+        return self._prefix + self._separator.join(lines) + wire.DELIMITER
+
+    def connectionMade(self) -> None:
+        self.hub.join(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._busyReceiving or self.paused:
+            self._buffer += data
+            return
+        self._busyReceiving = True
+        try:
+            data = self._buffer + data
+            end = data.rfind(b"\n") + 1
+            self._buffer = data[end:]
+            if end:
+                self._receiveBlock(data[:end])
+            if len(self._buffer) > self.MAX_LENGTH:
+                self._receiveOverlong()
+        finally:
+            self._busyReceiving = False
+
+    def lineReceived(self, line: bytes) -> None:
+        self.linesReceived([line])
+
+    def linesReceived(self, lines: list[bytes]) -> None:
+        """
+        The lines of one received chunk, in order: the unit of work of the
+        relay, so that its cost is per chunk rather than per line.
+        """
+        self.hub.relay(self, lines)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        rest = self.clearLineBuffer()
+        if rest:
+            self._receiveBlock(rest + wire.DELIMITER)
+        self.hub.leave(self, reason)
+
+    def _receiveBlock(self, block: bytes) -> None:
+        """
+        Relay C{block}, one or more complete lines each ending with C{\\n}.
+        """
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        lines = block.split(b"\n")
+        del lines[-1]
+        if len(block) > self.MAX_LENGTH + 1:
+            lines = self._cut(lines)
+        self.linesReceived(lines)
+
+    def _receiveOverlong(self) -> None:
+        """
+        Relay the leading pieces of a buffered partial line that has grown
+        past C{MAX_LENGTH}, keeping the rest buffered.
+        """
+        pending, limit = self._buffer, self.MAX_LENGTH
+        # A trailing \r may be dropped by a \n yet to come: do not count it.
+        content = len(pending) - (pending.endswith(b"\r"))
+        whole = (content - 1) // limit * limit
+        if whole:
+            self._buffer = pending[whole:]
+            self.linesReceived(_pieces(pending[:whole], limit))
+
+    def _cut(self, lines: list[bytes]) -> list[bytes]:
+        limit = self.MAX_LENGTH
+        if max(map(len, lines)) <= limit:
+            return lines
+        cut: list[bytes] = []
+        for line in lines:
+            if len(line) > limit:
+                cut.extend(_pieces(line, limit))
+            else:
+                cut.append(line)
+        return cut
+
+
+def _pieces(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]

@@ -1,0 +1,149 @@
+"""
+The room: the factory that numbers the clients, holds the set of those
+connected and broadcasts between them.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from twisted.internet import error
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chat import wire
+from chat.protocol import ChatProtocol
+
+SHUTDOWN_GRACE = 5.0
+"""Seconds the clients get at shutdown to receive what is pending for them."""
+
+
+class ChatRoom(ServerFactory[ChatProtocol]):
+    """
+    A broadcast room: every line a client sends reaches every other client.
+
+    @ivar clients: the connected clients by id, in the order they joined.
+    """
+
+    def __init__(self, log: Logger, maxLine: int = 65536) -> None:
+        self.log = log
+        self.maxLine = maxLine
+        self.clients: dict[int, ChatProtocol] = {}
+        self.logRelays = True
+        self._ids = count()
+        self._closing = False
+        self._emptied: Deferred[None] | None = None
+
+    def buildProtocol(self, addr: IAddress | None) -> ChatProtocol:
+        client = ChatProtocol(self, next(self._ids), self.maxLine)
+        client.factory = self
+        return client
+
+    def join(self, client: ChatProtocol) -> None:
+        self._broadcast(wire.arrived(client.clientId), None)
+        self.clients[client.clientId] = client
+        peer = client.transport.getPeer()  # type: ignore[union-attr]
+        self.log.info(
+            "client {clientId} connected from {peer}",
+            category="STATE",
+            clientId=client.clientId,
+            peer=describeAddress(peer),
+        )
+
+    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        recipients = self._broadcast(sender.frame(lines), sender)
+        if self.logRelays:
+            self.log.info(
+                "client {sender} sent {count} lines to {recipients} clients",
+                category="RX",
+                sender=sender.clientId,
+                count=len(lines),
+                recipients=recipients,
+                relayedLines=lines,
+            )
+
+    def leave(self, client: ChatProtocol, reason: Failure) -> None:
+        del self.clients[client.clientId]
+        if not self._closing:
+            self._broadcast(wire.left(client.clientId), None)
+        self.log.info(
+            "client {clientId} disconnected ({why})",
+            category="STATE",
+            clientId=client.clientId,
+            why=describeReason(reason),
+        )
+        if self._emptied is not None and not self.clients:
+            self._emptied.callback(None)
+
+    def _broadcast(self, data: bytes, sender: ChatProtocol | None) -> int:
+        """
+        Write C{data} to every client but C{sender}; return how many.
+        """
+        recipients = 0
+        for client in self.clients.values():
+            if client is not sender:
+                client.transport.write(data)  # type: ignore[union-attr]
+                recipients += 1
+        return recipients
+
+    def shutDown(
+        self, clock: IReactorTime, grace: float = SHUTDOWN_GRACE
+    ) -> Deferred[None]:
+        """
+        Tell every client the server is shutting down and close the
+        connections once their pending output is written.
+
+        @return: fires when every client is gone, or after C{grace} seconds
+            when those still there (not reading) have been cut off.
+        """
+        self._closing = True
+        for client in self.clients.values():
+            client.transport.write(wire.SHUTTING_DOWN)  # type: ignore[union-attr]
+            client.transport.loseConnection()  # type: ignore[union-attr]
+        if not self.clients:
+            return succeed(None)
+        self._emptied = Deferred()
+        self._emptied.addTimeout(grace, clock, self._cutOff)
+        return self._emptied
+
+    def _cutOff(self, result: object, timeout: float) -> None:
+        self.log.warn(
+            "{count} clients still had output pending after {timeout} s; cut off",
+            category="stop",
+            count=len(self.clients),
+            timeout=timeout,
+        )
+        self._emptied = None
+        for client in list(self.clients.values()):
+            client.transport.abortConnection()  # type: ignore[union-attr]
+
+
+def describeAddress(address: IAddress) -> str:
+    """
+    C{address} as people write it: C{127.0.0.1:8080}, C{[::1]:8080}, or a
+    UNIX socket's path.
+    """
+    host = getattr(address, "host", None)
+    if host is None:
+        return str(getattr(address, "name", None) or address)
+    port = address.port  # type: ignore[attr-defined]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+_REASONS = {
+    # Most specific first: ConnectionAborted is a ConnectionLost.
+    error.ConnectionAborted: "connection aborted by the server",
+    error.ConnectionLost: "connection lost",
+    error.ConnectionDone: "connection closed cleanly",
+}
+
+
+def describeReason(reason: Failure) -> str:
+    """Why a connection ended, in a few words for the log."""
+    for kind, words in _REASONS.items():
+        if reason.check(kind):
+            return words
+    return reason.getErrorMessage()

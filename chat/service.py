@@ -1,0 +1,196 @@
+"""
+The server as a twistd service: the room's listeners, its log, its shutdown.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import suppress
+from types import FrameType
+from typing import Any
+
+from twisted.application import strports
+from twisted.application.service import MultiService
+from twisted.internet import error
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IStreamServerEndpoint,
+)
+from twisted.internet.task import LoopingCall
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    LogPublisher,
+    globalLogPublisher,
+)
+from zope.interface import implementer
+
+from chat.log import LogFileObserver, openLog
+from chat.room import ChatRoom, describeAddress
+
+FLUSH_INTERVAL = 1.0
+"""Seconds between writes of the buffered log to its file."""
+
+
+@implementer(IStreamServerEndpoint)
+class AnnouncedEndpoint:
+    """
+    An endpoint that logs the address it listens on once it does, so that
+    C{--port 0} tells which port it got.
+    """
+
+    def __init__(self, endpoint: IStreamServerEndpoint, room: ChatRoom) -> None:
+        self._endpoint = endpoint
+        self._room = room
+
+    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
+        return self._endpoint.listen(factory).addCallback(self._announce)
+
+    def _announce(self, port: IListeningPort) -> IListeningPort:
+        self._room.log.info(
+            "listening on {address}",
+            category="start",
+            address=describeAddress(port.getHost()),
+        )
+        return port
+
+
+class ChatService(MultiService):
+    """
+    The chat server: a L{ChatRoom} behind one listener per endpoint
+    description, with the log it writes to.
+
+    The log observer belongs to this service: it is attached before the
+    listeners start and detached after they have stopped and the clients have
+    gone, so that the file sees the whole life of the server.  The room logs
+    to a publisher of its own; errors that Twisted logs globally (tracebacks
+    among them) are copied to the file as well.
+    """
+
+    def __init__(
+        self,
+        room: ChatRoom,
+        publisher: LogPublisher,
+        logPath: str,
+        logLevel: LogLevel,
+        reactor: Any,
+        handleSignals: bool = True,
+    ) -> None:
+        super().__init__()
+        self.room = room
+        self._publisher = publisher
+        self._logPath = logPath
+        self._logLevel = logLevel
+        self._reactor = reactor
+        self._handleSignals = handleSignals
+        self._file: LogFileObserver | None = None
+        self._observers: list[tuple[LogPublisher, ILogObserver]] = []
+        self._flusher = LoopingCall(self._flush)
+        self._flusher.clock = reactor
+        self._previousHandlers: dict[int, Any] = {}
+        room.logRelays = logLevel <= LogLevel.info
+
+    def listenOn(self, description: str) -> None:
+        """
+        Listen on the endpoint C{description} once the service starts.
+        """
+        listener = strports.service(description, self.room, reactor=self._reactor)
+        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room)
+        listener.setServiceParent(self)
+
+    def privilegedStartService(self) -> None:
+        self._openLog()
+        try:
+            super().privilegedStartService()
+        except Exception as failed:  # a busy port, a bad address, no permission
+            self.room.log.error("{failed}", category="start", failed=failed)
+            self._closeLog()
+            raise SystemExit(f"twistd chat: error: {failed}") from None
+
+    def startService(self) -> None:
+        self._openLog()
+        super().startService()
+        self._flusher.start(FLUSH_INTERVAL, now=False)
+        if self._handleSignals:
+            self._reactor.callWhenRunning(self._takeSignals)
+
+    def stopService(self) -> Deferred[None]:
+        self.room.log.info(
+            "shutting down, {count} clients connected",
+            category="stop",
+            count=len(self.room.clients),
+        )
+        self._giveBackSignals()
+        if self._flusher.running:
+            self._flusher.stop()
+        stopped: Deferred[Any] = Deferred.fromCoroutine(self._stop())
+        return stopped
+
+    async def _stop(self) -> None:
+        try:
+            await super().stopService()
+            await self.room.shutDown(self._reactor)
+            self.room.log.info("stopped", category="stop")
+        finally:
+            self._closeLog()
+
+    def _openLog(self) -> None:
+        if self._file is not None:
+            return
+        self._file = LogFileObserver(openLog(self._logPath))
+        self._observe(
+            self._publisher,
+            FilteringLogObserver(
+                self._file, [LogLevelFilterPredicate(defaultLogLevel=self._logLevel)]
+            ),
+        )
+        self._observe(
+            globalLogPublisher,
+            FilteringLogObserver(
+                self._file,
+                [LogLevelFilterPredicate(max(self._logLevel, LogLevel.warn))],
+            ),
+        )
+
+    def _observe(self, publisher: LogPublisher, observer: ILogObserver) -> None:
+        publisher.addObserver(observer)
+        self._observers.append((publisher, observer))
+
+    def _closeLog(self) -> None:
+        while self._observers:
+            publisher, observer = self._observers.pop()
+            publisher.removeObserver(observer)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def _takeSignals(self) -> None:
+        """
+        Stop the reactor on SIGINT and SIGTERM ourselves.  Twisted's own
+        handlers make twistd kill itself with the signal once the reactor has
+        stopped (exit status -15 for SIGTERM); a server that shut down cleanly
+        exits 0 instead.
+        """
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previousHandlers[signum] = signal.signal(signum, self._onSignal)
+
+    def _giveBackSignals(self) -> None:
+        while self._previousHandlers:
+            signum, handler = self._previousHandlers.popitem()
+            signal.signal(signum, handler)
+
+    def _onSignal(self, signum: int, frame: FrameType | None) -> None:
+        self._reactor.callFromThread(self._stopReactor, signal.Signals(signum).name)
+
+    def _stopReactor(self, signalName: str) -> None:
+        self.room.log.info("received {signal}", category="stop", signal=signalName)
+        with suppress(error.ReactorNotRunning):  # a second signal
+            self._reactor.stop()

@@ -1,0 +1,8 @@
+from twisted.application.service import ServiceMaker
+
+Chat = ServiceMaker(
+    "chat",
+    "chat.tap",
+    "A line-based broadcast chat server, byte-compatible with mini_serv.",
+    "chat",
+)
