@@ -5,6 +5,7 @@ connected and broadcasts between them.
 
 from __future__ import annotations
 
+import os
 from itertools import count
 
 from twisted.internet import error
@@ -128,7 +129,8 @@ def describeAddress(address: IAddress) -> str:
     """
     host = getattr(address, "host", None)
     if host is None:
-        return str(getattr(address, "name", None) or address)
+        name = getattr(address, "name", None)
+        return os.fsdecode(name) if name else str(address)
     port = address.port  # type: ignore[attr-defined]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

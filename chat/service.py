@@ -5,6 +5,7 @@ The server as a twistd service: the room's listeners, its log, its shutdown.
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import suppress
 from types import FrameType
 from typing import Any
@@ -109,12 +110,15 @@ class ChatService(MultiService):
         except Exception as failed:  # a busy port, a bad address, no permission
             self.room.log.error("{failed}", category="start", failed=failed)
             self._closeLog()
-            raise SystemExit(f"twistd chat: error: {failed}") from None
+            # twistd has sent sys.stderr to its own log by now: the user's
+            # terminal is the original one.
+            print(f"twistd chat: error: {failed}", file=sys.__stderr__)
+            raise SystemExit(1) from None
 
     def startService(self) -> None:
         self._openLog()
         super().startService()
-        self._flusher.start(FLUSH_INTERVAL, now=False)
+        self._flusher.start(FLUSH_INTERVAL)  # at once: the start is in the file
         if self._handleSignals:
             self._reactor.callWhenRunning(self._takeSignals)
 

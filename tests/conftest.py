@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import Server
+
+
+@pytest.fixture
+def startServer(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start C{twistd -n chat --port 0 ARGUMENTS}; killed after the test."""
+    started: list[Server] = []
+
+    def start(*arguments: str) -> Server:
+        server = Server(tmp_path, *arguments)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()

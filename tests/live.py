@@ -1,0 +1,134 @@
+"""
+A real C{twistd chat} process and blocking loopback clients for it.
+
+Every wait here polls towards a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+TWISTD = str(Path(sys.executable).with_name("twistd"))
+DEADLINE = 20.0
+"""Seconds any single wait may take before the test fails."""
+
+
+def waitFor(condition: Callable[[], object], what: str, timeout: float = DEADLINE):
+    """Poll C{condition} until it returns something true; return that."""
+    end = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Client:
+    """A loopback client that reads with a deadline."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection((host, port), timeout=DEADLINE)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def expect(self, data: bytes) -> None:
+        """Read until C{data} has arrived; it must be exactly what comes next."""
+        while len(self.buffer) < len(data):
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                break
+            self.buffer += chunk
+        got, self.buffer = self.buffer[: len(data)], self.buffer[len(data) :]
+        assert got == data, f"expected {data[:200]!r}, got {got[:200]!r}"
+
+    def readToEnd(self) -> bytes:
+        """Everything until the server closes the connection."""
+        while chunk := self.sock.recv(1 << 20):
+            self.buffer += chunk
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def nothingMore(self) -> None:
+        """Nothing has been received beyond what was expected."""
+        self.sock.setblocking(False)
+        try:
+            extra = self.sock.recv(1 << 16)
+        except BlockingIOError:
+            extra = b""
+        finally:
+            self.sock.setblocking(True)
+        assert self.buffer + extra == b"", f"unexpected {self.buffer + extra!r}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Server:
+    """C{twistd -n chat} started in C{directory}, listening on a free port."""
+
+    def __init__(self, directory: Path, *arguments: str) -> None:
+        self.directory = directory
+        self.log = directory / "mini_serv.log"
+        self.process = subprocess.Popen(
+            [TWISTD, "-n", "--pidfile=", "chat", "--port", "0", *arguments],
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        found = waitFor(self._listening, "the server to log its port")
+        self.port = int(found.group(1))
+        self.clients: list[Client] = []
+
+    def _listening(self) -> re.Match[str] | None:
+        if self.process.poll() is not None:
+            raise AssertionError(f"server exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+        text = self.log.read_text() if self.log.exists() else ""
+        return re.search(r"\[start\] listening on 127\.0\.0\.1:(\d+)", text)
+
+    def connect(self) -> Client:
+        """A new client, once every client before it has seen it arrive."""
+        client = Client(self.port)
+        clientId = len(self.clients)
+        for other in self.clients:
+            other.expect(b"server: client %d just arrived\n" % clientId)
+        self.clients.append(client)
+        return client
+
+    def logText(self) -> str:
+        return self.log.read_text()
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Signal the server and return its exit status."""
+        self.process.send_signal(signum)
+        return self.process.wait(DEADLINE)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(DEADLINE)
+        self.process.stderr.close()  # type: ignore[union-attr]
+        for client in self.clients:
+            client.close()
+
+
+def run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run C{twistd -n chat ARGUMENTS} to completion."""
+    return subprocess.run(
+        [TWISTD, "-n", "--pidfile=", "chat", *arguments],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )

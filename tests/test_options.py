@@ -1,0 +1,108 @@
+"""
+The options of C{twistd chat} and the service they make.
+"""
+
+from __future__ import annotations
+
+import os
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.testing import MemoryReactor
+from twisted.logger import LogLevel
+from twisted.trial.unittest import SynchronousTestCase
+
+from chat.service import AnnouncedEndpoint
+from chat.tap import Options, makeService
+
+
+def parse(*arguments: str) -> Options:
+    options = Options()
+    options.parseOptions(list(arguments))
+    return options
+
+
+class OptionsTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        # --logfile is opened to check it: keep the default file out of the way.
+        path = self.mktemp()
+        os.makedirs(path)
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(path)
+
+    def test_defaults(self) -> None:
+        options = parse()
+        self.assertEqual(options["port"], 8080)
+        self.assertEqual(options["interface"], "127.0.0.1")
+        self.assertEqual(options["logfile"], "mini_serv.log")
+        self.assertEqual(options["log-level"], LogLevel.info)
+        self.assertEqual(options["max-line"], 65536)
+        self.assertEqual(options["endpoints"], ["tcp:8080:interface=127.0.0.1"])
+
+    def test_portAndInterface(self) -> None:
+        options = parse("--port", "0", "--interface", "::1")
+        self.assertEqual(options["endpoints"], ["tcp:0:interface=\\:\\:1"])
+
+    def test_listenRepeatableAndReplacesPort(self) -> None:
+        options = parse(
+            "--port", "1", "--listen", "tcp:2", "--listen", "unix:chat.sock"
+        )
+        self.assertEqual(options["endpoints"], ["tcp:2", "unix:chat.sock"])
+
+    def test_levels(self) -> None:
+        self.assertEqual(parse("--log-level", "WARN")["log-level"], LogLevel.warn)
+        self.assertEqual(parse("--log-level", "debug")["log-level"], LogLevel.debug)
+
+    def assertBad(self, option: str, *arguments: str) -> None:
+        with self.assertRaises(SystemExit) as raised:
+            parse(*arguments)
+        message = str(raised.exception.code)
+        self.assertIn(option, message)
+        self.assertNotIn("\n", message)
+        self.assertTrue(message.startswith("twistd chat: error: "), message)
+
+    def test_badPorts(self) -> None:
+        for value in ("abc", "70000", "-1", "", "8080x", "65536"):
+            self.assertBad("--port", "--port", value)
+
+    def test_badInterface(self) -> None:
+        self.assertBad("--interface", "--interface", "nowhere")
+
+    def test_badLevel(self) -> None:
+        self.assertBad("--log-level", "--log-level", "loud")
+
+    def test_badMaxLine(self) -> None:
+        for value in ("0", "many", "-5"):
+            self.assertBad("--max-line", "--max-line", value)
+
+    def test_badListen(self) -> None:
+        self.assertBad("--listen", "--listen", "carrier-pigeon:42")
+        self.assertBad("--listen", "--listen", "tcp:notaport")
+        self.assertBad("--listen", "--listen", "ssl:6697:privateKey=missing.pem")
+
+    def test_unwritableLogfile(self) -> None:
+        self.assertBad("--logfile", "--logfile", "no/such/dir/chat.log")
+
+    def test_unknownOption(self) -> None:
+        self.assertBad("--colour", "--colour", "blue")
+
+
+class MakeServiceTests(SynchronousTestCase):
+    def test_oneListenerPerEndpoint(self) -> None:
+        options = Options()
+        options.update(
+            {
+                "max-line": 100,
+                "logfile": "-",
+                "log-level": LogLevel.warn,
+                "endpoints": ["tcp:0", "tcp:0:interface=127.0.0.1"],
+            }
+        )
+        service = makeService(options, reactor=MemoryReactor())
+        listeners = list(service)
+        self.assertEqual(len(listeners), 2)
+        for listener in listeners:
+            assert isinstance(listener, StreamServerEndpointService)
+            self.assertIsInstance(listener.endpoint, AnnouncedEndpoint)
+            self.assertIs(listener.factory, service.room)
+        self.assertEqual(service.room.maxLine, 100)
+        self.assertFalse(service.room.logRelays)
