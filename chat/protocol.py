@@ -4,6 +4,7 @@ One connected chat client: turns the bytes it sends into lines for the room.
 
 from __future__ import annotations
 
+import socket
 from typing import Protocol
 
 from twisted.internet.protocol import connectionDone
@@ -11,6 +12,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from chat import wire
+from chat.outbox import Outbox, directSocket
 
 
 class Hub(Protocol):
@@ -45,6 +47,8 @@ class ChatProtocol(LineReceiver):
 
     @ivar hub: the room this client is in.
     @ivar clientId: the id the room gave this client.
+    @ivar outbox: output held for this client while its socket is full, or
+        L{None} while output can go straight to the socket.
     """
 
     delimiter = wire.DELIMITER
@@ -55,6 +59,8 @@ class ChatProtocol(LineReceiver):
         self.MAX_LENGTH = maxLine
         self._prefix = wire.linePrefix(clientId)
         self._separator = wire.DELIMITER + self._prefix
+        self._socket: socket.socket | None = None
+        self.outbox: Outbox | None = None
 
     def frame(self, lines: list[bytes]) -> bytes:
         """
@@ -64,7 +70,30 @@ class ChatProtocol(LineReceiver):
         return self._prefix + self._separator.join(lines) + wire.DELIMITER
 
     def connectionMade(self) -> None:
+        self._socket = directSocket(self.transport)  # type: ignore[arg-type]
         self.hub.join(self)
+
+    def deliver(self, data: bytes) -> None:
+        """
+        Send C{data} to this client: straight to its socket while nothing is
+        held for it, otherwise after what is held (see L{chat.outbox}).
+        """
+        if self.outbox is not None:
+            self.outbox.add(data)
+            return
+        if self._socket is None:
+            self.transport.write(data)  # type: ignore[union-attr]
+            return
+        try:
+            sent = self._socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # Let the transport meet the error and close the connection.
+            self.transport.write(data)  # type: ignore[union-attr]
+            return
+        if sent < len(data):
+            self.outbox = Outbox(self, data[sent:])
 
     def dataReceived(self, data: bytes) -> None:
         if self._busyReceiving or self.paused:

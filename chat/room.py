@@ -1,6 +1,15 @@
 """
 The room: the factory that numbers the clients, holds the set of those
 connected and broadcasts between them.
+
+Broadcasts are batched per reactor iteration.  Everything posted while the
+reactor handles one round of events (lines, arrival and leave notices) is
+kept in order in one list, and sent once the round is over: each client
+receives one C{send()} with everything meant for it.  Most clients receive
+the whole batch, joined once into a single bytes object; only the clients
+that posted in this round (who must not get their own lines back) and the
+ones that joined during it (who must not get what came before them) need a
+batch of their own.
 """
 
 from __future__ import annotations
@@ -29,12 +38,15 @@ class ChatRoom(ServerFactory[ChatProtocol]):
     @ivar clients: the connected clients by id, in the order they joined.
     """
 
-    def __init__(self, log: Logger, maxLine: int = 65536) -> None:
+    def __init__(self, log: Logger, clock: IReactorTime, maxLine: int = 65536) -> None:
         self.log = log
         self.maxLine = maxLine
         self.clients: dict[int, ChatProtocol] = {}
         self.logRelays = True
+        self._clock = clock
         self._ids = count()
+        self._batch: list[tuple[ChatProtocol | None, bytes]] = []
+        self._joinedAt: dict[ChatProtocol, int] = {}
         self._closing = False
         self._emptied: Deferred[None] | None = None
 
@@ -44,7 +56,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         return client
 
     def join(self, client: ChatProtocol) -> None:
-        self._broadcast(wire.arrived(client.clientId), None)
+        self._joinedAt[client] = len(self._batch)
+        self._post(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
         peer = client.transport.getPeer()  # type: ignore[union-attr]
         self.log.info(
@@ -55,21 +68,21 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         )
 
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        recipients = self._broadcast(sender.frame(lines), sender)
+        self._post(sender.frame(lines), sender)
         if self.logRelays:
             self.log.info(
                 "client {sender} sent {count} lines to {recipients} clients",
                 category="RX",
                 sender=sender.clientId,
                 count=len(lines),
-                recipients=recipients,
+                recipients=len(self.clients) - 1,
                 relayedLines=lines,
             )
 
     def leave(self, client: ChatProtocol, reason: Failure) -> None:
         del self.clients[client.clientId]
         if not self._closing:
-            self._broadcast(wire.left(client.clientId), None)
+            self._post(wire.left(client.clientId), None)
         self.log.info(
             "client {clientId} disconnected ({why})",
             category="STATE",
@@ -79,20 +92,38 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         if self._emptied is not None and not self.clients:
             self._emptied.callback(None)
 
-    def _broadcast(self, data: bytes, sender: ChatProtocol | None) -> int:
+    def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """
-        Write C{data} to every client but C{sender}; return how many.
+        Send C{data} to every client but C{origin} once this reactor
+        iteration is over.
         """
-        recipients = 0
-        for client in self.clients.values():
-            if client is not sender:
-                client.transport.write(data)  # type: ignore[union-attr]
-                recipients += 1
-        return recipients
+        if not self._batch:
+            self._clock.callLater(0, self._flush)
+        self._batch.append((origin, data))
 
-    def shutDown(
-        self, clock: IReactorTime, grace: float = SHUTDOWN_GRACE
-    ) -> Deferred[None]:
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        joinedAt, self._joinedAt = self._joinedAt, {}
+        if not batch:
+            return
+        special = {origin for origin, _ in batch}
+        special.update(joinedAt)
+        everything = b"".join([data for _, data in batch])
+        for client in self.clients.values():
+            if client not in special:
+                client.deliver(everything)
+                continue
+            mine = b"".join(
+                [
+                    data
+                    for origin, data in batch[joinedAt.get(client, 0) :]
+                    if origin is not client
+                ]
+            )
+            if mine:
+                client.deliver(mine)
+
+    def shutDown(self, grace: float = SHUTDOWN_GRACE) -> Deferred[None]:
         """
         Tell every client the server is shutting down and close the
         connections once their pending output is written.
@@ -101,13 +132,14 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             when those still there (not reading) have been cut off.
         """
         self._closing = True
+        self._post(wire.SHUTTING_DOWN, None)
+        self._flush()
         for client in self.clients.values():
-            client.transport.write(wire.SHUTTING_DOWN)  # type: ignore[union-attr]
             client.transport.loseConnection()  # type: ignore[union-attr]
         if not self.clients:
             return succeed(None)
         self._emptied = Deferred()
-        self._emptied.addTimeout(grace, clock, self._cutOff)
+        self._emptied.addTimeout(grace, self._clock, self._cutOff)
         return self._emptied
 
     def _cutOff(self, result: object, timeout: float) -> None:

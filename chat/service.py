@@ -137,7 +137,7 @@ class ChatService(MultiService):
     async def _stop(self) -> None:
         try:
             await super().stopService()
-            await self.room.shutDown(self._reactor)
+            await self.room.shutDown()
             self.room.log.info("stopped", category="stop")
         finally:
             self._closeLog()

@@ -83,7 +83,8 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
     if reactor is None:
         from twisted.internet import reactor
     publisher = LogPublisher()
-    room = ChatRoom(Logger(namespace="chat", observer=publisher), config["max-line"])
+    log = Logger(namespace="chat", observer=publisher)
+    room = ChatRoom(log, reactor, config["max-line"])
     service = ChatService(
         room, publisher, config["logfile"], config["log-level"], reactor
     )

@@ -8,6 +8,7 @@ from typing import cast
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
@@ -39,7 +40,8 @@ class FakeRoom:
     def __init__(self, maxLine: int = 65536) -> None:
         self.events: list[LogEvent] = []
         observer = cast(ILogObserver, self.events.append)
-        self.room = ChatRoom(Logger(observer=observer), maxLine)
+        self.clock = Clock()
+        self.room = ChatRoom(Logger(observer=observer), self.clock, maxLine)
         self._ports = iter(range(40000, 50000))
 
     def connect(self) -> tuple[ChatProtocol, RecordingTransport]:
@@ -52,9 +54,12 @@ class FakeRoom:
     def disconnect(client: ChatProtocol, why: Exception | None = None) -> None:
         client.connectionLost(Failure(why or ConnectionDone()))
 
-
-def received(transport: StringTransport) -> bytes:
-    """Everything written to C{transport} so far, and forget it."""
-    data = transport.value()
-    transport.clear()
-    return data
+    def received(self, transport: StringTransport) -> bytes:
+        """
+        Everything sent to C{transport} once this reactor iteration is over,
+        and forget it.
+        """
+        self.clock.advance(0)
+        data = transport.value()
+        transport.clear()
+        return data

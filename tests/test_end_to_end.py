@@ -238,3 +238,22 @@ def test_logRecordsTheSession(startServer: StartServer) -> None:
         "[INFO] [server] [BROADCAST] to 1 clients",
         "[INFO] [server] [STATE] client 0 disconnected (connection closed cleanly)",
     ]
+
+
+def test_slowReaderGetsEverythingInOrder(startServer: StartServer) -> None:
+    """
+    Output that a client's socket cannot take at once is held and sent on
+    when it reads again, in order, while the others are served at once.
+    """
+    server = startServer()
+    sender, eager, lazy = server.connect(), server.connect(), server.connect()
+    lines = [b"%06d " % n + b"x" * 993 + b"\n" for n in range(16384)]
+    framed = b"".join(b"client 0: " + line for line in lines)
+    for start in range(0, len(lines), 1024):
+        sender.send(b"".join(lines[start : start + 1024]))
+        eager.expect(
+            b"".join(b"client 0: " + line for line in lines[start : start + 1024])
+        )
+    lazy.expect(framed)
+    sender.send(b"after\n")
+    lazy.expect(b"client 0: after\n")

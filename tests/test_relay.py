@@ -8,11 +8,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.error import ConnectionLost
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from chat.protocol import ChatProtocol
-from tests.fakes import FakeRoom, received
+from tests.fakes import FakeRoom
 
 
 class IdsAndNoticesTests(SynchronousTestCase):
@@ -31,18 +30,18 @@ class IdsAndNoticesTests(SynchronousTestCase):
         _, b = self.fake.connect()
         _, c = self.fake.connect()
         self.assertEqual(
-            received(a),
+            self.fake.received(a),
             b"server: client 1 just arrived\nserver: client 2 just arrived\n",
         )
-        self.assertEqual(received(b), b"server: client 2 just arrived\n")
-        self.assertEqual(received(c), b"")
+        self.assertEqual(self.fake.received(b), b"server: client 2 just arrived\n")
+        self.assertEqual(self.fake.received(c), b"")
 
     def test_leaveNoticeToOthers(self) -> None:
         _, a = self.fake.connect()
         leaving, _ = self.fake.connect()
-        received(a)
+        self.fake.received(a)
         self.fake.disconnect(leaving, ConnectionLost())
-        self.assertEqual(received(a), b"server: client 1 just left\n")
+        self.assertEqual(self.fake.received(a), b"server: client 1 just left\n")
         self.assertEqual(list(self.fake.room.clients), [0])
 
 
@@ -53,14 +52,16 @@ class RelayTests(SynchronousTestCase):
         _, self.a = self.fake.connect()
         _, self.b = self.fake.connect()
         for transport in (self.senderOut, self.a, self.b):
-            received(transport)
+            self.fake.received(transport)
 
     def relayed(self, *chunks: bytes) -> bytes:
         for chunk in chunks:
             self.sender.dataReceived(chunk)
-        toA, toB = received(self.a), received(self.b)
+        toA, toB = self.fake.received(self.a), self.fake.received(self.b)
         self.assertEqual(toA, toB)
-        self.assertEqual(received(self.senderOut), b"", "echoed to the sender")
+        self.assertEqual(
+            self.fake.received(self.senderOut), b"", "echoed to the sender"
+        )
         return toA
 
     def test_lineToEveryOtherClient(self) -> None:
@@ -105,7 +106,7 @@ class RelayTests(SynchronousTestCase):
         self.sender.dataReceived(b"one\ntwo")
         self.fake.disconnect(self.sender)
         self.assertEqual(
-            received(self.a),
+            self.fake.received(self.a),
             b"client 0: one\nclient 0: two\nserver: client 0 just left\n",
         )
 
@@ -113,19 +114,75 @@ class RelayTests(SynchronousTestCase):
         self.a.writes.clear()
         self.b.writes.clear()
         self.sender.dataReceived(b"x\ny\nz\n")
+        self.fake.clock.advance(0)
         self.assertEqual(len(self.a.writes), 1)
         self.assertIs(self.a.writes[0], self.b.writes[0])
 
     def test_pausedClientRelaysAfterResume(self) -> None:
         self.sender.pauseProducing()
         self.sender.dataReceived(b"held\n")
-        self.assertEqual(received(self.a), b"")
+        self.assertEqual(self.fake.received(self.a), b"")
         self.sender.resumeProducing()
-        self.assertEqual(received(self.a), b"client 0: held\n")
+        self.assertEqual(self.fake.received(self.a), b"client 0: held\n")
 
     def test_lineReceivedRelaysOneLine(self) -> None:
         self.sender.lineReceived(b"direct")
-        self.assertEqual(received(self.a), b"client 0: direct\n")
+        self.assertEqual(self.fake.received(self.a), b"client 0: direct\n")
+
+
+class BatchTests(SynchronousTestCase):
+    """
+    What is posted during one reactor iteration goes out at its end, in one
+    write per client.
+    """
+
+    def setUp(self) -> None:
+        self.fake = FakeRoom()
+        self.clients = [self.fake.connect() for _ in range(3)]
+        for _, transport in self.clients:
+            self.fake.received(transport)
+            transport.writes.clear()
+
+    def test_nothingSentUntilTheIterationEnds(self) -> None:
+        (sender, _), (_, reader), _ = self.clients
+        sender.dataReceived(b"soon\n")
+        self.assertEqual(reader.writes, [])
+        self.fake.clock.advance(0)
+        self.assertEqual(reader.writes, [b"client 0: soon\n"])
+
+    def test_oneWritePerClientForSeveralSenders(self) -> None:
+        (first, firstOut), (second, secondOut), (_, reader) = self.clients
+        first.dataReceived(b"a\n")
+        second.dataReceived(b"b\n")
+        first.dataReceived(b"c\n")
+        self.fake.clock.advance(0)
+        self.assertEqual(reader.writes, [b"client 0: a\nclient 1: b\nclient 0: c\n"])
+        self.assertEqual(firstOut.writes, [b"client 1: b\n"])
+        self.assertEqual(secondOut.writes, [b"client 0: a\nclient 0: c\n"])
+
+    def test_newcomerGetsOnlyWhatCameAfterIt(self) -> None:
+        (sender, _), (_, reader), _ = self.clients
+        sender.dataReceived(b"before\n")
+        newcomer, newcomerOut = self.fake.connect()
+        sender.dataReceived(b"after\n")
+        newcomer.dataReceived(b"mine\n")
+        self.fake.clock.advance(0)
+        self.assertEqual(newcomerOut.writes, [b"client 0: after\n"])
+        self.assertEqual(
+            reader.writes,
+            [
+                b"client 0: before\nserver: client 3 just arrived\n"
+                b"client 0: after\nclient 3: mine\n"
+            ],
+        )
+
+    def test_leaverGetsNothingMore(self) -> None:
+        (leaver, leaverOut), (sender, _), (_, reader) = self.clients
+        sender.dataReceived(b"x\n")
+        self.fake.disconnect(leaver)
+        self.fake.clock.advance(0)
+        self.assertEqual(leaverOut.writes, [])
+        self.assertEqual(reader.writes, [b"client 1: x\nserver: client 0 just left\n"])
 
 
 class LogEventTests(SynchronousTestCase):
@@ -154,21 +211,21 @@ class ShutDownTests(SynchronousTestCase):
         fake = FakeRoom()
         clients = [fake.connect() for _ in range(3)]
         for _, transport in clients:
-            received(transport)
-        done = fake.room.shutDown(Clock())
+            fake.received(transport)
+        done = fake.room.shutDown()
         for client, transport in clients:
-            self.assertEqual(received(transport), b"server: shutting down\n")
+            self.assertEqual(fake.received(transport), b"server: shutting down\n")
             self.assertTrue(transport.disconnecting)
             fake.disconnect(client)
         for _, transport in clients:
-            self.assertEqual(received(transport), b"", "leave notices at shutdown")
+            self.assertEqual(fake.received(transport), b"", "leave notices at shutdown")
         self.successResultOf(done)
 
     def test_clientsNotReadingAreCutOffAfterGrace(self) -> None:
         fake = FakeRoom()
         _, lazy = fake.connect()
-        clock = Clock()
-        done = fake.room.shutDown(clock, grace=5)
+        clock = fake.clock
+        done = fake.room.shutDown(grace=5)
         clock.advance(4.9)
         self.assertNoResult(done)
         self.assertFalse(lazy.aborted)
@@ -177,7 +234,7 @@ class ShutDownTests(SynchronousTestCase):
         self.successResultOf(done)
 
     def test_emptyRoomDoneAtOnce(self) -> None:
-        self.successResultOf(FakeRoom().room.shutDown(Clock()))
+        self.successResultOf(FakeRoom().room.shutDown())
 
 
 def expected(stream: bytes, limit: int) -> bytes:
@@ -214,7 +271,7 @@ class ChunkingInvarianceTests(SynchronousTestCase):
             self.assertLessEqual(len(sender._buffer), limit + 1)
         fake.disconnect(sender)
         self.assertEqual(
-            reader.value(),
+            fake.received(reader),
             expected(stream, limit) + b"server: client 0 just left\n",
         )
 
