@@ -41,10 +41,17 @@ def directSocket(transport: ITransport) -> socket.socket | None:
     """
     The socket output to C{transport} may be sent on directly, or L{None}
     when output must go through C{transport.write} (TLS, for instance).
+
+    Output is already coalesced per reactor iteration, so a TCP socket gets
+    C{TCP_NODELAY}: Nagle's algorithm would only hold the next round back
+    until the previous one is acknowledged.
     """
-    if isinstance(transport, tcp.Connection):
-        return transport.getHandle()
-    return None
+    if not isinstance(transport, tcp.Connection):
+        return None
+    handle = transport.getHandle()
+    if handle.family in (socket.AF_INET, socket.AF_INET6):
+        handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return handle
 
 
 @implementer(IPullProducer)
