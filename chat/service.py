@@ -145,13 +145,8 @@ class ChatService(MultiService):
     def _openLog(self) -> None:
         if self._file is not None:
             return
-        self._file = LogFileObserver(openLog(self._logPath))
-        self._observe(
-            self._publisher,
-            FilteringLogObserver(
-                self._file, [LogLevelFilterPredicate(defaultLogLevel=self._logLevel)]
-            ),
-        )
+        self._file = LogFileObserver(openLog(self._logPath), level=self._logLevel)
+        self._observe(self._publisher, self._file)
         self._observe(
             globalLogPublisher,
             FilteringLogObserver(
