@@ -109,7 +109,7 @@ class LogFileObserver:
         head = self._head(event)
         lines = event.get("relayedLines")
         if lines is None:
-            category = event.get("category", "-")
+            category = event.get("category") or event.get("log_namespace", "-")
             text = formatEvent(event).replace("\n", "\n    ")
             self._stream.write(f"{head} [{category}] {text}\n")
             return

@@ -7,11 +7,14 @@ from __future__ import annotations
 import socket
 from typing import Protocol
 
+from twisted.internet.protocol import Protocol as BaseProtocol
 from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import LineReceiver
+from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from chat import wire
+from chat.limits import TokenBucket
 from chat.outbox import Outbox, directSocket
 
 
@@ -29,8 +32,11 @@ class Hub(Protocol):
     def leave(self, client: ChatProtocol, reason: Failure) -> None:
         """C{client} has gone away; all of its lines were relayed before."""
 
+    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
+        """Tell C{client} C{notice} and close its connection."""
 
-class ChatProtocol(LineReceiver):
+
+class ChatProtocol(LineReceiver, TimeoutMixin):
     """
     A chat client's connection.
 
@@ -49,7 +55,11 @@ class ChatProtocol(LineReceiver):
     @ivar clientId: the id the room gave this client.
     @ivar outbox: output held for this client while its socket is full, or
         L{None} while output can go straight to the socket.
+    @ivar bucket: the client's allowance of lines under flood control, or
+        L{None} when it has none.
     """
+
+    bucket: TokenBucket | None = None
 
     delimiter = wire.DELIMITER
 
@@ -60,6 +70,7 @@ class ChatProtocol(LineReceiver):
         self._prefix = wire.linePrefix(clientId)
         self._separator = wire.DELIMITER + self._prefix
         self._socket: socket.socket | None = None
+        self._gone = False
         self.outbox: Outbox | None = None
 
     def frame(self, lines: list[bytes]) -> bytes:
@@ -73,6 +84,14 @@ class ChatProtocol(LineReceiver):
         self._socket = directSocket(self.transport)  # type: ignore[arg-type]
         self.hub.join(self)
 
+    def timeoutConnection(self) -> None:
+        self.hub.dismiss(self, wire.IDLE_TIMEOUT, "idle timeout")
+
+    def resumeReading(self) -> None:
+        """Resume reading after flood control paused it, unless gone."""
+        if not self._gone:
+            self.resumeProducing()
+
     def deliver(self, data: bytes) -> None:
         """
         Send C{data} to this client: straight to its socket while nothing is
@@ -82,7 +101,9 @@ class ChatProtocol(LineReceiver):
             self.outbox.add(data)
             return
         if self._socket is None:
-            self.transport.write(data)  # type: ignore[union-attr]
+            # Nothing can be sent directly: all of it goes to the transport,
+            # which says when it has drained.
+            self.outbox = Outbox(self, data)
             return
         try:
             sent = self._socket.send(data)
@@ -96,6 +117,7 @@ class ChatProtocol(LineReceiver):
             self.outbox = Outbox(self, data[sent:])
 
     def dataReceived(self, data: bytes) -> None:
+        self.resetTimeout()
         if self._busyReceiving or self.paused:
             self._buffer += data
             return
@@ -122,6 +144,8 @@ class ChatProtocol(LineReceiver):
         self.hub.relay(self, lines)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._gone = True
+        self.setTimeout(None)
         rest = self.clearLineBuffer()
         if rest:
             self._receiveBlock(rest + wire.DELIMITER)
@@ -167,3 +191,16 @@ class ChatProtocol(LineReceiver):
 
 def _pieces(data: bytes, size: int) -> list[bytes]:
     return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+class TurnedAway(BaseProtocol):
+    """
+    A connection the room has no place for: it is told why and closed.
+    """
+
+    def __init__(self, notice: bytes) -> None:
+        self._notice = notice
+
+    def connectionMade(self) -> None:
+        self.transport.write(self._notice)  # type: ignore[union-attr]
+        self.transport.loseConnection()  # type: ignore[union-attr]

@@ -15,32 +15,44 @@ batch of their own.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from itertools import count
 
 from twisted.internet import error
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IAddress, IReactorTime
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chat import wire
-from chat.protocol import ChatProtocol
+from chat.limits import Limits, TokenBucket
+from chat.outbox import Outbox
+from chat.protocol import ChatProtocol, TurnedAway
 
 SHUTDOWN_GRACE = 5.0
 """Seconds the clients get at shutdown to receive what is pending for them."""
 
 
-class ChatRoom(ServerFactory[ChatProtocol]):
+class ChatRoom(ServerFactory[Protocol]):
     """
     A broadcast room: every line a client sends reaches every other client.
 
     @ivar clients: the connected clients by id, in the order they joined.
     """
 
-    def __init__(self, log: Logger, clock: IReactorTime, maxLine: int = 65536) -> None:
+    def __init__(
+        self,
+        log: Logger,
+        clock: IReactorTime,
+        maxLine: int = 65536,
+        limits: Limits | None = None,
+    ) -> None:
         self.log = log
         self.maxLine = maxLine
+        self.limits = limits or Limits()
+        self._perAddress: Counter[str] = Counter()
+        self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self.clients: dict[int, ChatProtocol] = {}
         self.logRelays = True
         self._clock = clock
@@ -50,16 +62,52 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         self._closing = False
         self._emptied: Deferred[None] | None = None
 
-    def buildProtocol(self, addr: IAddress | None) -> ChatProtocol:
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:
+        refusal = self._refusal(addr)
+        if refusal is not None:
+            notice, why = refusal
+            self.log.warn(
+                "turned away {peer}: {why}",
+                category="STATE",
+                peer=describeAddress(addr) if addr else "?",
+                why=why,
+            )
+            return TurnedAway(notice)
         client = ChatProtocol(self, next(self._ids), self.maxLine)
         client.factory = self
+        limits = self.limits
+        if limits.floodRate:
+            client.bucket = TokenBucket(
+                limits.floodRate, limits.floodBurst, self._clock
+            )
+        if limits.idleTimeout:
+            client.callLater = self._clock.callLater  # type: ignore[assignment, method-assign]
+            client.setTimeout(limits.idleTimeout)
         return client
+
+    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str] | None:
+        """What to tell a new connection the room has no place for, and why."""
+        if self._closing:
+            return wire.SHUTTING_DOWN, "shutting down"
+        if len(self.clients) >= self.limits.maxClients:
+            return wire.SERVER_FULL, f"server full ({self.limits.maxClients} clients)"
+        host = getattr(addr, "host", None)
+        limit = self.limits.maxPerAddress
+        if limit and host is not None and self._perAddress[host] >= limit:
+            return (
+                wire.TOO_MANY_FROM_ADDRESS,
+                f"{limit} clients connected from {host} already",
+            )
+        return None
 
     def join(self, client: ChatProtocol) -> None:
         self._joinedAt[client] = len(self._batch)
         self._post(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
         peer = client.transport.getPeer()  # type: ignore[union-attr]
+        host = getattr(peer, "host", None)
+        if host is not None:
+            self._perAddress[host] += 1
         self.log.info(
             "client {clientId} connected from {peer}",
             category="STATE",
@@ -69,6 +117,11 @@ class ChatRoom(ServerFactory[ChatProtocol]):
 
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         self._post(sender.frame(lines), sender)
+        if sender.bucket is not None:
+            wait = sender.bucket.take(len(lines))
+            if wait:
+                sender.pauseProducing()
+                self._clock.callLater(wait, sender.resumeReading)
         if self.logRelays:
             self.log.info(
                 "client {sender} sent {count} lines to {recipients} clients",
@@ -80,9 +133,8 @@ class ChatRoom(ServerFactory[ChatProtocol]):
             )
 
     def leave(self, client: ChatProtocol, reason: Failure) -> None:
-        del self.clients[client.clientId]
-        if not self._closing:
-            self._post(wire.left(client.clientId), None)
+        if client.clientId in self.clients:
+            self._depart(client)
         self.log.info(
             "client {clientId} disconnected ({why})",
             category="STATE",
@@ -91,6 +143,48 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         )
         if self._emptied is not None and not self.clients:
             self._emptied.callback(None)
+
+    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
+        """
+        Tell C{client} C{notice}, after whatever is pending for it, and
+        close its connection.
+        """
+        self.log.info(
+            "client {clientId} dismissed: {why}",
+            category="STATE",
+            clientId=client.clientId,
+            why=why,
+        )
+        self._flush()
+        client.deliver(notice)
+        client.transport.loseConnection()  # type: ignore[union-attr]
+
+    def kick(self, client: ChatProtocol, why: str) -> None:
+        """
+        Cut C{client} off at once, without waiting for its output: it is
+        gone for the others from now on.
+        """
+        self.log.warn(
+            "client {clientId} cut off: {why}",
+            category="STATE",
+            clientId=client.clientId,
+            why=why,
+        )
+        self._depart(client)
+        client.transport.abortConnection()  # type: ignore[union-attr]
+
+    def _depart(self, client: ChatProtocol) -> None:
+        del self.clients[client.clientId]
+        timer = self._overSoftLimit.pop(client, None)
+        if timer is not None:
+            timer.cancel()
+        host = getattr(client.transport.getPeer(), "host", None)  # type: ignore[union-attr]
+        if host is not None:
+            self._perAddress[host] -= 1
+            if not self._perAddress[host]:
+                del self._perAddress[host]
+        if not self._closing:
+            self._post(wire.left(client.clientId), None)
 
     def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """
@@ -109,19 +203,60 @@ class ChatRoom(ServerFactory[ChatProtocol]):
         special = {origin for origin, _ in batch}
         special.update(joinedAt)
         everything = b"".join([data for _, data in batch])
+        backedUp = []
         for client in self.clients.values():
             if client not in special:
                 client.deliver(everything)
-                continue
-            mine = b"".join(
-                [
-                    data
-                    for origin, data in batch[joinedAt.get(client, 0) :]
-                    if origin is not client
-                ]
+            else:
+                start = joinedAt.get(client, 0)
+                mine = [data for origin, data in batch[start:] if origin is not client]
+                if mine:
+                    client.deliver(b"".join(mine))
+            if client.outbox is not None:
+                backedUp.append(client)
+        for client in backedUp:
+            self._checkSendQ(client)
+
+    def _checkSendQ(self, client: ChatProtocol) -> None:
+        """
+        Cut C{client} off if the output held for it is past the hard limit,
+        or past the soft one for longer than allowed.
+        """
+        limits, outbox = self.limits, client.outbox
+        if (
+            not limits.sendqHard
+            or outbox is None
+            or client.clientId not in self.clients
+        ):
+            return
+        if outbox.size > limits.sendqHard:
+            self.kick(
+                client,
+                f"SendQ exceeded: {outbox.size} bytes pending,"
+                f" hard limit {limits.sendqHard}",
             )
-            if mine:
-                client.deliver(mine)
+        elif outbox.size > limits.sendqSoft and client not in self._overSoftLimit:
+            self._overSoftLimit[client] = self._clock.callLater(
+                limits.sendqSoftSeconds, self._softLimitExpired, client, outbox
+            )
+
+    def _softLimitExpired(self, client: ChatProtocol, outbox: Outbox) -> None:
+        """
+        C{client} went past the soft limit C{sendqSoftSeconds} ago: cut it
+        off unless its output has drained since.
+        """
+        del self._overSoftLimit[client]
+        limits = self.limits
+        if client.outbox is not outbox:
+            # It drained since: a new period starts if it is past again.
+            self._checkSendQ(client)
+        elif outbox.size > limits.sendqSoft:
+            self.kick(
+                client,
+                f"SendQ exceeded: {outbox.size} bytes pending,"
+                f" past the soft limit {limits.sendqSoft}"
+                f" for {limits.sendqSoftSeconds:g} s",
+            )
 
     def shutDown(self, grace: float = SHUTDOWN_GRACE) -> Deferred[None]:
         """

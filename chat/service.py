@@ -30,11 +30,15 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
+from chat.limits import raiseOpenFileLimit
 from chat.log import LogFileObserver, openLog
 from chat.room import ChatRoom, describeAddress
 
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of the buffered log to its file."""
+
+SPARE_FILES = 64
+"""Open files the server needs besides its clients: listeners, log, ..."""
 
 
 @implementer(IStreamServerEndpoint)
@@ -105,6 +109,7 @@ class ChatService(MultiService):
 
     def privilegedStartService(self) -> None:
         self._openLog()
+        self._raiseOpenFileLimit()
         try:
             super().privilegedStartService()
         except Exception as failed:  # a busy port, a bad address, no permission
@@ -142,18 +147,31 @@ class ChatService(MultiService):
         finally:
             self._closeLog()
 
+    def _raiseOpenFileLimit(self) -> None:
+        maxClients = self.room.limits.maxClients
+        needed = maxClients + SPARE_FILES
+        soft, hard = raiseOpenFileLimit(needed)
+        if soft < needed:
+            self.room.log.warn(
+                "open-file limit {soft} (hard limit {hard}) is less than the {needed}"
+                " that {maxClients} clients need; connections past it are refused",
+                category="start",
+                soft=soft,
+                hard=hard,
+                needed=needed,
+                maxClients=maxClients,
+            )
+
     def _openLog(self) -> None:
         if self._file is not None:
             return
         self._file = LogFileObserver(openLog(self._logPath), level=self._logLevel)
         self._observe(self._publisher, self._file)
-        self._observe(
-            globalLogPublisher,
-            FilteringLogObserver(
-                self._file,
-                [LogLevelFilterPredicate(max(self._logLevel, LogLevel.warn))],
-            ),
-        )
+        # Twisted's own warnings and errors, and what its TCP ports say about
+        # listening and running out of file descriptors, go to the file too.
+        twisted = LogLevelFilterPredicate(max(self._logLevel, LogLevel.warn))
+        twisted.setLogLevelForNamespace("twisted.internet.tcp", self._logLevel)
+        self._observe(globalLogPublisher, FilteringLogObserver(self._file, [twisted]))
 
     def _observe(self, publisher: LogPublisher, observer: ILogObserver) -> None:
         publisher.addObserver(observer)

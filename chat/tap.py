@@ -11,6 +11,7 @@ from twisted.internet.endpoints import quoteStringArgument, serverFromString
 from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
+from chat.limits import Limits
 from chat.log import LEVELS
 from chat.room import ChatRoom
 from chat.service import ChatService
@@ -39,6 +40,55 @@ class Options(usage.Options):
             "65536",
             "Longest line relayed in one piece, in bytes; longer ones are split.",
         ],
+        [
+            "sendq",
+            None,
+            "32M",
+            "Output held for a client past which it is cut off (0: no SendQ limits).",
+        ],
+        [
+            "sendq-soft",
+            None,
+            "8M",
+            "Output held for a client past which it is cut off after --sendq-soft-seconds.",  # noqa: E501
+        ],
+        [
+            "sendq-soft-seconds",
+            None,
+            "60",
+            "How long a client may stay past --sendq-soft.",
+        ],
+        [
+            "flood-rate",
+            None,
+            "0",
+            "Lines per second a client may send before the server stops reading it for a while (0: no limit).",  # noqa: E501
+        ],
+        [
+            "flood-burst",
+            None,
+            "10",
+            "Lines a client may send at once under --flood-rate.",
+        ],
+        [
+            "max-clients",
+            None,
+            "10000",
+            "Clients connected at once; one more is turned away.",
+        ],
+        [
+            "max-per-ip",
+            None,
+            "0",
+            "Clients connected at once from one IP address (0: no limit).",
+        ],
+        ["idle-timeout", None, "0", "Seconds a client may stay silent (0: forever)."],
+        [
+            "backlog",
+            None,
+            "1024",
+            "Connections the kernel queues before they are accepted (with --port).",
+        ],  # noqa: E501
     ]
 
     def __init__(self) -> None:
@@ -67,10 +117,28 @@ class Options(usage.Options):
         self["port"] = _port(self["port"])
         self["interface"] = _interface(self["interface"])
         self["log-level"] = _level(self["log-level"])
-        self["max-line"] = _maxLine(self["max-line"])
+        self["max-line"] = _count("--max-line", self["max-line"], least=1)
+        hard = _size("--sendq", self["sendq"])
+        soft = _size("--sendq-soft", self["sendq-soft"])
+        if hard and soft > hard:
+            raise usage.UsageError(f"--sendq-soft: {soft} is more than --sendq {hard}")
+        rate = _number("--flood-rate", self["flood-rate"])
+        self["limits"] = Limits(
+            sendqHard=hard,
+            sendqSoft=soft,
+            sendqSoftSeconds=_number(
+                "--sendq-soft-seconds", self["sendq-soft-seconds"]
+            ),
+            floodRate=rate or None,
+            floodBurst=_count("--flood-burst", self["flood-burst"], least=1),
+            maxClients=_count("--max-clients", self["max-clients"], least=1),
+            maxPerAddress=_count("--max-per-ip", self["max-per-ip"]),
+            idleTimeout=_number("--idle-timeout", self["idle-timeout"]),
+        )
+        backlog = _count("--backlog", self["backlog"], least=1)
         _checkWritable(self["logfile"])
         self["endpoints"] = self["listen"] or [
-            tcpDescription(self["port"], self["interface"])
+            tcpDescription(self["port"], self["interface"], backlog)
         ]
         for description in self["endpoints"]:
             _checkEndpoint(description)
@@ -84,7 +152,7 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
         from twisted.internet import reactor
     publisher = LogPublisher()
     log = Logger(namespace="chat", observer=publisher)
-    room = ChatRoom(log, reactor, config["max-line"])
+    room = ChatRoom(log, reactor, config["max-line"], config["limits"])
     service = ChatService(
         room, publisher, config["logfile"], config["log-level"], reactor
     )
@@ -93,9 +161,9 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
     return service
 
 
-def tcpDescription(port: int, interface: str) -> str:
+def tcpDescription(port: int, interface: str, backlog: int) -> str:
     """The endpoint description that C{--port} and C{--interface} stand for."""
-    return f"tcp:{port}:interface={quoteStringArgument(interface)}"
+    return f"tcp:{port}:interface={quoteStringArgument(interface)}:backlog={backlog}"
 
 
 def _port(value: str) -> int:
@@ -120,10 +188,36 @@ def _level(value: str) -> Any:
         ) from None
 
 
-def _maxLine(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise usage.UsageError(f"--max-line: {value!r} is not a positive number")
+def _count(option: str, value: str, least: int = 0) -> int:
+    if not value.isdigit() or int(value) < least:
+        raise usage.UsageError(
+            f"{option}: {value!r} is not a whole number of at least {least}"
+        )
     return int(value)
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(option: str, value: str) -> int:
+    """Bytes, with an optional K, M or G (powers of 1024) after the number."""
+    unit = value[-1:].upper() if value[-1:].isalpha() else ""
+    number = value[: len(value) - len(unit)]
+    if unit not in _UNITS or not number.isdigit():
+        raise usage.UsageError(
+            f"{option}: {value!r} is not a size (e.g. 65536, 64K, 32M)"
+        )
+    return int(number) * _UNITS[unit]
+
+
+def _number(option: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise usage.UsageError(f"{option}: {value!r} is not a number of at least 0")
+    return seconds
 
 
 def _checkWritable(path: str) -> None:

@@ -11,6 +11,9 @@ SERVER_PREFIX = b"server: "
 """Server notices start with this, so a client can tell them from lines."""
 
 SHUTTING_DOWN = b"server: shutting down\n"
+SERVER_FULL = b"server: server full\n"
+TOO_MANY_FROM_ADDRESS = b"server: too many connections from your address\n"
+IDLE_TIMEOUT = b"server: idle for too long, disconnecting\n"
 
 
 def arrived(clientId: int) -> bytes:

@@ -11,6 +11,7 @@ from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
+from chat.limits import Limits
 from chat.service import AnnouncedEndpoint
 from chat.tap import Options, makeService
 
@@ -36,17 +37,61 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["logfile"], "mini_serv.log")
         self.assertEqual(options["log-level"], LogLevel.info)
         self.assertEqual(options["max-line"], 65536)
-        self.assertEqual(options["endpoints"], ["tcp:8080:interface=127.0.0.1"])
+        self.assertEqual(
+            options["endpoints"], ["tcp:8080:interface=127.0.0.1:backlog=1024"]
+        )
+        self.assertEqual(options["limits"], Limits())
 
     def test_portAndInterface(self) -> None:
         options = parse("--port", "0", "--interface", "::1")
-        self.assertEqual(options["endpoints"], ["tcp:0:interface=\\:\\:1"])
+        self.assertEqual(options["endpoints"], ["tcp:0:interface=\\:\\:1:backlog=1024"])
 
     def test_listenRepeatableAndReplacesPort(self) -> None:
         options = parse(
             "--port", "1", "--listen", "tcp:2", "--listen", "unix:chat.sock"
         )
         self.assertEqual(options["endpoints"], ["tcp:2", "unix:chat.sock"])
+
+    def test_limits(self) -> None:
+        options = parse(
+            *("--sendq", "64K", "--sendq-soft", "1k", "--sendq-soft-seconds", "2.5"),
+            *("--flood-rate", "20", "--flood-burst", "5", "--max-clients", "3"),
+            *("--max-per-ip", "2", "--idle-timeout", "30", "--backlog", "4096"),
+        )
+        self.assertEqual(
+            options["limits"],
+            Limits(
+                sendqHard=65536,
+                sendqSoft=1024,
+                sendqSoftSeconds=2.5,
+                floodRate=20.0,
+                floodBurst=5,
+                maxClients=3,
+                maxPerAddress=2,
+                idleTimeout=30.0,
+            ),
+        )
+        self.assertTrue(options["endpoints"][0].endswith(":backlog=4096"))
+
+    def test_sendqZeroTurnsLimitsOff(self) -> None:
+        self.assertEqual(parse("--sendq", "0")["limits"].sendqHard, 0)
+
+    def test_badLimits(self) -> None:
+        for option, value in [
+            ("--sendq", "lots"),
+            ("--sendq", "32X"),
+            ("--sendq", "-1"),
+            ("--sendq-soft", "64M"),
+            ("--sendq-soft-seconds", "soon"),
+            ("--flood-rate", "-3"),
+            ("--flood-rate", "inf"),
+            ("--flood-burst", "0"),
+            ("--max-clients", "0"),
+            ("--max-per-ip", "two"),
+            ("--idle-timeout", "nan"),
+            ("--backlog", "0"),
+        ]:
+            self.assertBad(option, option, value)
 
     def test_levels(self) -> None:
         self.assertEqual(parse("--log-level", "WARN")["log-level"], LogLevel.warn)
@@ -95,6 +140,7 @@ class MakeServiceTests(SynchronousTestCase):
                 "logfile": "-",
                 "log-level": LogLevel.warn,
                 "endpoints": ["tcp:0", "tcp:0:interface=127.0.0.1"],
+                "limits": Limits(maxClients=7),
             }
         )
         service = makeService(options, reactor=MemoryReactor())
@@ -105,4 +151,5 @@ class MakeServiceTests(SynchronousTestCase):
             self.assertIsInstance(listener.endpoint, AnnouncedEndpoint)
             self.assertIs(listener.factory, service.room)
         self.assertEqual(service.room.maxLine, 100)
+        self.assertEqual(service.room.limits.maxClients, 7)
         self.assertFalse(service.room.logRelays)

@@ -1,0 +1,84 @@
+"""
+Limits that keep one client from hurting the others (SPEC section 5).
+"""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """
+    The limits of a room; C{0} (or L{None} for the rates) turns one off.
+
+    @ivar sendqHard: bytes of output held for a client past which it is
+        disconnected at once.
+    @ivar sendqSoft: bytes of output held for a client past which it is
+        disconnected if it stays past them for C{sendqSoftSeconds}.
+    @ivar floodRate: lines per second a client may send before reading from
+        it is paused.
+    @ivar floodBurst: lines a client may send at once before the rate applies.
+    @ivar maxClients: clients connected at once; one more is turned away.
+    @ivar maxPerAddress: clients connected at once from one IP address.
+    @ivar idleTimeout: seconds a client may stay silent.
+    """
+
+    sendqHard: int = 32 * MiB
+    sendqSoft: int = 8 * MiB
+    sendqSoftSeconds: float = 60.0
+    floodRate: float | None = None
+    floodBurst: int = 10
+    maxClients: int = 10000
+    maxPerAddress: int = 0
+    idleTimeout: float = 0.0
+
+
+class TokenBucket:
+    """
+    A client's allowance of lines: C{rate} per second, at most C{burst} at
+    once.  Lines are never refused; L{take} says how long to stop reading so
+    that the client is back within its allowance.
+    """
+
+    __slots__ = ("_rate", "_burst", "_clock", "_tokens", "_updated")
+
+    def __init__(self, rate: float, burst: int, clock: IReactorTime) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock.seconds()
+
+    def take(self, lines: int) -> float:
+        """
+        Spend C{lines}; return the seconds until the allowance is positive
+        again (0 when it still is).
+        """
+        now = self._clock.seconds()
+        self._tokens = min(
+            self._burst, self._tokens + (now - self._updated) * self._rate
+        )
+        self._updated = now
+        self._tokens -= lines
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+
+def raiseOpenFileLimit(needed: int) -> tuple[int, int]:
+    """
+    Raise this process's soft limit on open files to C{needed}, or as far
+    as the hard limit allows.
+
+    @return: the soft limit now in force and the hard limit.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    return soft, hard
