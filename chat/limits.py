@@ -42,8 +42,8 @@ class Limits:
 class TokenBucket:
     """
     A client's allowance of lines: C{rate} per second, at most C{burst} at
-    once.  Lines are never refused; L{take} says how long to stop reading so
-    that the client is back within its allowance.
+    once.  Lines past the allowance are not refused: the client waits
+    (L{wait}) until they are allowed.
     """
 
     __slots__ = ("_rate", "_burst", "_clock", "_tokens", "_updated")
@@ -55,18 +55,20 @@ class TokenBucket:
         self._tokens = float(burst)
         self._updated = clock.seconds()
 
-    def take(self, lines: int) -> float:
-        """
-        Spend C{lines}; return the seconds until the allowance is positive
-        again (0 when it still is).
-        """
+    def allow(self, wanted: int) -> int:
+        """Spend the allowance on up to C{wanted} lines; return how many."""
         now = self._clock.seconds()
         self._tokens = min(
             self._burst, self._tokens + (now - self._updated) * self._rate
         )
         self._updated = now
-        self._tokens -= lines
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+        allowed = min(wanted, int(self._tokens))
+        self._tokens -= allowed
+        return allowed
+
+    def wait(self) -> float:
+        """Seconds until one more line is allowed."""
+        return max(0.0, (1 - self._tokens) / self._rate)
 
 
 def raiseOpenFileLimit(needed: int) -> tuple[int, int]:

@@ -5,8 +5,10 @@ One connected chat client: turns the bytes it sends into lines for the room.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Protocol
 
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol as BaseProtocol
 from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import LineReceiver
@@ -63,8 +65,11 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
 
     delimiter = wire.DELIMITER
 
-    def __init__(self, hub: Hub, clientId: int, maxLine: int) -> None:
+    def __init__(
+        self, hub: Hub, clientId: int, maxLine: int, clock: IReactorTime
+    ) -> None:
         self.hub = hub
+        self._clock = clock
         self.clientId = clientId
         self.MAX_LENGTH = maxLine
         self._prefix = wire.linePrefix(clientId)
@@ -128,7 +133,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             self._buffer = data[end:]
             if end:
                 self._receiveBlock(data[:end])
-            if len(self._buffer) > self.MAX_LENGTH:
+            if len(self._buffer) > self.MAX_LENGTH and not self.paused:
                 self._receiveOverlong()
         finally:
             self._busyReceiving = False
@@ -140,12 +145,35 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """
         The lines of one received chunk, in order: the unit of work of the
         relay, so that its cost is per chunk rather than per line.
+
+        Under flood control, the lines past the client's allowance go back
+        to the buffer, and reading stops until they are allowed.
         """
+        if self.bucket is not None:
+            allowed = self.bucket.allow(len(lines))
+            if allowed < len(lines):
+                self._holdBack(lines[allowed:])
+                del lines[allowed:]
+            if not lines:
+                return
         self.hub.relay(self, lines)
+
+    def _holdBack(self, lines: list[bytes]) -> None:
+        # Relaying these lines later, complete and CR-free as they are now,
+        # gives the same bytes as relaying them now.
+        self._buffer = b"\n".join(lines) + b"\n" + self._buffer
+        if not self.paused:
+            self.pauseProducing()
+            self.callLater(self.bucket.wait(), self.resumeReading)  # type: ignore[union-attr]
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """Time for flood control and the idle timeout, from the room's clock."""
+        return self._clock.callLater(period, func)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._gone = True
         self.setTimeout(None)
+        self.bucket = None  # what it sent is relayed now, allowed or not
         rest = self.clearLineBuffer()
         if rest:
             self._receiveBlock(rest + wire.DELIMITER)

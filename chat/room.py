@@ -73,7 +73,7 @@ class ChatRoom(ServerFactory[Protocol]):
                 why=why,
             )
             return TurnedAway(notice)
-        client = ChatProtocol(self, next(self._ids), self.maxLine)
+        client = ChatProtocol(self, next(self._ids), self.maxLine, self._clock)
         client.factory = self
         limits = self.limits
         if limits.floodRate:
@@ -81,7 +81,6 @@ class ChatRoom(ServerFactory[Protocol]):
                 limits.floodRate, limits.floodBurst, self._clock
             )
         if limits.idleTimeout:
-            client.callLater = self._clock.callLater  # type: ignore[assignment, method-assign]
             client.setTimeout(limits.idleTimeout)
         return client
 
@@ -117,11 +116,6 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         self._post(sender.frame(lines), sender)
-        if sender.bucket is not None:
-            wait = sender.bucket.take(len(lines))
-            if wait:
-                sender.pauseProducing()
-                self._clock.callLater(wait, sender.resumeReading)
         if self.logRelays:
             self.log.info(
                 "client {sender} sent {count} lines to {recipients} clients",

@@ -13,8 +13,8 @@ def startServer(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start C{twistd -n chat --port 0 ARGUMENTS}; killed after the test."""
     started: list[Server] = []
 
-    def start(*arguments: str) -> Server:
-        server = Server(tmp_path, *arguments)
+    def start(*arguments: str, openFiles: int | None = None) -> Server:
+        server = Server(tmp_path, *arguments, openFiles=openFiles)
         started.append(server)
         return server
 

@@ -7,6 +7,7 @@ Every wait here polls towards a deadline; nothing sleeps a fixed time.
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -77,7 +78,9 @@ class Client:
 class Server:
     """C{twistd -n chat} started in C{directory}, listening on a free port."""
 
-    def __init__(self, directory: Path, *arguments: str) -> None:
+    def __init__(
+        self, directory: Path, *arguments: str, openFiles: int | None = None
+    ) -> None:
         self.directory = directory
         self.log = directory / "mini_serv.log"
         self.process = subprocess.Popen(
@@ -86,6 +89,7 @@ class Server:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=None if openFiles is None else lambda: _limitFiles(openFiles),
         )
         found = waitFor(self._listening, "the server to log its port")
         self.port = int(found.group(1))
@@ -109,6 +113,11 @@ class Server:
     def logText(self) -> str:
         return self.log.read_text()
 
+    def peakMemory(self) -> int:
+        """The server's peak resident set size, in bytes."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Signal the server and return its exit status."""
         self.process.send_signal(signum)
@@ -121,6 +130,10 @@ class Server:
         self.process.stderr.close()  # type: ignore[union-attr]
         for client in self.clients:
             client.close()
+
+
+def _limitFiles(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 def run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:

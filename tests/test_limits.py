@@ -18,40 +18,47 @@ class TokenBucketTests(SynchronousTestCase):
     def test_burstThenRate(self) -> None:
         clock = Clock()
         bucket = TokenBucket(rate=10, burst=5, clock=clock)
-        self.assertEqual(bucket.take(5), 0)
-        self.assertAlmostEqual(bucket.take(2), 0.2)
-        clock.advance(0.2)
-        self.assertEqual(bucket.take(0), 0)
+        self.assertEqual(bucket.allow(7), 5)
+        self.assertAlmostEqual(bucket.wait(), 0.1)
+        clock.advance(0.25)
+        self.assertEqual(bucket.allow(7), 2)
+        self.assertAlmostEqual(bucket.wait(), 0.05)
         clock.advance(100)
-        self.assertEqual(bucket.take(5), 0, "refilled up to the burst only")
-        self.assertAlmostEqual(bucket.take(1), 0.1)
+        self.assertEqual(bucket.allow(100), 5, "refilled up to the burst only")
 
 
 class FloodControlTests(SynchronousTestCase):
-    def test_pausedNotDropped(self) -> None:
+    def test_linesPastTheAllowanceWaitUnread(self) -> None:
         fake = FakeRoom(limits=Limits(floodRate=10, floodBurst=5))
         flooder, flooderOut = fake.connect()
         _, reader = fake.connect()
         fake.received(reader)
-        lines = b"".join(b"line %d\n" % n for n in range(8))
-        flooder.dataReceived(lines)
+        flooder.dataReceived(b"".join(b"line %d\r\n" % n for n in range(8)) + b"part")
+        self.assertEqual(fake.received(reader).count(b"\n"), 5)
         self.assertEqual(flooderOut.producerState, "paused")
-        flooder.dataReceived(b"more\n")
-        self.assertEqual(fake.received(reader).count(b"\n"), 8)
-        fake.clock.advance(0.29)
-        self.assertEqual(flooderOut.producerState, "paused")
+        flooder.dataReceived(b"ial\n")
+        fake.clock.advance(0.09)
+        self.assertEqual(fake.received(reader), b"")
         fake.clock.advance(0.02)
-        self.assertEqual(fake.received(reader), b"client 0: more\n")
-        # That line was one more than the allowance had: paused once more.
-        self.assertEqual(flooderOut.producerState, "paused")
-        fake.clock.advance(0.1)
+        self.assertEqual(fake.received(reader), b"client 0: line 5\n")
+        fake.clock.advance(10)
+        self.assertEqual(
+            fake.received(reader),
+            b"client 0: line 6\nclient 0: line 7\nclient 0: partial\n",
+        )
         self.assertEqual(flooderOut.producerState, "producing")
 
-    def test_noResumeAfterLeaving(self) -> None:
+    def test_heldLinesRelayedWhenTheClientLeaves(self) -> None:
         fake = FakeRoom(limits=Limits(floodRate=1, floodBurst=1))
         flooder, flooderOut = fake.connect()
-        flooder.dataReceived(b"a\nb\n")
+        _, reader = fake.connect()
+        fake.received(reader)
+        flooder.dataReceived(b"a\nb\nc")
         fake.disconnect(flooder)
+        self.assertEqual(
+            fake.received(reader),
+            b"client 0: a\nclient 0: b\nclient 0: c\nserver: client 0 just left\n",
+        )
         fake.clock.advance(10)
         self.assertEqual(flooderOut.producerState, "paused")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.error import ConnectionLost
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from chat.protocol import ChatProtocol
@@ -278,5 +279,5 @@ class ChunkingInvarianceTests(SynchronousTestCase):
 
 class ProtocolAloneTests(SynchronousTestCase):
     def test_frameUsesTheClientsPrefix(self) -> None:
-        client = ChatProtocol(FakeRoom().room, 42, 10)
+        client = ChatProtocol(FakeRoom().room, 42, 10, Clock())
         self.assertEqual(client.frame([b"a", b""]), b"client 42: a\nclient 42: \n")

@@ -1,0 +1,283 @@
+"""
+The limits of SPEC section 5 against the real server: clients that never
+read, clients that flood, connection storms, garbage, TLS.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trustme
+
+from tests.live import DEADLINE, Client, Server, waitFor
+
+StartServer = Callable[..., Server]
+MiB = 1 << 20
+
+
+class Reader(threading.Thread):
+    """
+    Reads a client's socket in the background until the server closes it,
+    noting when each of the C{markers} arrived.
+    """
+
+    def __init__(self, client: Client, markers: tuple[bytes, ...] = ()) -> None:
+        super().__init__(daemon=True)
+        self.client = client
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.seen: dict[bytes, float] = {}
+        self._markers = markers
+        self.start()
+
+    def run(self) -> None:
+        tail = b""
+        try:
+            while chunk := self.client.sock.recv(1 << 20):
+                self.chunks.append(chunk)
+                self.size += len(chunk)
+                window, now = tail + chunk, time.monotonic()
+                for marker in self._markers:
+                    if marker not in self.seen and marker in window:
+                        self.seen[marker] = now
+                tail = window[-64:]
+        except OSError:
+            pass
+
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def waitForSize(self, size: int) -> None:
+        waitFor(lambda: self.size >= size, f"{size} bytes (have {self.size})")
+
+
+def lines(count: int, size: int) -> list[bytes]:
+    return [b"%08d " % n + b"x" * (size - 10) + b"\n" for n in range(count)]
+
+
+def framed(clientId: int, sent: list[bytes]) -> bytes:
+    return b"".join(b"client %d: " % clientId + line for line in sent)
+
+
+def test_clientThatNeverReadsIsCutAtTheHardLimit(startServer: StartServer) -> None:
+    server = startServer()
+    sender = Client(server.port)
+    reader = Client(server.port)
+    lazy = Client(server.port)
+    lazy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    background = Reader(reader)
+    flood = lines(65536, 1024)  # 64 MiB
+    for start in range(0, len(flood), 4096):
+        sender.send(b"".join(flood[start : start + 4096]))
+    expected = b"server: client 2 just arrived\n" + framed(0, flood)
+    left = b"server: client 2 just left\n"
+    background.waitForSize(len(expected) + len(left))
+    received = background.data()
+    assert received.count(left) == 1
+    assert received.replace(left, b"") == expected
+    assert server.peakMemory() < 300 * MiB
+    assert len(readUntilClosed(lazy)) < len(expected)
+    waitFor(
+        lambda: (
+            "[WARN] [server] [STATE] client 2 cut off: SendQ exceeded"
+            in server.logText()
+        ),
+        "the log to say why",
+    )
+    assert "hard limit 33554432" in server.logText()
+
+
+def readUntilClosed(client: Client) -> bytes:
+    """What arrives before the server closes or resets the connection."""
+    data = client.buffer
+    try:
+        while chunk := client.sock.recv(1 << 20):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def test_withoutSendQLimitsALazyClientIsNeverCut(startServer: StartServer) -> None:
+    server = startServer("--sendq", "0")
+    sender, lazy = server.connect(), server.connect()
+    lazy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    flood = lines(8192, 1024)  # 8 MiB, past the default soft limit
+    sender.send(b"".join(flood))
+    sender.send(b"done\n")
+    lazy.expect(framed(0, flood) + b"client 0: done\n")
+    assert "cut off" not in server.logText()
+
+
+def test_floodControlThrottlesWithoutLoss(startServer: StartServer) -> None:
+    server = startServer("--flood-rate", "200", "--flood-burst", "10")
+    flooder, reader, other = server.connect(), server.connect(), server.connect()
+    sent = lines(300, 64)
+    started = time.monotonic()
+    flooder.send(b"".join(sent))
+    other.send(b"not held up\n")
+    background = Reader(reader, markers=(b"client 2: not held up\n",))
+    waitFor(lambda: background.seen, "the other line")
+    assert background.seen[b"client 2: not held up\n"] - started < 1.0
+    background.waitForSize(len(framed(0, sent)) + len(b"client 2: not held up\n"))
+    elapsed = time.monotonic() - started
+    assert background.data().replace(b"client 2: not held up\n", b"") == framed(0, sent)
+    assert elapsed >= (300 - 10) / 200 * 0.8
+
+
+def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
+    server = startServer()
+    watcher = server.connect()
+    for _ in range(2000):
+        socket.create_connection(("127.0.0.1", server.port)).close()
+    notices = 2 * 2000 * len(b"server: client 1000 just arrived\n")
+    background = Reader(watcher)
+    waitFor(lambda: background.data().count(b"\n") == 4000, "4000 notices")
+    events = re.findall(
+        rb"server: client (\d+) just (arrived|left)\n", background.data()
+    )
+    assert len(events) == 4000 and background.size < notices
+    arrivals = [int(n) for n, what in events if what == b"arrived"]
+    assert arrivals == list(range(1, 2001))
+    for n in arrivals:
+        assert events.index((b"%d" % n, b"arrived")) < events.index(
+            (b"%d" % n, b"left")
+        )
+    talker = Client(server.port)
+    talker.send(b"still standing\n")
+    waitFor(
+        lambda: background.data().endswith(
+            b"server: client 2001 just arrived\nclient 2001: still standing\n"
+        ),
+        "the talker's line",
+    )
+
+
+def test_garbageFromTwentyClientsThenNormalChat(startServer: StartServer) -> None:
+    server = startServer("--max-line", "1000")
+    watcher = server.connect()
+    noise = random.Random(1234)
+    garbage = [bytes(noise.getrandbits(8) for _ in range(20000)) for _ in range(20)]
+    for blob in garbage:
+        with socket.create_connection(("127.0.0.1", server.port)) as vandal:
+            vandal.sendall(blob)
+    background = Reader(watcher)
+    waitFor(
+        lambda: background.data().count(b"just left\n") == 20, "20 vandals to leave"
+    )
+    talker = Client(server.port)
+    waitFor(lambda: b"client 21 just arrived\n" in background.data(), "the talker")
+    talker.send(b"still standing\n")
+    waitFor(
+        lambda: background.data().endswith(b"client 21: still standing\n"), "a line"
+    )
+    relayed = re.findall(rb"client (\d+): ", background.data())
+    assert set(relayed) == {b"%d" % n for n in range(1, 22)}
+
+
+def test_serverFull(startServer: StartServer) -> None:
+    server = startServer("--max-clients", "2")
+    first, second = server.connect(), server.connect()
+    third = Client(server.port)
+    assert third.readToEnd() == b"server: server full\n"
+    first.send(b"only two of us\n")
+    second.expect(b"client 0: only two of us\n")
+    first.nothingMore()
+    waitFor(lambda: "turned away 127.0.0.1" in server.logText(), "the log to say so")
+
+
+def test_idleClientIsDismissed(startServer: StartServer) -> None:
+    server = startServer("--idle-timeout", "1")
+    silent, talker = server.connect(), server.connect()
+    started = time.monotonic()
+    while time.monotonic() - started < 1.6:
+        talker.send(b"ping\n")
+        time.sleep(0.2)  # being active for a while is what is tested
+    received = silent.readToEnd()
+    assert received.endswith(b"server: idle for too long, disconnecting\n")
+    assert set(received.splitlines()[:-1]) == {b"client 1: ping"}
+    talker.expect(b"server: client 0 just left\n")
+
+
+def test_tlsChat(startServer: StartServer, tmp_path: Path) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    server = startServer(
+        "--listen", "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem"
+    )
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+
+    def connect() -> ssl.SSLSocket:
+        plain = socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE)
+        return context.wrap_socket(plain, server_hostname="127.0.0.1")
+
+    alice = connect()
+    bob = connect()
+    assert readLine(alice) == b"server: client 1 just arrived\n"
+    bob.sendall(b"hello over TLS\r\n")
+    assert readLine(alice) == b"client 1: hello over TLS\n"
+    bob.close()
+    assert readLine(alice) == b"server: client 1 just left\n"
+
+
+def readLine(sock: socket.socket) -> bytes:
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = sock.recv(1)
+        assert byte, f"closed after {line!r}"
+        line += byte
+    return line
+
+
+def test_floodingClientDoesNotStarveOthers(startServer: StartServer) -> None:
+    server = startServer("--sendq", "0")
+    flooder, reader, speaker = server.connect(), server.connect(), server.connect()
+    markers = tuple(b"client 2: mark %d\n" % n for n in range(10))
+    background = Reader(reader, markers)
+    block = b"".join(lines(1024, 128))
+    stop = time.monotonic() + 2.0
+
+    def flood() -> None:
+        for _ in range(384):  # 48 MiB at most
+            if time.monotonic() > stop:
+                break
+            flooder.send(block)
+
+    threading.Thread(target=flood, daemon=True).start()
+    sentAt = []
+    for n in range(10):
+        sentAt.append(time.monotonic())
+        speaker.send(b"mark %d\n" % n)
+        time.sleep(0.1)  # a person typing, while the flood goes on
+    waitFor(lambda: len(background.seen) == 10, "every mark")
+    delays = [
+        background.seen[marker] - sent
+        for marker, sent in zip(markers, sentAt, strict=True)
+    ]
+    assert max(delays) < 0.5, delays
+
+
+def test_runningOutOfFileDescriptorsIsSurvived(startServer: StartServer) -> None:
+    server = startServer(openFiles=64)
+    waitFor(
+        lambda: "open-file limit 64 (hard limit 64)" in server.logText(), "a warning"
+    )
+    crowd = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(80)]
+    waitFor(lambda: "EMFILE" in server.logText(), "the server to say it ran out")
+    for sock in crowd:
+        sock.close()
+    first = Client(server.port)
+    background = Reader(first, markers=(b": still standing\n",))
+    second = Client(server.port)
+    second.send(b"still standing\n")
+    waitFor(lambda: background.seen, "a line between two new clients")
