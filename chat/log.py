@@ -13,11 +13,10 @@ the relay pays for one event per chunk.
 
 from __future__ import annotations
 
-import sys
 import time
-from typing import TextIO
+from typing import BinaryIO
 
-from twisted.logger import ILogObserver, LogEvent, LogLevel, formatEvent
+from twisted.logger import ILogObserver, LogEvent, LogLevel, eventAsText
 from zope.interface import implementer
 
 LEVELS = {
@@ -51,15 +50,19 @@ def printable(data: bytes) -> str:
     return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
-def _printableLines(lines: list[bytes]) -> list[str]:
+_PLAIN = bytes(range(0x20, 0x7F)) + b"\n"
+"""Bytes that stand for themselves in the log."""
+
+
+def _printableBlock(lines: list[bytes]) -> bytes:
     """
-    L{printable} of each of C{lines}, decoded and checked all at once when
-    they are plain text, as they mostly are.
+    C{lines} escaped as L{printable} does, as UTF-8, joined with newlines;
+    without decoding anything when they are plain ASCII, as they mostly are.
     """
-    text = b"\n".join(lines).decode("utf-8", "backslashreplace")
-    if text.replace("\n", "").isprintable():
-        return text.split("\n")
-    return [printable(line) for line in lines]
+    block = b"\n".join(lines)
+    if not block.translate(None, _PLAIN):
+        return block
+    return "\n".join(map(printable, lines)).encode("utf-8")
 
 
 def _escape(char: str) -> str:
@@ -67,21 +70,22 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def openLog(path: str) -> TextIO:
+def openLog(path: str) -> BinaryIO:
     """
     Open the log at C{path} for appending, through a buffer; C{-} is
-    standard output.
+    standard output.  The log is UTF-8, written as bytes.
     """
     if path == "-":
-        return sys.stdout
-    return open(path, "a", encoding="utf-8", buffering=BUFFER_SIZE)
+        # Not sys.stdout: twistd has put a file of its own there.
+        return open(1, "wb", buffering=BUFFER_SIZE, closefd=False)
+    return open(path, "ab", buffering=BUFFER_SIZE)
 
 
 @implementer(ILogObserver)
 class LogFileObserver:
     """
-    Writes events of C{level} and above to a text stream in the format of
-    SPEC section 3.
+    Writes events of C{level} and above to a byte stream, as UTF-8 text in
+    the format of SPEC section 3.
 
     The level is checked here rather than by a L{FilteringLogObserver}: this
     observer sees an event per relayed chunk, and a set lookup is a fraction
@@ -91,7 +95,7 @@ class LogFileObserver:
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: BinaryIO,
         component: str = "server",
         level: LogLevel = LogLevel.debug,
     ) -> None:
@@ -110,14 +114,15 @@ class LogFileObserver:
         lines = event.get("relayedLines")
         if lines is None:
             category = event.get("category") or event.get("log_namespace", "-")
-            text = formatEvent(event).replace("\n", "\n    ")
-            self._stream.write(f"{head} [{category}] {text}\n")
+            text = eventAsText(event, includeTimestamp=False, includeSystem=False)
+            text = text.replace("\n", "\n    ")
+            line = f"{head} [{category}] {text}\n"
+            self._stream.write(line.encode("utf-8", "backslashreplace"))
             return
-        rx = f"{head} [RX] [client {event['sender']}] "
-        broadcast = f"\n{head} [BROADCAST] to {event['recipients']} clients\n"
-        self._stream.write(
-            rx + (broadcast + rx).join(_printableLines(lines)) + broadcast
-        )
+        rx = f"{head} [RX] [client {event['sender']}] ".encode()
+        broadcast = f"\n{head} [BROADCAST] to {event['recipients']} clients\n".encode()
+        block = _printableBlock(lines)
+        self._stream.write(rx + block.replace(b"\n", broadcast + rx) + broadcast)
 
     def _head(self, event: LogEvent) -> str:
         when = event.get("log_time") or time.time()
@@ -135,7 +140,4 @@ class LogFileObserver:
         self._stream.flush()
 
     def close(self) -> None:
-        """Flush, and close the stream unless it is standard output."""
-        self.flush()
-        if self._stream is not sys.stdout:
-            self._stream.close()
+        self._stream.close()

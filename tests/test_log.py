@@ -28,11 +28,11 @@ class PrintableTests(SynchronousTestCase):
 
 class ObserverTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.stream = io.StringIO()
+        self.stream = io.BytesIO()
         self.log = Logger(observer=LogFileObserver(self.stream))
 
     def lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
+        return self.stream.getvalue().decode().splitlines()
 
     def test_formatOfAnEvent(self) -> None:
         self.log.info(
@@ -77,9 +77,9 @@ class ObserverTests(SynchronousTestCase):
         )
 
     def test_componentNamed(self) -> None:
-        stream = io.StringIO()
+        stream = io.BytesIO()
         Logger(observer=LogFileObserver(stream, "client")).error("x", category="RX")
-        self.assertIn("[ERROR] [client] [RX] x", stream.getvalue())
+        self.assertIn(b"[ERROR] [client] [RX] x", stream.getvalue())
 
     def test_levelsNamed(self) -> None:
         for level in (LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.error):
