@@ -1,0 +1,158 @@
+"""
+C{chat-client}: its pieces on in-memory transports, and the real command
+through pipes against a real server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from twisted.internet.testing import StringTransport
+from twisted.logger import ILogObserver, LogEvent, Logger
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from chat.client import Display, Keyboard, PartialLines, ServerConnection
+from tests.live import DEADLINE, Server, waitFor
+from tests.tools import freePort, runTool, script
+
+StartServer = Callable[..., Server]
+
+
+class PartialLinesTests(SynchronousTestCase):
+    def test_onlyCompleteLinesPassed(self) -> None:
+        lines = PartialLines()
+        self.assertEqual(lines.complete(b"one\ntw"), b"one\n")
+        self.assertEqual(lines.complete(b"o"), b"")
+        self.assertEqual(lines.complete(b"\nthree\nfo"), b"two\nthree\n")
+        self.assertEqual(lines.rest(), b"fo")
+        self.assertEqual(lines.rest(), b"")
+
+
+class ConnectionTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.events: list[LogEvent] = []
+        log = Logger(observer=cast(ILogObserver, self.events.append))
+        self.display = Display(log, timestamps=False)
+        self.stdout = StringTransport()
+        self.display.output = self.stdout
+        self.server = ServerConnection(self.display)
+        self.network = StringTransport()
+        self.server.makeConnection(self.network)
+        self.keyboard = Keyboard(self.server)
+        self.keyboard.makeConnection(self.stdout)
+
+    def logged(self, category: str) -> list[str]:
+        return [e["line"] for e in self.events if e.get("category") == category]
+
+    def test_partialLineHeldUntilItsNewline(self) -> None:
+        self.server.dataReceived(b"client 0: hel")
+        self.assertEqual(self.stdout.value(), b"")
+        self.server.dataReceived(b"lo\nclient 0: \xff\x00\n")
+        self.assertEqual(self.stdout.value(), b"client 0: hello\nclient 0: \xff\x00\n")
+        self.assertEqual(self.logged("RX"), ["client 0: hello", "client 0: \\xff\\x00"])
+
+    def test_partialLinePrintedWhenTheConnectionEnds(self) -> None:
+        self.server.dataReceived(b"server: client 3 just arrived\nno newline")
+        self.server.connectionLost(Failure(ConnectionError()))
+        self.assertEqual(
+            self.stdout.value(), b"server: client 3 just arrived\nno newline"
+        )
+        self.assertIsNone(self.successResultOf(self.server.ended))
+        self.assertFalse(self.server.closing)
+
+    def test_timestamps(self) -> None:
+        self.display.timestamps = True
+        self.server.dataReceived(b"a\nb\n")
+        stamped = self.stdout.value().split(b"\n")
+        self.assertRegex(stamped[0], rb"^\d\d:\d\d:\d\d a$")
+        self.assertRegex(stamped[1], rb"^\d\d:\d\d:\d\d b$")
+
+    def test_typedBytesSentUnchangedAndLogged(self) -> None:
+        self.keyboard.dataReceived(b"hi\r\nthere\npart")
+        self.assertEqual(self.network.value(), b"hi\r\nthere\npart")
+        self.assertEqual(self.logged("TX"), ["hi", "there", "part"])
+
+    def test_endOfInputClosesOnceWritten(self) -> None:
+        self.keyboard.readConnectionLost()
+        self.assertTrue(self.network.disconnecting)
+        self.assertTrue(self.server.closing)
+
+
+def test_pipeSendsEverythingAndPrintsWhatArrives(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    server = startServer()
+    observer = server.connect()
+    client = subprocess.Popen(
+        [script("chat-client"), "--log", "client.log", "127.0.0.1", str(server.port)],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert client.stdin is not None and client.stdout is not None
+    observer.expect(b"server: client 1 just arrived\n")
+    observer.send(b"welcome\n")
+    client.stdin.write(b"first\n\xff binary \x00\n")
+    client.stdin.flush()
+    observer.expect(b"client 1: first\nclient 1: \xff binary \x00\n")
+    client.stdin.write(b"last, no newline")
+    client.stdin.close()
+    observer.expect(b"client 1: last, no newline\nserver: client 1 just left\n")
+    assert client.wait(DEADLINE) == 0
+    assert client.stdout.read() == b"client 0: welcome\n"
+    assert client.stderr.read() == b""  # type: ignore[union-attr]
+    log = (tmp_path / "client.log").read_text()
+    for event in [
+        f"[INFO] [client] [STATE] connected to 127.0.0.1:{server.port}\n",
+        "[INFO] [client] [RX] client 0: welcome\n",
+        "[INFO] [client] [TX] first\n",
+        "[INFO] [client] [TX] \\xff binary \\x00\n",
+        "[INFO] [client] [TX] last, no newline\n",
+    ]:
+        assert event in log
+
+
+def test_closedPort(tmp_path: Path) -> None:
+    port = freePort()
+    done = runTool("chat-client", "127.0.0.1", str(port), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"chat-client: cannot connect to 127.0.0.1:{port}: connection refused\n"
+    )
+
+
+def test_droppedByTheServer(startServer: StartServer, tmp_path: Path) -> None:
+    server = startServer()
+    client = subprocess.Popen(
+        [script("chat-client"), "127.0.0.1", str(server.port)],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    waitFor(lambda: "client 0 connected" in server.logText(), "the client")
+    assert server.stop() == 0
+    out, err = client.communicate(timeout=DEADLINE)
+    assert client.returncode == 1
+    assert out == b"server: shutting down\n"
+    assert (
+        err
+        == (
+            f"chat-client: connection to 127.0.0.1:{server.port} closed by the server\n"
+        ).encode()
+    )
+
+
+def test_badArguments(tmp_path: Path) -> None:
+    for arguments, message in [
+        ([], "expected two arguments, HOST and PORT"),
+        (["127.0.0.1", "http"], "'http' is not a port number (1-65535)"),
+        (["--ca", "ca.pem", "127.0.0.1", "8080"], "--ca needs --tls"),
+    ]:
+        done = runTool("chat-client", *arguments, cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (1, f"chat-client: {message}\n")
