@@ -1,0 +1,209 @@
+"""
+C{chat-bench}: its payload, parsing and statistics in memory, and short real
+runs against the real server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from chat.bench import (
+    Receiver,
+    ReceiverStats,
+    Sample,
+    Window,
+    countNotices,
+    latencySummary,
+    parseRelayed,
+    payload,
+    percentile,
+)
+from tests.live import Server
+from tests.tools import freePort, runTool
+
+StartServer = Callable[..., Server]
+
+
+class PayloadTests(SynchronousTestCase):
+    def test_paddedToTheSize(self) -> None:
+        line = payload(3, 17, 123456789, 40)
+        self.assertEqual(line, b"3 17 123456789 " + b"x" * 25 + b"\n")
+
+    def test_parsedBackFromTheRelayedLine(self) -> None:
+        line = b"client 12: " + payload(3, 17, 123456789, 64)[:-1]
+        self.assertEqual(parseRelayed(line), Sample(3, 17, 123456789))
+
+    def test_noticesAndGarbageAreNotSamples(self) -> None:
+        for line in [
+            b"server: client 3 just arrived",
+            b"client 3: hello there",
+            b"client 3:",
+            b"client 3: 1 2 three x",
+            b"",
+        ]:
+            self.assertIsNone(parseRelayed(line), line)
+
+
+class StatisticsTests(SynchronousTestCase):
+    def test_nearestRankPercentiles(self) -> None:
+        ordered = list(range(1, 101))
+        self.assertEqual(percentile(ordered, 0.5), 50)
+        self.assertEqual(percentile(ordered, 0.9), 90)
+        self.assertEqual(percentile(ordered, 0.999), 100)
+        self.assertEqual(percentile([7], 0.5), 7)
+
+    def test_summaryInMicroseconds(self) -> None:
+        summary = latencySummary([1000, 2000, 3000, 4000])
+        self.assertEqual(summary["samples"], 4)
+        self.assertEqual(summary["p50"], 2.0)
+        self.assertEqual(summary["max"], 4.0)
+        self.assertIsNone(latencySummary([])["p99"])
+
+    def test_tokensFoundInChunksOfAnyKind(self) -> None:
+        self.assertEqual(countNotices(b"", b"xx\n" * 100), (0, 0))
+        self.assertEqual(countNotices(b"", b"t arrived\nserver: c"), (1, 1))
+        self.assertEqual(countNotices(b"ust arr" + b"ived\ncl", b"ived\ncl"), (0, 1))
+
+    def test_noticesCountedAcrossTheChunkBoundary(self) -> None:
+        stream = b"client 1: 0 0 0 xx\nserver: client 7 just arrived\nserver: x\n"
+        for cut in range(len(stream)):
+            before, data = stream[:cut], stream[cut:]
+            edge = before[before.rfind(b"\n") + 1 :][-7:] + data[:7]
+            inFirst = countNotices(b"", before)
+            inSecond = countNotices(edge, data)
+            self.assertEqual(
+                (inFirst[0] + inSecond[0], inFirst[1] + inSecond[1]), (2, 1), cut
+            )
+
+
+class FakeWorker:
+    """What a L{Receiver} needs of its worker."""
+
+    def __init__(self) -> None:
+        self.stats = ReceiverStats()
+        self.window = Window(0, 2**63)
+        self.connected = 0
+
+
+class ReceiverTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.worker = FakeWorker()
+        self.receiver = Receiver(self.worker, 5)  # type: ignore[arg-type]
+        self.receiver.makeConnection(StringTransport())
+
+    def line(self, sender: int, seq: int) -> bytes:
+        return b"client %d: " % (sender + 40) + payload(sender, seq, 1, 40)
+
+    def test_countsRelayedLinesNotNoticesHoweverCut(self) -> None:
+        stream = (
+            b"server: client 44 just arrived\n"
+            + b"".join(self.line(sender, seq) for seq in range(3) for sender in (1, 2))
+            + b"server: client 44 just left\n"
+        )
+        for size in (1, 5, 7, 13, 64, len(stream)):
+            self.setUp()
+            for start in range(0, len(stream), size):
+                self.receiver.dataReceived(stream[start : start + size])
+            stats = self.worker.stats
+            self.assertEqual((self.receiver.relayed, stats.relayed), (6, 6), size)
+            self.assertEqual(stats.arrivals, 1, size)
+            problems = stats.orderViolations + stats.selfEcho + stats.malformed
+            self.assertEqual(problems, 0, size)
+
+    def test_sampledOrderViolationAndSelfEcho(self) -> None:
+        self.receiver.dataReceived(self.line(1, 5))
+        self.receiver.dataReceived(self.line(1, 4))
+        self.receiver.dataReceived(self.line(5, 0))
+        stats = self.worker.stats
+        self.assertEqual((stats.orderViolations, stats.selfEcho), (1, 1))
+        self.assertEqual(len(stats.latenciesNs), 3)  # the last line of each chunk
+
+    def test_closedByTheServer(self) -> None:
+        self.receiver.connectionLost()
+        self.assertEqual(self.worker.stats.closedByServer, 1)
+
+
+def bench(*arguments: str, cwd: Path) -> Any:
+    return runTool("chat-bench", *arguments, cwd=cwd)
+
+
+def test_shortRunAsJson(startServer: StartServer, tmp_path: Path) -> None:
+    server = startServer()
+    done = bench(
+        "--target",
+        f"127.0.0.1:{server.port}",
+        "--clients",
+        "20",
+        "--senders",
+        "4",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["ok"] is True
+    assert figures["lost"] == figures["extra"] == figures["order_violations"] == 0
+    assert figures["deliveries_per_s"] > 0
+    assert figures["lines_sent"] > 0
+    assert figures["latency_us"]["samples"] > 0
+    assert 0 < figures["latency_us"]["p50"] <= figures["latency_us"]["max"]
+
+
+def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) -> None:
+    server = startServer()
+    target = f"127.0.0.1:{server.port}"
+    done = bench(
+        "--target",
+        target,
+        "--target",
+        target,
+        "--clients",
+        "12",
+        "--senders",
+        "3",
+        "--rate",
+        "200",
+        "--workers",
+        "2",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
+    assert lines["result"] == "OK"
+    assert lines["checks"].startswith("lost 0, extra 0, order violations 0")
+    # 3 senders at 200 lines/s, each line to 11 others: about 6,600/s.
+    perSecond = float(lines["deliveries"].split("= ")[1].split()[0].replace(",", ""))
+    assert 5000 < perSecond < 8000
+
+
+def test_cannotConnect(tmp_path: Path) -> None:
+    done = bench("--target", f"127.0.0.1:{freePort()}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("chat-bench: cannot connect")
+    assert done.stderr.count("\n") == 1
+
+
+def test_badArguments(tmp_path: Path) -> None:
+    for arguments, message in [
+        (["--target", "nowhere"], "--target: 'nowhere' is not HOST:PORT"),
+        (["--size", "10"], "--size: '10' is not a number >= 40"),
+        (["--clients", "10", "--senders", "10"], "--clients must exceed --senders"),
+    ]:
+        done = bench(*arguments, cwd=tmp_path)
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"chat-bench: {message}"), done.stderr
+        assert done.stderr.count("\n") == 1
