@@ -231,6 +231,8 @@ class Receiver(Protocol):
         self._closing = False
 
     def connectionMade(self) -> None:
+        # As chatload does: a line waits for nothing once written.
+        self.transport.setTcpNoDelay(True)  # type: ignore[union-attr]
         self.worker.connected += 1
 
     def dataReceived(self, data: bytes) -> None:
@@ -349,6 +351,7 @@ class Worker:
         self.sending = False
         self.connected = 0
         self._startedNs = 0
+        self._cpuSeconds = 0.0
         self._expected = 0
         self._deadlineNs = 0
         self._poller = LoopingCall(self._poll)
@@ -404,7 +407,12 @@ class Worker:
     def _go(self, startNs: int, windowStartNs: int, windowEndNs: int) -> None:
         self.window = Window(windowStartNs, windowEndNs)
         self.reactor.callLater(_secondsUntil(startNs), self._startSending, startNs)
+        self.reactor.callLater(_secondsUntil(windowStartNs), self._noteCpu)
         self.reactor.callLater(_secondsUntil(windowEndNs), self._stopSending)
+
+    def _noteCpu(self) -> None:
+        """At the start of the window, and its end: CPU used in between."""
+        self._cpuSeconds = time.process_time() - self._cpuSeconds
 
     def _startSending(self, startNs: int) -> None:
         self.sending = True
@@ -434,6 +442,7 @@ class Worker:
                 sender.send(room, size)
 
     def _stopSending(self) -> None:
+        self._noteCpu()
         self.sending = False
         if self._rate.running:
             self._rate.stop()
@@ -460,7 +469,15 @@ class Worker:
         extra = sum(max(0, c.relayed - c.expected) for c in self.connections)
         for connection in self.connections:
             connection.close()
-        self._tell("result", {"stats": self.stats, "lost": lost, "extra": extra})
+        self._tell(
+            "result",
+            {
+                "stats": self.stats,
+                "lost": lost,
+                "extra": extra,
+                "cpu": self._cpuSeconds,
+            },
+        )
         self._stop()
 
     def _report(self) -> None:
@@ -695,6 +712,7 @@ def report(
         "lines_sent": sum(sent.values()),
         "deliveries_window": windowRelayed,
         "deliveries_per_s": round(windowRelayed / window, 1),
+        "loadgen_cpu": round(sum(result["cpu"] for result in results) / window, 2),
         "latency_us": latencySummary(latencies),
         **checks,
         "ok": not any(checks.values()),
@@ -735,6 +753,7 @@ def formatReport(figures: dict[str, Any]) -> str:
             f"{figures['duration_s']:g} s = "
             f"{figures['deliveries_per_s']:,.0f} deliveries/s",
             f"latency (us)  {latencyLine}",
+            f"loadgen cpu   {figures['loadgen_cpu']:.2f} cores during the window",
             f"checks        lost {figures['lost']}, extra {figures['extra']}, "
             f"order violations {figures['order_violations']}, "
             f"self echo {figures['self_echo']}, malformed {figures['malformed']}, "

@@ -91,11 +91,23 @@ class FakeWorker:
         self.connected = 0
 
 
+class TCPTransport(StringTransport):
+    noDelay = False
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.noDelay = enabled
+
+
 class ReceiverTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.worker = FakeWorker()
         self.receiver = Receiver(self.worker, 5)  # type: ignore[arg-type]
-        self.receiver.makeConnection(StringTransport())
+        self.transport = TCPTransport()
+        self.receiver.makeConnection(self.transport)
+
+    def test_connectedWithoutNagle(self) -> None:
+        self.assertTrue(self.transport.noDelay)
+        self.assertEqual(self.worker.connected, 1)
 
     def line(self, sender: int, seq: int) -> bytes:
         return b"client %d: " % (sender + 40) + payload(sender, seq, 1, 40)
