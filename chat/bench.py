@@ -10,13 +10,17 @@ senders stop and every receiver must get every line within a drain time.
 Each line is C{"<sender> <seq> <send time ns> "} padded with C{x}, as the
 benchmark kit's chatload writes it.  To keep up with a server that
 delivers millions of lines a second, a receiver does not look at every
-line: it counts lines and server notices in each received chunk with
-C{bytes.count}, and parses only the last complete line of the chunk, which
-gives a latency sample and a sequence number to check the order per
-(receiver, sender) against.  Losses are checked exactly at the end: every
-receiver must have received every line of every other sender.  One
-connection per worker, the probe, parses every line: its progress is what
-the senders' windows are measured against.
+line, nor even count them.  A relayed line from a sender is always
+C{client ID: } plus its payload and newline, so its length is known once
+the sender's id is; a receiver adds up the bytes it receives, less those
+of server notices (found with a single-byte search, see L{noticeLines}),
+and turns bytes into lines at the end.  It parses only the last complete
+line of each chunk, which gives a latency sample and a sequence number to
+check the order per (receiver, sender) against.  Losses are checked
+exactly at the end: every receiver must have received, to the byte, every
+line of every other sender.  One connection per worker, the probe, parses
+every line: it learns the senders' ids, and its progress is what the
+senders' windows are measured against.
 
 The work can be shared by several processes (C{--workers}), each with a
 share of the connections and its own reactor; a coordinator, without a
@@ -44,10 +48,12 @@ from twisted.internet.task import LoopingCall
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from chat import wire
+
 PROGRAM = "chat-bench"
 NOTICE = b"server: "
-ARRIVED = b"arrived\n"
-PROBE_LINE = re.compile(rb"client \d+: (\d+) (\d+) ")
+ARRIVED = b" just arrived"
+PROBE_LINE = re.compile(rb"client (\d+): (\d+) (\d+) ")
 START_MARGIN_NS = 100_000_000
 """How far ahead of now the coordinator sets the common start."""
 POLL_INTERVAL = 0.02
@@ -59,8 +65,13 @@ RATE_TICK = 0.005
 
 
 class Options(usage.Options):
-    synopsis = "[options]"
-    longdesc = __doc__.split("\n\n")[0]
+    synopsis = "Usage: chat-bench [options]"
+    longdesc = (
+        "A load generator for chat servers that speak the mini_serv protocol: "
+        "N connections, S senders, lines of B bytes at a rate or flat out; "
+        "reports deliveries per second, latency percentiles, lost lines and "
+        "order violations."
+    )
     optParameters = [
         ["clients", "c", "100", "Connections."],
         ["senders", "s", "10", "Connections that send (the first S)."],
@@ -161,24 +172,32 @@ def parseRelayed(line: bytes) -> Sample | None:
         return None
 
 
-def countNotices(edge: bytes, data: bytes) -> tuple[int, int]:
+def noticeLines(block: bytes) -> tuple[int, int]:
     """
-    How many server notices, and how many arrival notices among them, are in
-    C{data} or cut in two by the boundary before it (C{edge}: the last 7
-    bytes of what came before and the first 7 of C{data}).
+    The bytes of the server notices among the complete lines C{block}, and
+    how many of them are arrival notices.
+    """
+    noticeBytes = arrivals = 0
+    for line in block.split(b"\n")[:-1]:
+        if line.startswith(NOTICE):
+            noticeBytes += len(line) + 1
+            arrivals += line.endswith(ARRIVED)
+    return noticeBytes, arrivals
 
-    Relayed benchmark lines never contain a C{v} (the prefix is
-    C{client N: }, the payload digits, spaces and C{x}) while both tokens
-    counted do (C{server: }, C{arrived}): a chunk without one, which a
-    single-byte search finds at memory speed, holds no whole token, and only
-    the rare chunks with one pay for the slower multi-byte counts.  The edge
-    is too short to be worth the test.
+
+def mayHoldNotice(data: bytes) -> bool:
     """
-    notices, arrivals = edge.count(NOTICE), edge.count(ARRIVED)
-    if b"v" in data:
-        notices += data.count(NOTICE)
-        arrivals += data.count(ARRIVED)
-    return notices, arrivals
+    Relayed benchmark lines never contain a C{v} (the prefix is
+    C{client N: }, the payload digits, spaces and C{x}) while every notice
+    does (C{server: }): a single-byte search, at memory speed, rules out
+    nearly every chunk.
+    """
+    return b"v" in data
+
+
+def lineLength(clientId: int, size: int) -> int:
+    """The bytes a receiver gets for one line of C{size} from C{clientId}."""
+    return len(wire.linePrefix(clientId)) + size + 1
 
 
 def percentile(ordered: list[int], fraction: float) -> int:
@@ -191,8 +210,8 @@ def percentile(ordered: list[int], fraction: float) -> int:
 class ReceiverStats:
     """What one worker's receivers have counted."""
 
-    relayed: int = 0
-    windowRelayed: int = 0
+    relayedBytes: int = 0
+    windowBytes: int = 0
     arrivals: int = 0
     orderViolations: int = 0
     selfEcho: int = 0
@@ -217,15 +236,15 @@ class Window:
 
 class Receiver(Protocol):
     """
-    A benchmark connection: counts what it receives, samples the last line
-    of each chunk.
+    A benchmark connection: adds up the bytes of the relayed lines it
+    receives, samples the last line of each chunk.
     """
 
     def __init__(self, worker: Worker, index: int) -> None:
         self.worker = worker
         self.index = index
-        self.relayed = 0
-        self.expected = 0
+        self.relayedBytes = 0
+        self.expectedBytes = 0
         self._partial = b""
         self._lastSeq: dict[int, int] = {}
         self._closing = False
@@ -238,22 +257,22 @@ class Receiver(Protocol):
     def dataReceived(self, data: bytes) -> None:
         now = time.monotonic_ns()
         stats = self.worker.stats
-        lines = data.count(b"\n")
         partial = self._partial
-        notices, arrivals = countNotices(partial[-7:] + data[:7], data)
-        stats.arrivals += arrivals
-        # A notice is counted where it starts and its line where it ends:
-        # the totals are exact once both have arrived.
-        relayed = lines - notices
-        self.relayed += relayed
-        stats.relayed += relayed
+        last = data.rfind(b"\n")
+        relayed = len(data)
+        if mayHoldNotice(data) or mayHoldNotice(partial):
+            # A notice's bytes count as relayed until its line is complete.
+            noticeBytes, arrivals = noticeLines(partial + data[: last + 1])
+            relayed -= noticeBytes
+            stats.arrivals += arrivals
+        self.relayedBytes += relayed
+        stats.relayedBytes += relayed
         inWindow = self.worker.window.holds(now)
         if inWindow:
-            stats.windowRelayed += relayed
-        if not lines:
+            stats.windowBytes += relayed
+        if last < 0:
             self._partial = partial + data
             return
-        last = data.rfind(b"\n")
         self.completed(partial, data, last)
         self._partial = data[last + 1 :]
         self._sample(self._lastLine(partial, data, last), now, inWindow)
@@ -314,18 +333,22 @@ class Sender(Receiver):
 class Probe(Receiver):
     """
     The connection whose progress the window is measured against: it parses
-    every line, and knows for each sender how many of its lines arrived.
+    every line, and knows for each sender how many of its lines arrived and
+    the id the server gave it.
     """
 
     def __init__(self, worker: Worker, index: int) -> None:
         super().__init__(worker, index)
         self.seen: dict[int, int] = {}
+        self.ids: dict[int, int] = {}
 
     def completed(self, partial: bytes, data: bytes, last: int) -> None:
         block = partial + data[: last + 1]
-        seen = self.seen
-        for sender, seq in PROBE_LINE.findall(block):
+        seen, ids = self.seen, self.ids
+        for clientId, sender, seq in PROBE_LINE.findall(block):
             seen[int(sender)] = int(seq) + 1
+            if int(sender) not in ids:
+                ids[int(sender)] = int(clientId)
         self.worker.topUp()
 
 
@@ -352,7 +375,8 @@ class Worker:
         self.connected = 0
         self._startedNs = 0
         self._cpuSeconds = 0.0
-        self._expected = 0
+        self._expectedBytes = 0
+        self._lineBytes = 1.0
         self._deadlineNs = 0
         self._poller = LoopingCall(self._poll)
         self._poller.clock = reactor
@@ -449,41 +473,63 @@ class Worker:
         self._tell("sent", {sender.index: sender.sent for sender in self.senders})
 
     def _expect(self, sent: dict[int, int]) -> None:
-        total = sum(sent.values())
+        lengths = self._lineLengths(sent)
         for connection in self.connections:
-            connection.expected = total - sent.get(connection.index, 0)
-        self._expected = sum(connection.expected for connection in self.connections)
+            connection.expectedBytes = sum(
+                count * lengths[sender]
+                for sender, count in sent.items()
+                if sender != connection.index
+            )
+        self._expectedBytes = sum(c.expectedBytes for c in self.connections)
+        total = sum(sent.values())
+        self._lineBytes = sum(n * lengths[s] for s, n in sent.items()) / max(total, 1)
         self._deadlineNs = time.monotonic_ns() + int(self.config["drain"] * 1e9)
         self._poller.stop()
         self._poller = LoopingCall(self._drained)
         self._poller.clock = self.reactor
         self._poller.start(POLL_INTERVAL)
 
+    def _lineLengths(self, sent: dict[int, int]) -> dict[int, int]:
+        """
+        The length of each sender's lines as received, from the ids the
+        probe learned; a sender whose lines never reached the probe is
+        given the longest id, the best guess left.
+        """
+        ids = self.probe.ids if self.probe is not None else {}
+        longest = max(ids.values(), default=0)
+        size = self.config["size"]
+        return {sender: lineLength(ids.get(sender, longest), size) for sender in sent}
+
     def _drained(self) -> None:
         if (
-            self.stats.relayed < self._expected
+            self.stats.relayedBytes < self._expectedBytes
             and time.monotonic_ns() < self._deadlineNs
         ):
             return
-        lost = sum(max(0, c.expected - c.relayed) for c in self.connections)
-        extra = sum(max(0, c.relayed - c.expected) for c in self.connections)
+        missing = sum(
+            max(0, c.expectedBytes - c.relayedBytes) for c in self.connections
+        )
+        extra = sum(max(0, c.relayedBytes - c.expectedBytes) for c in self.connections)
         for connection in self.connections:
             connection.close()
         self._tell(
             "result",
             {
                 "stats": self.stats,
-                "lost": lost,
-                "extra": extra,
+                "deliveries": round(self.stats.windowBytes / self._lineBytes),
+                "lost": math.ceil(missing / self._lineBytes),
+                "extra": math.ceil(extra / self._lineBytes),
                 "cpu": self._cpuSeconds,
             },
         )
         self._stop()
 
     def _report(self) -> None:
-        self._tell(
-            "progress", (len(self.connections), self.stats.arrivals, self.stats.relayed)
-        )
+        """Tell the coordinator how far it is, lines estimated from bytes."""
+        lengths = self._lineLengths(dict.fromkeys(range(self.config["senders"]), 1))
+        lineBytes = sum(lengths.values()) / len(lengths)
+        relayed = round(self.stats.relayedBytes / lineBytes)
+        self._tell("progress", (self.connected, self.stats.arrivals, relayed))
 
     def _tell(self, kind: str, value: object) -> None:
         self.pipe.send((kind, value))
@@ -698,7 +744,7 @@ def report(
         "malformed": sum(one.malformed for one in stats),
         "closed_by_server": sum(one.closedByServer for one in stats),
     }
-    windowRelayed = sum(one.windowRelayed for one in stats)
+    windowRelayed = sum(result["deliveries"] for result in results)
     return {
         "targets": [f"{host}:{port}" for host, port in options["targets"]],
         "clients": options["clients"],

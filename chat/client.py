@@ -35,7 +35,7 @@ LOG_FLUSH_INTERVAL = 1.0
 
 
 class Options(usage.Options):
-    synopsis = "[options] HOST PORT"
+    synopsis = "Usage: chat-client [options] HOST PORT"
     longdesc = (
         "Connect to a chat server: every line typed is sent, every line "
         "received is printed. Ends at end of input (Ctrl+D) once everything "

@@ -36,8 +36,12 @@ ARRIVAL = re.compile(rb"server: client (\d+) just arrived\n")
 
 
 class Options(usage.Options):
-    synopsis = "[options]"
-    longdesc = __doc__
+    synopsis = "Usage: chat-tester [options]"
+    longdesc = (
+        "Open N connections, send a line from each, close all but the first, "
+        "and check that the first received exactly what the protocol says; "
+        "exit 0 if so, 1 with a diff if not."
+    )
     optParameters = [
         ["host", None, "127.0.0.1", "Server address."],
         ["port", "p", "8080", "Server port."],

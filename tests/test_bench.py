@@ -18,8 +18,10 @@ from chat.bench import (
     ReceiverStats,
     Sample,
     Window,
-    countNotices,
     latencySummary,
+    lineLength,
+    mayHoldNotice,
+    noticeLines,
     parseRelayed,
     payload,
     percentile,
@@ -65,21 +67,23 @@ class StatisticsTests(SynchronousTestCase):
         self.assertEqual(summary["max"], 4.0)
         self.assertIsNone(latencySummary([])["p99"])
 
-    def test_tokensFoundInChunksOfAnyKind(self) -> None:
-        self.assertEqual(countNotices(b"", b"xx\n" * 100), (0, 0))
-        self.assertEqual(countNotices(b"", b"t arrived\nserver: c"), (1, 1))
-        self.assertEqual(countNotices(b"ust arr" + b"ived\ncl", b"ived\ncl"), (0, 1))
+    def test_noticeLinesAndArrivals(self) -> None:
+        block = (
+            b"client 1: 0 0 0 xx\nserver: client 7 just arrived\n"
+            b"server: client 7 just left\nserver: shutting down\n"
+        )
+        self.assertEqual(noticeLines(block), (len(block) - 19, 1))
+        self.assertEqual(noticeLines(b"server: client 7 just arrived"), (0, 0))
 
-    def test_noticesCountedAcrossTheChunkBoundary(self) -> None:
-        stream = b"client 1: 0 0 0 xx\nserver: client 7 just arrived\nserver: x\n"
-        for cut in range(len(stream)):
-            before, data = stream[:cut], stream[cut:]
-            edge = before[before.rfind(b"\n") + 1 :][-7:] + data[:7]
-            inFirst = countNotices(b"", before)
-            inSecond = countNotices(edge, data)
-            self.assertEqual(
-                (inFirst[0] + inSecond[0], inFirst[1] + inSecond[1]), (2, 1), cut
-            )
+    def test_relayedLinesNeverLookLikeNotices(self) -> None:
+        line = b"client 1234: " + payload(9, 12345678, 2**62, 64)
+        self.assertFalse(mayHoldNotice(line))
+        self.assertTrue(mayHoldNotice(b"server: client 3 just left\n"))
+        self.assertTrue(mayHoldNotice(b"ver: "))
+
+    def test_lineLength(self) -> None:
+        self.assertEqual(lineLength(7, 64), len(b"client 7: ") + 65)
+        self.assertEqual(lineLength(1234, 64), len(b"client 1234: ") + 65)
 
 
 class FakeWorker:
@@ -123,7 +127,10 @@ class ReceiverTests(SynchronousTestCase):
             for start in range(0, len(stream), size):
                 self.receiver.dataReceived(stream[start : start + size])
             stats = self.worker.stats
-            self.assertEqual((self.receiver.relayed, stats.relayed), (6, 6), size)
+            relayed = 6 * lineLength(41, 40)
+            self.assertEqual(
+                (self.receiver.relayedBytes, stats.relayedBytes), (relayed, relayed)
+            )
             self.assertEqual(stats.arrivals, 1, size)
             problems = stats.orderViolations + stats.selfEcho + stats.malformed
             self.assertEqual(problems, 0, size)
