@@ -17,7 +17,12 @@ from typing import Any, NoReturn
 from twisted.internet import error
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
-from twisted.internet.interfaces import IHalfCloseableProtocol, IStreamClientEndpoint
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.stdio import StandardIO
 from twisted.internet.task import LoopingCall, react
@@ -32,6 +37,7 @@ from chat.log import LogFileObserver, openLog, printable
 PROGRAM = "chat-client"
 CONNECT_TIMEOUT = 10.0
 LOG_FLUSH_INTERVAL = 1.0
+HALF_CLOSE_GRACE = 5.0
 
 
 class Options(usage.Options):
@@ -121,12 +127,14 @@ class ServerConnection(Protocol):
     @ivar ended: fires once the connection is gone, for L{reason}.
     """
 
-    def __init__(self, display: Display) -> None:
+    def __init__(self, display: Display, clock: IReactorTime) -> None:
         self.display = display
+        self.clock = clock
         self.ended: Deferred[None] = Deferred()
         self.reason: Failure | None = None
         self.closing = False
         self._lines = PartialLines()
+        self._leaving: IDelayedCall | None = None
 
     def dataReceived(self, data: bytes) -> None:
         lines = self._lines.complete(data)
@@ -139,12 +147,26 @@ class ServerConnection(Protocol):
         self.transport.write(data)  # type: ignore[union-attr]
 
     def close(self) -> None:
-        """Close once everything sent so far has been written."""
+        """
+        Stop sending.  Once everything sent so far is written, the sending
+        half is shut down: the server sees the end of input and closes (as
+        mini_serv does), while what it still sends on the way arrives and is
+        printed.  A server that has not closed after L{HALF_CLOSE_GRACE}
+        seconds is left.  Without half-close (TLS), just close.
+        """
         self.closing = True
-        self.transport.unregisterProducer()  # type: ignore[union-attr]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        transport: Any = self.transport
+        transport.unregisterProducer()
+        halfClose = getattr(transport, "loseWriteConnection", None)
+        if halfClose is None:
+            transport.loseConnection()
+            return
+        halfClose()
+        self._leaving = self.clock.callLater(HALF_CLOSE_GRACE, transport.loseConnection)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._leaving is not None and self._leaving.active():
+            self._leaving.cancel()
         rest = self._lines.rest()
         if rest:
             self.display.show(rest)
@@ -189,7 +211,7 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
     log.info("connecting to {where}", category="STATE", where=where)
     try:
         server = await connectProtocol(
-            _endpoint(reactor, options), ServerConnection(display)
+            _endpoint(reactor, options), ServerConnection(display, reactor)
         )
     except Exception as failed:  # refused, unknown host, timeout, TLS, --ca
         _fail(log, f"cannot connect to {where}: {_why(failed)}")

@@ -27,7 +27,7 @@ from chat.bench import (
     percentile,
 )
 from tests.live import Server
-from tests.tools import freePort, runTool
+from tests.tools import WrongServer, freePort, runTool, serving
 
 StartServer = Callable[..., Server]
 
@@ -207,6 +207,24 @@ def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) 
     # 3 senders at 200 lines/s, each line to 11 others: about 6,600/s.
     perSecond = float(lines["deliveries"].split("= ")[1].split()[0].replace(",", ""))
     assert 5000 < perSecond < 8000
+
+
+def test_lostLinesFoundAndReported(tmp_path: Path) -> None:
+    dropping = WrongServer(dropEvery=50)
+    with serving(dropping):
+        done = bench(
+            "--target", f"127.0.0.1:{dropping.server_address[1]}",
+            "--clients", "6", "--senders", "2", "--rate", "200",
+            "--duration", "0.5", "--warmup", "0.2", "--drain", "0.5",
+            "--timeout", "5", "--json",
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["ok"] is False
+    # Every line dropped was meant for the 5 other clients.
+    assert figures["lost"] == 5 * (dropping.relayed // 50)
+    assert figures["extra"] == 0
 
 
 def test_cannotConnect(tmp_path: Path) -> None:

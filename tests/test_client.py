@@ -10,12 +10,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.client import Display, Keyboard, PartialLines, ServerConnection
+from chat.client import (
+    HALF_CLOSE_GRACE,
+    Display,
+    Keyboard,
+    PartialLines,
+    ServerConnection,
+)
 from tests.live import DEADLINE, Server, waitFor
 from tests.tools import freePort, runTool, script
 
@@ -32,6 +40,13 @@ class PartialLinesTests(SynchronousTestCase):
         self.assertEqual(lines.rest(), b"")
 
 
+class HalfCloseableTransport(StringTransport):
+    writeClosed = False
+
+    def loseWriteConnection(self) -> None:
+        self.writeClosed = True
+
+
 class ConnectionTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.events: list[LogEvent] = []
@@ -39,8 +54,9 @@ class ConnectionTests(SynchronousTestCase):
         self.display = Display(log, timestamps=False)
         self.stdout = StringTransport()
         self.display.output = self.stdout
-        self.server = ServerConnection(self.display)
-        self.network = StringTransport()
+        self.clock = Clock()
+        self.server = ServerConnection(self.display, self.clock)
+        self.network = HalfCloseableTransport()
         self.server.makeConnection(self.network)
         self.keyboard = Keyboard(self.server)
         self.keyboard.makeConnection(self.stdout)
@@ -76,10 +92,20 @@ class ConnectionTests(SynchronousTestCase):
         self.assertEqual(self.network.value(), b"hi\r\nthere\npart")
         self.assertEqual(self.logged("TX"), ["hi", "there", "part"])
 
-    def test_endOfInputClosesOnceWritten(self) -> None:
+    def test_endOfInputShutsDownTheSendingHalf(self) -> None:
         self.keyboard.readConnectionLost()
-        self.assertTrue(self.network.disconnecting)
         self.assertTrue(self.server.closing)
+        self.assertTrue(self.network.writeClosed)
+        self.assertFalse(self.network.disconnecting)
+        self.server.dataReceived(b"still printed\n")
+        self.assertEqual(self.stdout.value(), b"still printed\n")
+        self.server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_serverThatDoesNotCloseIsLeft(self) -> None:
+        self.keyboard.readConnectionLost()
+        self.clock.advance(HALF_CLOSE_GRACE)
+        self.assertTrue(self.network.disconnecting)
 
 
 def test_pipeSendsEverythingAndPrintsWhatArrives(

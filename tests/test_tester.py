@@ -6,12 +6,9 @@ real server and against servers that get the protocol wrong.
 from __future__ import annotations
 
 import socket
-import socketserver
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -24,7 +21,7 @@ from chat.tester import (
     transcriptDiff,
 )
 from tests.live import Client, Server
-from tests.tools import runTool
+from tests.tools import WrongServer, runTool, serving
 
 StartServer = Callable[..., Server]
 
@@ -92,64 +89,11 @@ def test_passesAgainstTheServer(startServer: StartServer, tmp_path: Path) -> Non
     assert "[INFO] [tester] [result] PASS: 10 connections;" in log
 
 
-class WrongServer(socketserver.ThreadingTCPServer):
-    """
-    A chat server that gets the protocol wrong on purpose: it echoes every
-    line to its sender too, or forgets the leave notices.
-    """
-
-    daemon_threads = True
-
-    def __init__(self, echo: bool, announceLeaving: bool) -> None:
-        super().__init__(("127.0.0.1", 0), WrongHandler)
-        self.echo = echo
-        self.announceLeaving = announceLeaving
-        self.lock = threading.Lock()
-        self.clients: dict[int, socket.socket] = {}
-        self.nextId = 0
-
-    def broadcast(self, data: bytes, sender: int | None) -> None:
-        with self.lock:
-            for clientId, client in self.clients.items():
-                if clientId != sender or self.echo:
-                    client.sendall(data)
-
-
-class WrongHandler(socketserver.StreamRequestHandler):
-    server: WrongServer
-
-    def handle(self) -> None:
-        server = self.server
-        with server.lock:
-            clientId, server.nextId = server.nextId, server.nextId + 1
-        server.broadcast(b"server: client %d just arrived\n" % clientId, clientId)
-        with server.lock:
-            server.clients[clientId] = self.request
-        for line in self.rfile:
-            server.broadcast(b"client %d: " % clientId + line, clientId)
-        with server.lock:
-            del server.clients[clientId]
-        if server.announceLeaving:
-            server.broadcast(b"server: client %d just left\n" % clientId, clientId)
-
-
-@pytest.fixture
-def wrongServer(request: pytest.FixtureRequest) -> Iterator[WrongServer]:
-    server = WrongServer(**request.param)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.mark.parametrize(
-    "wrongServer", [{"echo": True, "announceLeaving": True}], indirect=True
-)
-def test_failsWithADiffAgainstAnEchoingServer(
-    wrongServer: WrongServer, tmp_path: Path
-) -> None:
-    port = str(wrongServer.server_address[1])
-    done = runTool("chat-tester", "--port", port, "--clients", "3", cwd=tmp_path)
+def test_failsWithADiffAgainstAnEchoingServer(tmp_path: Path) -> None:
+    wrong = WrongServer(echo=True)
+    with serving(wrong):
+        port = str(wrong.server_address[1])
+        done = runTool("chat-tester", "--port", port, "--clients", "3", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout.startswith(
         "chat-tester: FAIL: the connection that stayed did not receive what it should"
@@ -163,23 +107,14 @@ def test_failsWithADiffAgainstAnEchoingServer(
     assert "[result] FAIL" in (tmp_path / "tester.log").read_text()
 
 
-@pytest.mark.parametrize(
-    "wrongServer", [{"echo": False, "announceLeaving": False}], indirect=True
-)
-def test_failsWithADiffWhenNoticesAreMissing(
-    wrongServer: WrongServer, tmp_path: Path
-) -> None:
-    port = str(wrongServer.server_address[1])
-    done = runTool(
-        "chat-tester",
-        "--port",
-        port,
-        "--clients",
-        "3",
-        "--timeout",
-        "0.3",
-        cwd=tmp_path,
-    )
+def test_failsWithADiffWhenNoticesAreMissing(tmp_path: Path) -> None:
+    wrong = WrongServer(announceLeaving=False)
+    with serving(wrong):
+        port = str(wrong.server_address[1])
+        done = runTool(
+            "chat-tester", "--port", port, "--clients", "3", "--timeout", "0.3",
+            cwd=tmp_path,
+        )  # fmt: skip
     assert done.returncode == 1
     assert "(timed out waiting for leave notice 1)" in done.stdout
     assert "\n-server: client 1 just left\n-server: client 2 just left" in done.stdout
