@@ -15,11 +15,12 @@ import time
 from typing import Any, NoReturn
 
 from twisted.internet import error
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
+    IHandshakeListener,
     IReactorTime,
     IStreamClientEndpoint,
 )
@@ -106,8 +107,17 @@ class Display:
     def __init__(self, log: Logger, timestamps: bool) -> None:
         self.log = log
         self.timestamps = timestamps
-        self.output: Any = None
-        """The transport of standard output, once there is one."""
+        self._output: Any = None
+        self._held: list[bytes] = []
+
+    def attach(self, output: Any) -> None:
+        """
+        Print to C{output} from now on, starting with what arrived before
+        there was one (over TLS, lines can come with the handshake).
+        """
+        self._output = output
+        output.writeSequence(self._held)
+        self._held = []
 
     def show(self, lines: bytes) -> None:
         """Print C{lines}, complete lines unless the connection has ended."""
@@ -116,25 +126,36 @@ class Display:
         if self.timestamps:
             stamp = time.strftime("%H:%M:%S ").encode("ascii")
             lines = b"".join(stamp + line for line in lines.splitlines(keepends=True))
-        if self.output is not None:
-            self.output.write(lines)
+        if self._output is None:
+            self._held.append(lines)
+        else:
+            self._output.write(lines)
 
 
+@implementer(IHandshakeListener)
 class ServerConnection(Protocol):
     """
     The connection to the chat server.
 
+    @ivar ready: fires once the connection can be used: at once over TCP,
+        after the handshake over TLS (or fails with the reason it did not).
     @ivar ended: fires once the connection is gone, for L{reason}.
     """
 
-    def __init__(self, display: Display, clock: IReactorTime) -> None:
+    def __init__(
+        self, display: Display, clock: IReactorTime, secure: bool = False
+    ) -> None:
         self.display = display
         self.clock = clock
+        self.ready: Deferred[None] = Deferred() if secure else succeed(None)
         self.ended: Deferred[None] = Deferred()
         self.reason: Failure | None = None
         self.closing = False
         self._lines = PartialLines()
         self._leaving: IDelayedCall | None = None
+
+    def handshakeCompleted(self) -> None:
+        self.ready.callback(None)
 
     def dataReceived(self, data: bytes) -> None:
         lines = self._lines.complete(data)
@@ -171,6 +192,8 @@ class ServerConnection(Protocol):
         if rest:
             self.display.show(rest)
         self.reason = reason
+        if not self.ready.called:
+            self.ready.errback(reason)
         self.ended.callback(None)
 
 
@@ -211,14 +234,16 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
     log.info("connecting to {where}", category="STATE", where=where)
     try:
         server = await connectProtocol(
-            _endpoint(reactor, options), ServerConnection(display, reactor)
+            _endpoint(reactor, options),
+            ServerConnection(display, reactor, secure=options["tls"]),
         )
+        await server.ready
     except Exception as failed:  # refused, unknown host, timeout, TLS, --ca
         _fail(log, f"cannot connect to {where}: {_why(failed)}")
     log.info("connected to {where}", category="STATE", where=where)
     keyboard = Keyboard(server)
     stdio = StandardIO(keyboard, reactor=reactor)
-    display.output = stdio
+    display.attach(stdio)
     await server.ended
     stdio.loseConnection()
     await keyboard.ended

@@ -5,6 +5,8 @@ through pipes against a real server.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +15,11 @@ from typing import cast
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import ILogObserver, LogEvent, Logger
+from twisted.logger import ILogObserver, LogEvent, Logger, LogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+import twisted
 from chat.client import (
     HALF_CLOSE_GRACE,
     Display,
@@ -53,7 +56,7 @@ class ConnectionTests(SynchronousTestCase):
         log = Logger(observer=cast(ILogObserver, self.events.append))
         self.display = Display(log, timestamps=False)
         self.stdout = StringTransport()
-        self.display.output = self.stdout
+        self.display.attach(self.stdout)
         self.clock = Clock()
         self.server = ServerConnection(self.display, self.clock)
         self.network = HalfCloseableTransport()
@@ -79,6 +82,28 @@ class ConnectionTests(SynchronousTestCase):
         )
         self.assertIsNone(self.successResultOf(self.server.ended))
         self.assertFalse(self.server.closing)
+
+    def test_linesBeforeThereIsAnOutputAreHeld(self) -> None:
+        display = Display(Logger(observer=LogPublisher()), timestamps=False)
+        display.show(b"early\n")
+        late = StringTransport()
+        display.attach(late)
+        display.show(b"late\n")
+        self.assertEqual(late.value(), b"early\nlate\n")
+
+    def test_readyAtOnceOverTCPAfterTheHandshakeOverTLS(self) -> None:
+        self.successResultOf(self.server.ready)
+        secure = ServerConnection(self.display, self.clock, secure=True)
+        secure.makeConnection(StringTransport())
+        self.assertNoResult(secure.ready)
+        secure.handshakeCompleted()
+        self.successResultOf(secure.ready)
+
+    def test_failedHandshakeFailsReady(self) -> None:
+        secure = ServerConnection(self.display, self.clock, secure=True)
+        secure.makeConnection(StringTransport())
+        secure.connectionLost(Failure(ConnectionError("certificate verify failed")))
+        self.failureResultOf(secure.ready, ConnectionError)
 
     def test_timestamps(self) -> None:
         self.display.timestamps = True
@@ -182,3 +207,35 @@ def test_badArguments(tmp_path: Path) -> None:
     ]:
         done = runTool("chat-client", *arguments, cwd=tmp_path)
         assert (done.returncode, done.stderr) == (1, f"chat-client: {message}\n")
+
+
+def test_tls(startServer: StartServer, tmp_path: Path) -> None:
+    certificate = str(Path(twisted.__file__).parent / "test" / "server.pem")
+    server = startServer(
+        "--listen", f"ssl:0:privateKey={certificate}:interface=127.0.0.1"
+    )
+    context = ssl.create_default_context(cafile=certificate)
+    observer = context.wrap_socket(
+        socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE),
+        server_hostname="localhost",
+    )
+    trusting = [script("chat-client"), "--tls", "--ca", certificate]
+    client = subprocess.Popen(
+        [*trusting, "localhost", str(server.port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert observer.recv(100) == b"server: client 1 just arrived\n"
+    observer.sendall(b"over tls\n")
+    assert client.stdin is not None and client.stdout is not None
+    client.stdin.write(b"back over tls\n")
+    client.stdin.flush()
+    assert observer.recv(100) == b"client 1: back over tls\n"
+    client.stdin.close()  # no half-close over TLS: it closes at once
+    assert client.wait(DEADLINE) == 0
+    assert client.stdout.read() == b"client 0: over tls\n"
+    observer.close()
+    untrusting = runTool("chat-client", "--tls", "localhost", str(server.port))
+    assert untrusting.returncode == 1
+    assert "certificate verify failed" in untrusting.stderr
+    assert untrusting.stderr.count("\n") == 1
