@@ -398,8 +398,12 @@ class Worker:
             consumeErrors=True,
         )
 
+    def _target(self, index: int) -> tuple[str, int]:
+        targets = self.config["targets"]
+        return targets[index % len(targets)]
+
     def _connect(self, index: int) -> Any:
-        host, port = self.config["targets"][index % len(self.config["targets"])]
+        host, port = self._target(index)
         endpoint = HostnameEndpoint(self.reactor, host, port, self.config["timeout"])
         protocol = self._protocolFor(index)
         self.connections.append(protocol)
@@ -416,8 +420,10 @@ class Worker:
         return Receiver(self, index)
 
     def _connectFailed(self, failure: Failure) -> None:
-        reason = failure.value.subFailure.getErrorMessage()  # type: ignore[union-attr]
-        self._tell("error", f"cannot connect: {reason}")
+        first: Any = failure.value  # a FirstError: which connection, and why
+        host, port = self._target(self.indexes[first.index])
+        reason = first.subFailure.getErrorMessage()
+        self._tell("error", f"cannot connect to {host}:{port}: {reason}")
         self._stop()
 
     def _poll(self) -> None:
@@ -576,12 +582,12 @@ class Coordinator:
     def run(self) -> dict[str, Any]:
         try:
             self._startWorkers()
-            startedAt = self._settle()
+            settleSeconds = self._settle()
             sent, window = self._measure()
             results = self._drain(sent)
         finally:
             self._stopWorkers()
-        return report(self.options, sent, window, results, startedAt)
+        return report(self.options, sent, window, results, settleSeconds)
 
     def _startWorkers(self) -> None:
         context = multiprocessing.get_context("spawn")
