@@ -175,6 +175,8 @@ class ServerConnection(Protocol):
         printed.  A server that has not closed after L{HALF_CLOSE_GRACE}
         seconds is left.  Without half-close (TLS), just close.
         """
+        if self.ended.called:  # gone already (Ctrl+C closes everything)
+            return
         self.closing = True
         transport: Any = self.transport
         transport.unregisterProducer()
@@ -184,6 +186,13 @@ class ServerConnection(Protocol):
             return
         halfClose()
         self._leaving = self.clock.callLater(HALF_CLOSE_GRACE, transport.loseConnection)
+
+    def interrupted(self) -> None:
+        """
+        The client is stopping (Ctrl+C): the reactor closes the connection,
+        and that end is ours, not a drop.
+        """
+        self.closing = True
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._leaving is not None and self._leaving.active():
@@ -241,6 +250,7 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
     except Exception as failed:  # refused, unknown host, timeout, TLS, --ca
         _fail(log, f"cannot connect to {where}: {_why(failed)}")
     log.info("connected to {where}", category="STATE", where=where)
+    reactor.addSystemEventTrigger("before", "shutdown", server.interrupted)
     keyboard = Keyboard(server)
     stdio = StandardIO(keyboard, reactor=reactor)
     display.attach(stdio)

@@ -5,13 +5,17 @@ through pipes against a real server.
 
 from __future__ import annotations
 
+import os
+import pty
 import socket
 import ssl
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+import pytest
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -127,6 +131,12 @@ class ConnectionTests(SynchronousTestCase):
         self.server.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_endOfInputAfterTheConnectionIsGone(self) -> None:
+        self.server.connectionLost(Failure(ConnectionDone()))
+        self.keyboard.readConnectionLost()
+        self.assertFalse(self.network.writeClosed)
+        self.assertFalse(self.server.closing)
+
     def test_serverThatDoesNotCloseIsLeft(self) -> None:
         self.keyboard.readConnectionLost()
         self.clock.advance(HALF_CLOSE_GRACE)
@@ -239,3 +249,38 @@ def test_tls(startServer: StartServer, tmp_path: Path) -> None:
     assert untrusting.returncode == 1
     assert "certificate verify failed" in untrusting.stderr
     assert untrusting.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("key", [b"\x04", b"\x03"], ids=["Ctrl+D", "Ctrl+C"])
+def test_terminalEndsCleanly(startServer: StartServer, key: bytes) -> None:
+    server = startServer()
+    observer = server.connect()
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: nothing but exec
+        os.execv(script("chat-client"), ["chat-client", "127.0.0.1", str(server.port)])
+    observer.expect(b"server: client 1 just arrived\n")
+    observer.send(b"to the terminal\n")
+    os.write(terminal, b"typed\n")
+    observer.expect(b"client 1: typed\n")
+    os.write(terminal, key)
+    observer.expect(b"server: client 1 just left\n")
+    shown = _readUntilClosed(terminal)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"client 0: to the terminal\r\n" in shown
+    assert b"Traceback" not in shown and b"chat-client:" not in shown
+
+
+def _readUntilClosed(terminal: int) -> bytes:
+    shown = b""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the other side of the terminal is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    return shown
