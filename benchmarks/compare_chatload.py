@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ def freePort() -> int:
         return int(probe.getsockname()[1])
 
 
-def pinnedTo(cpu: int) -> object:
+def pinnedTo(cpu: int) -> Callable[[], None] | None:
+    """What pins a child process to C{cpu}, when there are CPUs to spare."""
     if len(os.sched_getaffinity(0)) < 2:
         return None
     return lambda: os.sched_setaffinity(0, {cpu})
@@ -52,7 +54,7 @@ def startServer(directory: str) -> tuple[subprocess.Popen[bytes], int]:
         + ["--log-level", "warn", "--logfile", "server.log"],
         cwd=directory,
         stdout=subprocess.DEVNULL,
-        preexec_fn=pinnedTo(0),  # type: ignore[arg-type]
+        preexec_fn=pinnedTo(0),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -71,7 +73,7 @@ def runLoad(command: list[str], directory: str) -> Any:
             [*command, *portArguments(command[0], port)],
             capture_output=True,
             text=True,
-            preexec_fn=pinnedTo(1),  # type: ignore[arg-type]
+            preexec_fn=pinnedTo(1),
             timeout=120,
         )
     finally:

@@ -378,6 +378,7 @@ class Worker:
         self._expectedBytes = 0
         self._lineBytes = 1.0
         self._deadlineNs = 0
+        self._stopping = False
         self._poller = LoopingCall(self._poll)
         self._poller.clock = reactor
         self._progress = LoopingCall(self._report)
@@ -427,12 +428,17 @@ class Worker:
         self._stop()
 
     def _poll(self) -> None:
-        while self.pipe.poll():
-            kind, value = self.pipe.recv()
-            if kind == "go":
-                self._go(*value)
-            elif kind == "expect":
-                self._expect(value)
+        try:
+            while self.pipe.poll():
+                self._obey(*self.pipe.recv())
+        except (EOFError, OSError):  # the coordinator is gone: so are we
+            self._stop()
+
+    def _obey(self, kind: str, value: Any) -> None:
+        if kind == "go":
+            self._go(*value)
+        elif kind == "expect":
+            self._expect(value)
 
     def _go(self, startNs: int, windowStartNs: int, windowEndNs: int) -> None:
         self.window = Window(windowStartNs, windowEndNs)
@@ -538,9 +544,15 @@ class Worker:
         self._tell("progress", (self.connected, self.stats.arrivals, relayed))
 
     def _tell(self, kind: str, value: object) -> None:
-        self.pipe.send((kind, value))
+        try:
+            self.pipe.send((kind, value))
+        except OSError:  # the coordinator is gone: so are we
+            self._stop()
 
     def _stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
         for call in (self._poller, self._progress, self._rate):
             if call.running:
                 call.stop()
