@@ -71,7 +71,10 @@ def serve(listener: socket.socket) -> None:
     from chat.tap import Options, makeService
 
     config = Options()
-    config.parseOptions(["--logfile", LOG_FILE])
+    try:
+        config.parseOptions(["--logfile", LOG_FILE])
+    except SystemExit:  # the log cannot be written
+        _fail("Fatal error")
     config["endpoints"] = []  # it listens on the socket it is given instead
     service = makeService(config, reactor)
     endpoint = AnnouncedEndpoint(adoptingEndpoint(listener, reactor), service.room)

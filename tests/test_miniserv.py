@@ -88,6 +88,12 @@ def test_busyPortIsFatal(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
 
 
+def test_unwritableLogIsFatal(tmp_path: Path) -> None:
+    (tmp_path / "mini_serv.log").mkdir()
+    done = runTool("mini_serv", str(freePort()), cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
+
+
 def test_listeningWithinHalfASecond(miniServ: MiniServ) -> None:
     first = miniServ.connect()
     connected = time.monotonic() - miniServ.started
