@@ -1,0 +1,78 @@
+"""
+How soon C{mini_serv PORT} listens, and how soon it serves, after being
+started: median and worst of several runs.
+
+Run from the repository root with the environment's Python, e.g.
+C{.venv/bin/python benchmarks/miniserv_start.py --runs 9}.
+
+"listening" is the first successful connect (the kernel completes it into
+the listen backlog); "serving" is when that first client receives the
+arrival notice of a second one, i.e. the server's reactor is running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINI_SERV = str(Path(sys.executable).with_name("mini_serv"))
+DEADLINE = 10.0
+
+
+def freePort() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def connectWhenListening(port: int, started: float) -> socket.socket:
+    while time.monotonic() - started < DEADLINE:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        except ConnectionRefusedError:
+            time.sleep(0.001)
+    raise SystemExit("mini_serv did not listen")
+
+
+def oneRun(directory: str) -> tuple[float, float]:
+    port = freePort()
+    started = time.monotonic()
+    server = subprocess.Popen([MINI_SERV, str(port)], cwd=directory)
+    try:
+        first = connectWhenListening(port, started)
+        listening = time.monotonic() - started
+        second = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        notice = first.recv(100)
+        serving = time.monotonic() - started
+        assert notice.endswith(b"just arrived\n"), notice
+        first.close()
+        second.close()
+        return listening, serving
+    finally:
+        server.terminate()
+        server.wait(DEADLINE)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9)
+    runs = parser.parse_args().runs
+    with tempfile.TemporaryDirectory() as directory:
+        results = [oneRun(directory) for _ in range(runs)]
+    for name, values in zip(
+        ["listening", "serving"], zip(*results, strict=True), strict=True
+    ):
+        print(
+            f"{name:9}  median {statistics.median(values) * 1000:6.1f} ms"
+            f"  max {max(values) * 1000:6.1f} ms  ({runs} runs)"
+        )
+
+
+if __name__ == "__main__":
+    main()
