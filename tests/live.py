@@ -91,9 +91,13 @@ class Server:
             stderr=subprocess.PIPE,
             preexec_fn=None if openFiles is None else lambda: _limitFiles(openFiles),
         )
-        found = waitFor(self._listening, "the server to log its port")
-        self.port = int(found.group(1))
         self.clients: list[Client] = []
+        try:
+            found = waitFor(self._listening, "the server to log its port")
+        except BaseException:
+            self.kill()
+            raise
+        self.port = int(found.group(1))
 
     def _listening(self) -> re.Match[str] | None:
         if self.process.poll() is not None:
