@@ -119,17 +119,14 @@ class ChatRoom(ServerFactory[Protocol]):
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         self._post(sender.frame(lines), sender)
         if self.logRelays:
-            self._logRelay(sender, lines)
-
-    def _logRelay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        self.log.info(
-            "client {sender} sent {count} lines to {recipients} clients",
-            category="RX",
-            sender=sender.clientId,
-            count=len(lines),
-            recipients=len(self.clients) - 1,
-            relayedLines=lines,
-        )
+            self.log.info(
+                "client {sender} sent {count} lines to {recipients} clients",
+                category="RX",
+                sender=sender.clientId,
+                count=len(lines),
+                recipients=len(self.clients) - 1,
+                relayedLines=lines,
+            )
 
     def leave(self, client: ChatProtocol, reason: Failure) -> None:
         if client.clientId in self.clients:
@@ -377,11 +374,9 @@ class ClusterRoom(ChatRoom):
         client.transport.loseConnection()  # type: ignore[union-attr]
 
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        data = sender.frame(lines)
-        self._post(data, sender)
-        self.bus.publish(data)
-        if self.logRelays:
-            self._logRelay(sender, lines)
+        super().relay(sender, lines)
+        # The framed lines super() has just posted go to the other nodes too.
+        self.bus.publish(self._batch[-1][1])
 
     def leave(self, client: ChatProtocol, reason: Failure) -> None:
         if client in self._unnumbered:
