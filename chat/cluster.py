@@ -312,18 +312,24 @@ return {#stale, last[1] and last[1][1] or '0-0'}
 """
 )
 
-# ARGV: prefix, node, ttl ms, maxlen, leave format, '1' to bury dead nodes.
-# Returns {-1} if expelled, else {node, clients, node, clients...} buried.
+# ARGV: prefix, node, ttl ms, maxlen, leave format, '1' to bury dead nodes,
+# seconds to remember a burial.  Returns {-1} if expelled; {0} if this node's
+# own presence had lapsed (Redis or this node stalled: the others' may have
+# lapsed for the same reason, so nobody is buried); else {1, node, clients,
+# node, clients...} for the nodes buried.
 HEARTBEAT = _Script(
     _BURY
     + b"""
 local p, node = ARGV[1], ARGV[2]
+local alive = p .. 'node:' .. node .. ':alive'
 if redis.call('EXISTS', p .. 'node:' .. node .. ':expelled') == 1 then
   return {-1}
 end
-redis.call('SET', p .. 'node:' .. node .. ':alive', '1', 'PX', ARGV[3])
+local lapsed = redis.call('EXISTS', alive) == 0
+redis.call('SET', alive, '1', 'PX', ARGV[3])
 redis.call('SADD', p .. 'nodes', node)
-local buried = {}
+if lapsed then return {0} end
+local buried = {1}
 if ARGV[6] == '1' then
   for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
     if other ~= node
@@ -441,6 +447,16 @@ class Bus:
         )
         self._command.start(self._commandUp, self._commandDown)
         self._reader.start(self._readerConnected, self._readerLost)
+        self._clock.callLater(self._ttl, self._stillAway)
+
+    def _stillAway(self) -> None:
+        if self._lastId is None and not self._stopping:
+            self.log.warn(
+                "cannot reach {where} yet: new connections are turned away"
+                " until it answers",
+                category="cluster",
+                where=self._where,
+            )
 
     async def stop(self, grace: float = 5.0) -> None:
         """
@@ -695,15 +711,24 @@ class Bus:
         self._beating = False
 
     def _beaten(self, reply: list[Any], node: str) -> None:
-        if reply and reply[0] == -1:
+        status, *buried = reply
+        if status == -1:
             self._expelled(node)
             return
-        for index in range(0, len(reply), 2):
+        if status == 0:
+            self.log.warn(
+                "this node's presence had lapsed (Redis or this node stalled);"
+                " no node is taken for dead for {ttl} s",
+                category="cluster",
+                ttl=self._ttl,
+            )
+            self._upSince = self._clock.seconds()
+        for index in range(0, len(buried), 2):
             self.log.info(
                 "node {node} is gone: announced its {count} clients as left",
                 category="cluster",
-                node=reply[index].decode(),
-                count=int(reply[index + 1]),
+                node=buried[index].decode(),
+                count=int(buried[index + 1]),
             )
 
     def _expelled(self, node: str) -> None:
