@@ -478,7 +478,9 @@ class Bus:
                 await self._run(RETIRE, self._args(STREAM_LENGTH, wire.LEFT))
                 self.log.info("left the cluster", category="cluster")
             except Exception as failed:  # whatever went wrong, we are stopping
-                self.log.warn("could not retire: {failed}", failed=failed)
+                self.log.warn(
+                    "could not retire: {failed}", category="cluster", failed=failed
+                )
         else:
             self.log.warn(
                 "left the cluster without {where}: {count} entries unsent;"
@@ -499,8 +501,8 @@ class Bus:
         before it has been delivered here (so that the client receives only
         what comes after its arrival).
 
-        @raise NotInClusterError: (through the Deferred) when the node is not in the
-            cluster.
+        @raise NotInClusterError: (through the Deferred) when the node is not
+            in the cluster.
         """
         if not self.ready:
             return fail(NotInClusterError("not in the cluster"))
