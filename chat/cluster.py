@@ -422,6 +422,7 @@ class Bus:
         self._held = False
         self._seq = 0
         self._joining: set[int] = set()
+        self._joinedAs: str | None = None
         self._lastId: bytes | None = None
         self._waiters: list[tuple[tuple[int, int], Deferred[None]]] = []
         self._reading = False
@@ -629,17 +630,19 @@ class Bus:
             )
         self.ready = True
         self._upSince = self._clock.seconds()
-        if self._lastId is None:
-            self._lastId = lastId
+        if self._joinedAs == self.node:
+            self._backAgain()
+        else:
+            self._joinedAs = self.node
             self.log.info(
                 "joined the cluster: room {room}, node {node}",
                 category="cluster",
                 room=self._room,
                 node=self.node,
             )
+        if self._lastId is None:
+            self._lastId = lastId
             self._read()
-        else:
-            self._backAgain()
         for entry in self._outbox:
             self._send(entry)
         if not self._heartbeat.running and not self._stopping:

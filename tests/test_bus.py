@@ -280,6 +280,9 @@ def test_expelledNodeDropsItsClientsAndJoinsAnew() -> None:
     assert harness.member.expelled == 1
     assert harness.bus.node != old
     assert harness.command.scripts(REJOIN)[0][0][4] == harness.bus.node.encode()
+    harness.command.answer(REJOIN, [0, b"9-0"])
+    assert len(harness.logged("joined the cluster")) == 2
+    assert not harness.logged("back in the cluster")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ nodes, a Redis restart, a node killed.
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections.abc import Callable
 
@@ -172,3 +173,29 @@ def test_stoppedNodeSaysGoodbye(cluster: Cluster) -> None:
     b1.expect(wire.SHUTTING_DOWN)
     a0.expect(wire.left(1) + wire.left(2))
     assert "[cluster] left the cluster" in b.logText()
+
+
+def test_stalledNodeTakenForDeadDisconnectsItsClients(cluster: Cluster) -> None:
+    """
+    A node that stops answering (SIGSTOP) longer than the presence TTL is
+    buried by the others; when it wakes up, what its clients sent meanwhile
+    does not reach anyone (they were announced gone), its clients are told
+    and disconnected, and it serves new clients as a new node.
+    """
+    a, b = cluster.start(2)
+    a0 = cluster.connect(a)
+    b1 = cluster.connect(b)
+    a.process.send_signal(signal.SIGSTOP)
+    try:
+        b1.expect(wire.left(0))
+        a0.send(b"too late\n")
+    finally:
+        a.process.send_signal(signal.SIGCONT)
+    assert a0.readToEnd() == wire.EXPELLED
+    a.waitForLog(r"\[cluster\] the cluster took this node for dead")
+    a2 = Client(a.port)
+    b1.expect(wire.arrived(2))
+    a2.send(b"new here\n")
+    b1.expect(b"client 2: new here\n")
+    b1.nothingMore()
+    a2.close()
