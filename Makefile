@@ -3,18 +3,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test redis-server
 
 # Start the server on port 8080 in the foreground (Ctrl+C stops it).
 run: $(STAMP)
 	$(BIN)/twistd -n chat --port 8080
 
 # Lint, format check, type check, then every test.
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The cluster tests start redis-server processes of their own: install
+# Debian's package when it is missing and apt-get is there.
+redis-server:
+	@command -v redis-server >/dev/null || ! command -v apt-get >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

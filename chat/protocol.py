@@ -70,13 +70,20 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     ) -> None:
         self.hub = hub
         self._clock = clock
-        self.clientId = clientId
         self.MAX_LENGTH = maxLine
-        self._prefix = wire.linePrefix(clientId)
-        self._separator = wire.DELIMITER + self._prefix
+        self.renumber(clientId)
         self._socket: socket.socket | None = None
         self._gone = False
         self.outbox: Outbox | None = None
+
+    def renumber(self, clientId: int) -> None:
+        """
+        Give this client its id: at construction, or once a cluster has
+        handed it out.
+        """
+        self.clientId = clientId
+        self._prefix = wire.linePrefix(clientId)
+        self._separator = wire.DELIMITER + self._prefix
 
     def frame(self, lines: list[bytes]) -> bytes:
         """

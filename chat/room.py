@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from itertools import count
+from collections.abc import Iterable, Iterator
+from itertools import count, repeat
+from typing import Protocol as Interface
 
 from twisted.internet import error
 from twisted.internet.defer import Deferred, succeed
@@ -56,7 +58,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self.clients: dict[int, ChatProtocol] = {}
         self.logRelays = True
         self._clock = clock
-        self._ids = count()
+        self._ids: Iterator[int] = count()
         self._batch: list[tuple[ChatProtocol | None, bytes]] = []
         self._joinedAt: dict[ChatProtocol, int] = {}
         self._closing = False
@@ -281,6 +283,140 @@ class ChatRoom(ServerFactory[Protocol]):
         self._emptied = None
         for client in list(self.clients.values()):
             client.transport.abortConnection()  # type: ignore[union-attr]
+
+
+UNNUMBERED = -1
+"""The id of a client of a cluster room until the cluster gives it one."""
+
+
+class Bus(Interface):
+    """What a L{ClusterRoom} needs from the cluster (see L{chat.cluster})."""
+
+    ready: bool
+
+    def join(self) -> Deferred[int]:
+        """A new client's id, once it has been announced to the cluster."""
+
+    def publish(self, data: bytes) -> None:
+        """Send C{data} to the clients of the other nodes."""
+
+    def leave(self, clientId: int) -> None:
+        """Announce to the other nodes that C{clientId} has gone."""
+
+
+class ClusterRoom(ChatRoom):
+    """
+    A room shared with the other nodes of a cluster: its clients get their
+    ids from the cluster, what they send goes to the other nodes too, and
+    what comes from the other nodes goes to them like a notice from the
+    server, through the same batches.
+
+    A new connection is not read from until it has its id and is announced,
+    so nothing it sends can come before its arrival.  While the node is out
+    of the cluster no id can be handed out, and new connections are told so
+    and closed.
+    """
+
+    def __init__(
+        self,
+        log: Logger,
+        clock: IReactorTime,
+        bus: Bus,
+        maxLine: int = 65536,
+        limits: Limits | None = None,
+    ) -> None:
+        super().__init__(log, clock, maxLine, limits)
+        self.bus = bus
+        self._ids = repeat(UNNUMBERED)
+        self._unnumbered: set[ChatProtocol] = set()
+
+    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str] | None:
+        if not self.bus.ready and not self._closing:
+            return wire.NO_CLUSTER, "not in the cluster"
+        return super()._refusal(addr)
+
+    def join(self, client: ChatProtocol) -> None:
+        client.pauseProducing()
+        self._unnumbered.add(client)
+        self.bus.join().addCallbacks(
+            self._numbered,
+            self._notNumbered,
+            callbackArgs=(client,),
+            errbackArgs=(client,),
+        )
+
+    def _numbered(self, clientId: int, client: ChatProtocol) -> None:
+        client.renumber(clientId)
+        if client not in self._unnumbered:
+            # It went away while it was being announced.
+            self.bus.leave(clientId)
+            return
+        self._unnumbered.remove(client)
+        if self._closing:
+            self.bus.leave(clientId)
+            client.deliver(wire.SHUTTING_DOWN)
+            client.transport.loseConnection()  # type: ignore[union-attr]
+            return
+        super().join(client)
+        client.resumeProducing()
+
+    def _notNumbered(self, reason: Failure, client: ChatProtocol) -> None:
+        if client not in self._unnumbered:
+            return
+        self._unnumbered.remove(client)
+        self.log.warn(
+            "turned away {peer}: no id from the cluster ({why})",
+            category="STATE",
+            peer=describeAddress(client.transport.getPeer()),  # type: ignore[union-attr]
+            why=reason.getErrorMessage(),
+        )
+        client.deliver(wire.NO_CLUSTER)
+        client.transport.loseConnection()  # type: ignore[union-attr]
+
+    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        super().relay(sender, lines)
+        # The framed lines super() has just posted go to the other nodes too.
+        self.bus.publish(self._batch[-1][1])
+
+    def leave(self, client: ChatProtocol, reason: Failure) -> None:
+        if client in self._unnumbered:
+            self._unnumbered.remove(client)
+            self.log.info(
+                "connection from {peer} closed before it had an id ({why})",
+                category="STATE",
+                peer=describeAddress(client.transport.getPeer()),  # type: ignore[union-attr]
+                why=describeReason(reason),
+            )
+            return
+        super().leave(client, reason)
+
+    def _depart(self, client: ChatProtocol) -> None:
+        super()._depart(client)
+        self.bus.leave(client.clientId)
+
+    # What the bus calls back (chat.cluster.Member)
+
+    def deliverRemote(self, data: bytes) -> None:
+        self._post(data, None)
+
+    def localIds(self) -> Iterable[int]:
+        return self.clients.keys()
+
+    def holdInput(self) -> None:
+        for client in self.clients.values():
+            client.transport.pauseProducing()  # type: ignore[union-attr]
+
+    def releaseInput(self) -> None:
+        for client in self.clients.values():
+            if not client.paused:  # flood control may hold it still
+                client.transport.resumeProducing()  # type: ignore[union-attr]
+
+    def expel(self) -> None:
+        for client in list(self.clients.values()):
+            # Not self._depart: the cluster announced its leaving already.
+            ChatRoom._depart(self, client)
+            client.deliver(wire.EXPELLED)
+            client.transport.loseConnection()  # type: ignore[union-attr]
 
 
 def describeAddress(address: IAddress) -> str:

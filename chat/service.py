@@ -8,7 +8,7 @@ import signal
 import sys
 from contextlib import suppress
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.application import strports
 from twisted.application.service import MultiService
@@ -64,6 +64,16 @@ class AnnouncedEndpoint:
         return port
 
 
+class Cluster(Protocol):
+    """The part of a node that keeps it in a cluster (L{chat.cluster.Bus})."""
+
+    def start(self) -> None:
+        """Join the cluster, and stay in it."""
+
+    async def stop(self) -> None:
+        """Leave the cluster, once the local clients have gone."""
+
+
 class ChatService(MultiService):
     """
     The chat server: a L{ChatRoom} behind one listener per endpoint
@@ -84,9 +94,11 @@ class ChatService(MultiService):
         logLevel: LogLevel,
         reactor: Any,
         handleSignals: bool = True,
+        cluster: Cluster | None = None,
     ) -> None:
         super().__init__()
         self.room = room
+        self.cluster = cluster
         self._publisher = publisher
         self._logPath = logPath
         self._logLevel = logLevel
@@ -124,6 +136,8 @@ class ChatService(MultiService):
         self._openLog()
         super().startService()
         self._flusher.start(FLUSH_INTERVAL)  # at once: the start is in the file
+        if self.cluster is not None:
+            self.cluster.start()
         if self._handleSignals:
             self._reactor.callWhenRunning(self._takeSignals)
 
@@ -143,6 +157,8 @@ class ChatService(MultiService):
         try:
             await super().stopService()
             await self.room.shutDown()
+            if self.cluster is not None:
+                await self.cluster.stop()
             self.room.log.info("stopped", category="stop")
         finally:
             self._closeLog()

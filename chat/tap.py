@@ -5,7 +5,7 @@ The C{twistd chat} command line: its options and the service it makes.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.endpoints import quoteStringArgument, serverFromString
 from twisted.logger import Logger, LogPublisher
@@ -13,8 +13,11 @@ from twisted.python import usage
 
 from chat.limits import Limits
 from chat.log import LEVELS
-from chat.room import ChatRoom
+from chat.room import ChatRoom, ClusterRoom
 from chat.service import ChatService
+
+if TYPE_CHECKING:
+    from chat.cluster import Bus
 
 
 class Options(usage.Options):
@@ -84,6 +87,13 @@ class Options(usage.Options):
         ],
         ["idle-timeout", None, "0", "Seconds a client may stay silent (0: forever)."],
         [
+            "redis",
+            None,
+            None,
+            "Join a cluster through this Redis server, redis://HOST:PORT/DB.",
+        ],
+        ["room", None, "main", "With --redis: the cluster's room to join."],
+        [
             "backlog",
             None,
             "1024",
@@ -136,6 +146,9 @@ class Options(usage.Options):
             idleTimeout=_number("--idle-timeout", self["idle-timeout"]),
         )
         backlog = _count("--backlog", self["backlog"], least=1)
+        if self["redis"] is not None:
+            self["redis"] = _redis(self["redis"])
+        self["room"] = _room(self["room"])
         _checkWritable(self["logfile"])
         self["endpoints"] = self["listen"] or [
             tcpDescription(self["port"], self["interface"], backlog)
@@ -152,13 +165,40 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
         from twisted.internet import reactor
     publisher = LogPublisher()
     log = Logger(namespace="chat", observer=publisher)
-    room = ChatRoom(log, reactor, config["max-line"], config["limits"])
+    room: ChatRoom
+    if config["redis"] is None:
+        bus = None
+        room = ChatRoom(log, reactor, config["max-line"], config["limits"])
+    else:
+        bus = _bus(config["redis"], config["room"], log, reactor)
+        room = ClusterRoom(log, reactor, bus, config["max-line"], config["limits"])
+        bus.member = room
     service = ChatService(
-        room, publisher, config["logfile"], config["log-level"], reactor
+        room,
+        publisher,
+        config["logfile"],
+        config["log-level"],
+        reactor,
+        cluster=bus,
     )
     for description in config["endpoints"]:
         service.listenOn(description)
     return service
+
+
+def _bus(url: str, room: str, log: Logger, reactor: Any) -> Bus:
+    # Imported here: Redis is needed only in a cluster.
+    from chat.cluster import Bus, RedisAddress, RedisLink
+
+    address = RedisAddress.parse(url)
+    return Bus(
+        room,
+        RedisLink(reactor, address),
+        RedisLink(reactor, address),
+        reactor,
+        log,
+        where=str(address),
+    )
 
 
 def tcpDescription(port: int, interface: str, backlog: int) -> str:
@@ -177,6 +217,21 @@ def _interface(value: str) -> str:
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise usage.UsageError(f"--interface: {value!r} is not an IP address") from None
+
+
+def _redis(value: str) -> str:
+    from chat.cluster import RedisAddress
+
+    try:
+        return str(RedisAddress.parse(value))
+    except ValueError as bad:
+        raise usage.UsageError(f"--redis: {value!r}: {bad}") from None
+
+
+def _room(value: str) -> str:
+    if not value or not value.isprintable() or any(c.isspace() for c in value):
+        raise usage.UsageError(f"--room: {value!r} is not a name without spaces")
+    return value
 
 
 def _level(value: str) -> Any:

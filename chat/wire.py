@@ -14,16 +14,22 @@ SHUTTING_DOWN = b"server: shutting down\n"
 SERVER_FULL = b"server: server full\n"
 TOO_MANY_FROM_ADDRESS = b"server: too many connections from your address\n"
 IDLE_TIMEOUT = b"server: idle for too long, disconnecting\n"
+NO_CLUSTER = b"server: cluster unavailable, try again later\n"
+EXPELLED = b"server: this server lost the cluster, reconnect\n"
+
+ARRIVED = b"server: client %d just arrived\n"
+LEFT = b"server: client %d just left\n"
+"""The notices' formats, for code that fills in the id elsewhere (in Redis)."""
 
 
 def arrived(clientId: int) -> bytes:
     """The notice every other client receives when C{clientId} connects."""
-    return b"server: client %d just arrived\n" % (clientId,)
+    return ARRIVED % (clientId,)
 
 
 def left(clientId: int) -> bytes:
     """The notice every other client receives when C{clientId} goes away."""
-    return b"server: client %d just left\n" % (clientId,)
+    return LEFT % (clientId,)
 
 
 def linePrefix(clientId: int) -> bytes:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.live import Server
+from tests.livecluster import Cluster, RedisServer
 
 
 @pytest.fixture
@@ -21,3 +22,13 @@ def startServer(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         server.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A Redis server of its own and no node yet; all stopped after the test."""
+    redis = RedisServer(tmp_path / "redis")
+    nodes = Cluster(tmp_path, redis)
+    yield nodes
+    nodes.stop()
+    redis.kill()

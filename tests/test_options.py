@@ -11,7 +11,9 @@ from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
+from chat.cluster import Bus
 from chat.limits import Limits
+from chat.room import ClusterRoom
 from chat.service import AnnouncedEndpoint
 from chat.tap import Options, makeService
 
@@ -127,6 +129,19 @@ class OptionsTests(SynchronousTestCase):
     def test_unwritableLogfile(self) -> None:
         self.assertBad("--logfile", "--logfile", "no/such/dir/chat.log")
 
+    def test_redisAndRoom(self) -> None:
+        self.assertIsNone(parse()["redis"])
+        self.assertEqual(parse()["room"], "main")
+        options = parse("--redis", "redis://localhost", "--room", "lobby")
+        self.assertEqual(options["redis"], "redis://localhost:6379/0")
+        self.assertEqual(options["room"], "lobby")
+
+    def test_badRedisAndRoom(self) -> None:
+        for value in ("localhost:6379", "redis://h:port", "redis://h/db"):
+            self.assertBad("--redis", "--redis", value)
+        for value in ("", "two words", "tab\there"):
+            self.assertBad("--room", "--room", value)
+
     def test_unknownOption(self) -> None:
         self.assertBad("--colour", "--colour", "blue")
 
@@ -153,3 +168,11 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(service.room.maxLine, 100)
         self.assertEqual(service.room.limits.maxClients, 7)
         self.assertFalse(service.room.logRelays)
+        self.assertIsNone(service.cluster)
+
+    def test_clusterNode(self) -> None:
+        options = Options()
+        options.parseOptions(["--logfile", "-", "--redis", "redis://127.0.0.1:6379/1"])
+        service = makeService(options, reactor=MemoryReactor())
+        self.assertIsInstance(service.room, ClusterRoom)
+        self.assertIsInstance(service.cluster, Bus)
