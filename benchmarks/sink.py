@@ -3,7 +3,7 @@
 Passive readers for a cluster benchmark: N connections to one node that only
 read, counting the lines relayed to them from the other nodes.
 
-    python3 bench/sink.py --port 9002 --clients 50 --duration 5 --warmup 1
+    python3 benchmarks/sink.py --port 9002 --clients 50 --duration 5 --warmup 1
 
 Connects, waits for the first relayed line, lets --warmup seconds pass, then
 counts every relayed line (C{client ...}) received during --duration seconds

@@ -2,7 +2,7 @@
 # Cluster throughput on one machine: one node alone, one node with Redis,
 # then two nodes with the load on one and passive readers on the other.
 #
-#   bench/cluster.sh CHATLOAD [DURATION]
+#   benchmarks/cluster.sh CHATLOAD [DURATION]
 #
 # CHATLOAD is the load generator of the benchmark kit, built with
 # `cc -O2 -o chatload chatload.c`.  Needs redis-server and this project's
@@ -92,7 +92,7 @@ pidA=$node_pid
 node b "$portB" --redis "$redis" --room pair
 pidB=$node_pid
 before="$(cpu "$pidB") $(cpu "$redisPid")"
-"$python" "$root/bench/sink.py" --port "$portB" --clients 50 --duration "$duration" \
+"$python" "$root/benchmarks/sink.py" --port "$portB" --clients 50 --duration "$duration" \
     --warmup 1 > "$work/sink.out" &
 sink=$!
 for _ in $(seq 200); do grep -q "connections open" "$work/sink.out" && break; sleep 0.05; done
