@@ -75,7 +75,33 @@ class Client:
         self.sock.close()
 
 
-class Server:
+class ServerProcess:
+    """A server in a subprocess, with its log in C{log}."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def logText(self) -> str:
+        return self.log.read_text()
+
+    def peakMemory(self) -> int:
+        """The server's peak resident set size, in bytes."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Signal the server and return its exit status."""
+        self.process.send_signal(signum)
+        return self.process.wait(DEADLINE)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(DEADLINE)
+        self.process.stderr.close()  # type: ignore[union-attr]
+
+
+class Server(ServerProcess):
     """C{twistd -n chat} started in C{directory}, listening on a free port."""
 
     def __init__(
@@ -114,24 +140,8 @@ class Server:
         self.clients.append(client)
         return client
 
-    def logText(self) -> str:
-        return self.log.read_text()
-
-    def peakMemory(self) -> int:
-        """The server's peak resident set size, in bytes."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        """Signal the server and return its exit status."""
-        self.process.send_signal(signum)
-        return self.process.wait(DEADLINE)
-
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(DEADLINE)
-        self.process.stderr.close()  # type: ignore[union-attr]
+        super().kill()
         for client in self.clients:
             client.close()
 

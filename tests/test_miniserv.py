@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import DEADLINE, Client, waitFor
+from tests.live import Client, ServerProcess, waitFor
 from tests.tools import freePort, runTool, script
 
 GRADER_DELAY = 0.5
 """Seconds after starting mini_serv at which graders connect."""
 
 
-class MiniServ:
+class MiniServ(ServerProcess):
     """C{mini_serv PORT} started in a directory, and when it started."""
 
     def __init__(self, directory: Path, port: int) -> None:
@@ -45,16 +45,6 @@ class MiniServ:
             return Client(self.port)
         except ConnectionRefusedError:
             return None
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        return self.process.wait(DEADLINE)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(DEADLINE)
-        self.process.stderr.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture
