@@ -5,6 +5,8 @@ The options of C{twistd chat} and the service they make.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.testing import MemoryReactor
@@ -27,8 +29,8 @@ def parse(*arguments: str) -> Options:
 class OptionsTests(SynchronousTestCase):
     def setUp(self) -> None:
         # --logfile is opened to check it: keep the default file out of the way.
-        path = self.mktemp()
-        os.makedirs(path)
+        path = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, path)
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(path)
 
