@@ -49,6 +49,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chat import wire
+from chat.cli import parseCommandLine
 
 PROGRAM = "chat-bench"
 NOTICE = b"server: "
@@ -837,11 +838,7 @@ LATENCY_NAMES = [
 
 
 def main() -> None:
-    options = Options()
-    try:
-        options.parseOptions()
-    except usage.UsageError as bad:
-        raise SystemExit(f"{PROGRAM}: {bad}") from None
+    options = parseCommandLine(Options(), PROGRAM)
     showProgress = not options["json"] and sys.stdout.isatty()
     try:
         figures = Coordinator(options, showProgress).run()

@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chat import wire
+from chat.cli import parseCommandLine
 from chat.log import LogFileObserver, openLog, printable
 
 PROGRAM = "chat-client"
@@ -318,11 +319,7 @@ def _fail(log: Logger, message: str) -> NoReturn:
 
 
 def main() -> None:
-    options = Options()
-    try:
-        options.parseOptions()
-    except usage.UsageError as bad:
-        raise SystemExit(f"{PROGRAM}: {bad}") from None
+    options = parseCommandLine(Options(), PROGRAM)
     from twisted.internet import reactor
 
     try:

@@ -29,6 +29,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chat import wire
+from chat.cli import parseCommandLine
 from chat.log import LogFileObserver, openLog, printable
 
 PROGRAM = "chat-tester"
@@ -275,11 +276,7 @@ def _finish(log: Logger, status: int, report: str) -> NoReturn:
 
 
 def main() -> None:
-    options = Options()
-    try:
-        options.parseOptions()
-    except usage.UsageError as bad:
-        raise SystemExit(f"{PROGRAM}: {bad}") from None
+    options = parseCommandLine(Options(), PROGRAM)
     try:
         observer = LogFileObserver(openLog(options["log"]), component="tester")
     except OSError as failed:

@@ -146,6 +146,10 @@ class Server(ServerProcess):
             client.close()
 
 
+StartServer = Callable[..., Server]
+"""The C{startServer} fixture: start C{twistd -n chat --port 0 ARGUMENTS}."""
+
+
 def _limitFiles(count: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 

@@ -11,14 +11,12 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import trustme
 
-from tests.live import DEADLINE, Client, Server, waitFor
+from tests.live import DEADLINE, Client, StartServer, waitFor
 
-StartServer = Callable[..., Server]
 MiB = 1 << 20
 
 

@@ -6,7 +6,6 @@ runs against the real server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,8 @@ from chat.bench import (
     payload,
     percentile,
 )
-from tests.live import Server
+from tests.live import StartServer
 from tests.tools import WrongServer, freePort, runTool, serving
-
-StartServer = Callable[..., Server]
 
 
 class PayloadTests(SynchronousTestCase):

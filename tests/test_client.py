@@ -11,7 +11,6 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -31,10 +30,8 @@ from chat.client import (
     PartialLines,
     ServerConnection,
 )
-from tests.live import DEADLINE, Server, waitFor
+from tests.live import DEADLINE, StartServer, waitFor
 from tests.tools import freePort, runTool, script
-
-StartServer = Callable[..., Server]
 
 
 class PartialLinesTests(SynchronousTestCase):

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import DEADLINE, Client, Server, run, waitFor
-
-StartServer = Callable[..., Server]
+from tests.live import DEADLINE, Client, StartServer, run, waitFor
 
 
 def test_threeClientsChat(startServer: StartServer) -> None:

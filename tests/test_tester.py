@@ -6,7 +6,6 @@ real server and against servers that get the protocol wrong.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from pathlib import Path
 
 from twisted.internet.testing import StringTransport
@@ -20,10 +19,8 @@ from chat.tester import (
     lineOf,
     transcriptDiff,
 )
-from tests.live import Client, Server
+from tests.live import Client, StartServer
 from tests.tools import WrongServer, runTool, serving
-
-StartServer = Callable[..., Server]
 
 
 class TranscriptTests(SynchronousTestCase):
