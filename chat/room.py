@@ -394,7 +394,7 @@ class ClusterRoom(ChatRoom):
         super()._depart(client)
         self.bus.leave(client.clientId)
 
-    # What the bus calls back (chat.cluster.Member)
+    # What the bus calls back (chat.cluster.bus.Member)
 
     def deliverRemote(self, data: bytes) -> None:
         self._post(data, None)

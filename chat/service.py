@@ -65,7 +65,7 @@ class AnnouncedEndpoint:
 
 
 class Cluster(Protocol):
-    """The part of a node that keeps it in a cluster (L{chat.cluster.Bus})."""
+    """The part of a node that keeps it in a cluster (L{chat.cluster.bus.Bus})."""
 
     def start(self) -> None:
         """Join the cluster, and stay in it."""

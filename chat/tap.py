@@ -17,7 +17,7 @@ from chat.room import ChatRoom, ClusterRoom
 from chat.service import ChatService
 
 if TYPE_CHECKING:
-    from chat.cluster import Bus
+    from chat.cluster.bus import Bus
 
 
 class Options(usage.Options):
@@ -188,7 +188,7 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
 
 def _bus(url: str, room: str, log: Logger, reactor: Any) -> Bus:
     # Imported here: Redis is needed only in a cluster.
-    from chat.cluster import Bus, RedisAddress, RedisLink
+    from chat.cluster.bus import Bus, RedisAddress, RedisLink
 
     address = RedisAddress.parse(url)
     return Bus(
@@ -220,7 +220,7 @@ def _interface(value: str) -> str:
 
 
 def _redis(value: str) -> str:
-    from chat.cluster import RedisAddress
+    from chat.cluster.bus import RedisAddress
 
     try:
         return str(RedisAddress.parse(value))

@@ -33,6 +33,13 @@ def waitFor(condition: Callable[[], object], what: str, timeout: float = DEADLIN
         time.sleep(0.01)
 
 
+def freePort() -> int:
+    """A port that nothing listened on a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Client:
     """A loopback client that reads with a deadline."""
 

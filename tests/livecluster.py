@@ -5,6 +5,7 @@ the cluster tests, with clients that know their cluster-wide ids.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -12,17 +13,12 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from chat import wire
-from tests.live import DEADLINE, Client, Server, waitFor
+from tests.live import DEADLINE, Client, Server, freePort, waitFor
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-def freePort() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -33,10 +29,14 @@ class RedisServer:
 
     def __init__(self, directory: Path) -> None:
         if REDIS_SERVER is None:
-            raise AssertionError(
+            missing = (
                 "redis-server is not installed; the cluster tests need it"
                 " (Debian, Ubuntu: apt-get install redis-server)"
             )
+            # Under CI a missing Redis is a failure, elsewhere a skip.
+            if os.environ.get("CI") == "true":
+                raise AssertionError(missing)
+            pytest.skip(missing)
         self.directory = directory
         directory.mkdir(exist_ok=True)
         self.port = freePort()

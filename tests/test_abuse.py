@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import trustme
 
 from tests.live import DEADLINE, Client, StartServer, waitFor
@@ -64,6 +65,7 @@ def framed(clientId: int, sent: list[bytes]) -> bytes:
     return b"".join(b"client %d: " % clientId + line for line in sent)
 
 
+@pytest.mark.live
 def test_clientThatNeverReadsIsCutAtTheHardLimit(startServer: StartServer) -> None:
     server = startServer()
     sender = Client(server.port)
@@ -103,6 +105,7 @@ def readUntilClosed(client: Client) -> bytes:
     return data
 
 
+@pytest.mark.live
 def test_withoutSendQLimitsALazyClientIsNeverCut(startServer: StartServer) -> None:
     server = startServer("--sendq", "0")
     sender, lazy = server.connect(), server.connect()
@@ -114,6 +117,7 @@ def test_withoutSendQLimitsALazyClientIsNeverCut(startServer: StartServer) -> No
     assert "cut off" not in server.logText()
 
 
+@pytest.mark.live
 def test_floodControlThrottlesWithoutLoss(startServer: StartServer) -> None:
     server = startServer("--flood-rate", "200", "--flood-burst", "10")
     flooder, reader, other = server.connect(), server.connect(), server.connect()
@@ -130,6 +134,7 @@ def test_floodControlThrottlesWithoutLoss(startServer: StartServer) -> None:
     assert elapsed >= (300 - 10) / 200 * 0.8
 
 
+@pytest.mark.live
 def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
     server = startServer()
     watcher = server.connect()
@@ -158,6 +163,7 @@ def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
     )
 
 
+@pytest.mark.live
 def test_garbageFromTwentyClientsThenNormalChat(startServer: StartServer) -> None:
     server = startServer("--max-line", "1000")
     watcher = server.connect()
@@ -180,6 +186,7 @@ def test_garbageFromTwentyClientsThenNormalChat(startServer: StartServer) -> Non
     assert set(relayed) == {b"%d" % n for n in range(1, 22)}
 
 
+@pytest.mark.live
 def test_serverFull(startServer: StartServer) -> None:
     server = startServer("--max-clients", "2")
     first, second = server.connect(), server.connect()
@@ -191,6 +198,7 @@ def test_serverFull(startServer: StartServer) -> None:
     waitFor(lambda: "turned away 127.0.0.1" in server.logText(), "the log to say so")
 
 
+@pytest.mark.live
 def test_idleClientIsDismissed(startServer: StartServer) -> None:
     server = startServer("--idle-timeout", "1")
     silent, talker = server.connect(), server.connect()
@@ -204,6 +212,7 @@ def test_idleClientIsDismissed(startServer: StartServer) -> None:
     talker.expect(b"server: client 0 just left\n")
 
 
+@pytest.mark.live
 def test_tlsChat(startServer: StartServer, tmp_path: Path) -> None:
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1")
@@ -237,6 +246,7 @@ def readLine(sock: socket.socket) -> bytes:
     return line
 
 
+@pytest.mark.live
 def test_floodingClientDoesNotStarveOthers(startServer: StartServer) -> None:
     server = startServer("--sendq", "0")
     flooder, reader, speaker = server.connect(), server.connect(), server.connect()
@@ -265,6 +275,7 @@ def test_floodingClientDoesNotStarveOthers(startServer: StartServer) -> None:
     assert max(delays) < 0.5, delays
 
 
+@pytest.mark.live
 def test_runningOutOfFileDescriptorsIsSurvived(startServer: StartServer) -> None:
     server = startServer(openFiles=64)
     waitFor(

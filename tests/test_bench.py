@@ -9,10 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.bench import (
+from chat.tools.bench import (
     Receiver,
     ReceiverStats,
     Sample,
@@ -25,8 +26,8 @@ from chat.bench import (
     payload,
     percentile,
 )
-from tests.live import StartServer
-from tests.tools import WrongServer, freePort, runTool, serving
+from tests.live import StartServer, freePort
+from tests.tools import WrongServer, runTool, serving
 
 
 class PayloadTests(SynchronousTestCase):
@@ -149,6 +150,7 @@ def bench(*arguments: str, cwd: Path) -> Any:
     return runTool("chat-bench", *arguments, cwd=cwd)
 
 
+@pytest.mark.live
 def test_shortRunAsJson(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer()
     done = bench(
@@ -175,6 +177,7 @@ def test_shortRunAsJson(startServer: StartServer, tmp_path: Path) -> None:
     assert 0 < figures["latency_us"]["p50"] <= figures["latency_us"]["max"]
 
 
+@pytest.mark.live
 def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer()
     target = f"127.0.0.1:{server.port}"
@@ -206,6 +209,7 @@ def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) 
     assert 5000 < perSecond < 8000
 
 
+@pytest.mark.live
 def test_lostLinesFoundAndReported(tmp_path: Path) -> None:
     dropping = WrongServer(dropEvery=50)
     with serving(dropping):
@@ -224,6 +228,7 @@ def test_lostLinesFoundAndReported(tmp_path: Path) -> None:
     assert figures["extra"] == 0
 
 
+@pytest.mark.live
 def test_cannotConnect(tmp_path: Path) -> None:
     done = bench("--target", f"127.0.0.1:{freePort()}", cwd=tmp_path)
     assert done.returncode == 1
@@ -231,6 +236,7 @@ def test_cannotConnect(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.live
 def test_badArguments(tmp_path: Path) -> None:
     for arguments, message in [
         (["--target", "nowhere"], "--target: 'nowhere' is not HOST:PORT"),

@@ -15,7 +15,7 @@ from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, Logger
 
 from chat import wire
-from chat.cluster import APPEND, HEARTBEAT, JOIN, REJOIN, Bus, RedisAddress
+from chat.cluster.bus import APPEND, HEARTBEAT, JOIN, REJOIN, Bus, RedisAddress
 from chat.room import ClusterRoom
 from tests.fakes import FakeRoom, RecordingTransport
 

@@ -23,15 +23,15 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted
-from chat.client import (
+from chat.tools.client import (
     HALF_CLOSE_GRACE,
     Display,
     Keyboard,
     PartialLines,
     ServerConnection,
 )
-from tests.live import DEADLINE, StartServer, waitFor
-from tests.tools import freePort, runTool, script
+from tests.live import DEADLINE, StartServer, freePort, waitFor
+from tests.tools import runTool, script
 
 
 class PartialLinesTests(SynchronousTestCase):
@@ -140,6 +140,7 @@ class ConnectionTests(SynchronousTestCase):
         self.assertTrue(self.network.disconnecting)
 
 
+@pytest.mark.live
 def test_pipeSendsEverythingAndPrintsWhatArrives(
     startServer: StartServer, tmp_path: Path
 ) -> None:
@@ -175,6 +176,7 @@ def test_pipeSendsEverythingAndPrintsWhatArrives(
         assert event in log
 
 
+@pytest.mark.live
 def test_closedPort(tmp_path: Path) -> None:
     port = freePort()
     done = runTool("chat-client", "127.0.0.1", str(port), cwd=tmp_path)
@@ -184,6 +186,7 @@ def test_closedPort(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.live
 def test_droppedByTheServer(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer()
     client = subprocess.Popen(
@@ -206,6 +209,7 @@ def test_droppedByTheServer(startServer: StartServer, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.live
 def test_badArguments(tmp_path: Path) -> None:
     for arguments, message in [
         ([], "expected two arguments, HOST and PORT"),
@@ -216,6 +220,7 @@ def test_badArguments(tmp_path: Path) -> None:
         assert (done.returncode, done.stderr) == (1, f"chat-client: {message}\n")
 
 
+@pytest.mark.live
 def test_tls(startServer: StartServer, tmp_path: Path) -> None:
     certificate = str(Path(twisted.__file__).parent / "test" / "server.pem")
     server = startServer(
@@ -248,6 +253,7 @@ def test_tls(startServer: StartServer, tmp_path: Path) -> None:
     assert untrusting.stderr.count("\n") == 1
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("key", [b"\x04", b"\x03"], ids=["Ctrl+D", "Ctrl+C"])
 def test_terminalEndsCleanly(startServer: StartServer, key: bytes) -> None:
     server = startServer()

@@ -10,6 +10,8 @@ import signal
 import time
 from collections.abc import Callable
 
+import pytest
+
 from chat import wire
 from tests.live import Client, waitFor
 from tests.livecluster import Cluster
@@ -36,6 +38,8 @@ def bySender(lines: list[bytes]) -> dict[int, list[bytes]]:
     return grouped
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_everyBehaviourAcrossTwoNodes(cluster: Cluster) -> None:
     a, b = cluster.start(2)
     a0, b1, a2, b3 = (cluster.connect(node) for node in (a, b, a, b))
@@ -68,6 +72,8 @@ def test_everyBehaviourAcrossTwoNodes(cluster: Cluster) -> None:
         client.nothingMore()
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_threeNodesTwentyClientsEachFiftyLines(cluster: Cluster) -> None:
     nodes = cluster.start(3)
     clients = [cluster.connect(nodes[index % 3]) for index in range(60)]
@@ -81,6 +87,8 @@ def test_threeNodesTwentyClientsEachFiftyLines(cluster: Cluster) -> None:
             assert lines == [b"%d %d" % (sender, n) for n in range(50)]
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_redisRestartLosesNothing(cluster: Cluster) -> None:
     """
     Redis stops and starts again while clients on both nodes keep sending:
@@ -140,6 +148,8 @@ def test_redisRestartLosesNothing(cluster: Cluster) -> None:
         node.waitForLog(r"\[cluster\] caught up with the cluster: replayed \d+ lines")
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_killedNodeClientsAnnouncedGoneOnce(cluster: Cluster) -> None:
     a, b, c = cluster.start(3)
     a0 = cluster.connect(a)
@@ -164,6 +174,8 @@ def test_killedNodeClientsAnnouncedGoneOnce(cluster: Cluster) -> None:
     assert buried() == 1
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_stoppedNodeSaysGoodbye(cluster: Cluster) -> None:
     a, b = cluster.start(2)
     a0 = cluster.connect(a)
@@ -175,6 +187,8 @@ def test_stoppedNodeSaysGoodbye(cluster: Cluster) -> None:
     assert "[cluster] left the cluster" in b.logText()
 
 
+@pytest.mark.cluster
+@pytest.mark.live
 def test_stalledNodeTakenForDeadDisconnectsItsClients(cluster: Cluster) -> None:
     """
     A node that stops answering (SIGSTOP) longer than the presence TTL is

@@ -18,6 +18,7 @@ import pytest
 from tests.live import DEADLINE, Client, StartServer, run, waitFor
 
 
+@pytest.mark.live
 def test_threeClientsChat(startServer: StartServer) -> None:
     server = startServer()
     a, b, c = server.connect(), server.connect(), server.connect()
@@ -37,6 +38,7 @@ def test_threeClientsChat(startServer: StartServer) -> None:
         client.nothingMore()
 
 
+@pytest.mark.live
 def test_lineDribbledByteByByte(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -46,6 +48,7 @@ def test_lineDribbledByteByByte(startServer: StartServer) -> None:
     reader.expect(b"client 0: one byte at a time\n")
 
 
+@pytest.mark.live
 def test_oneMebibyteLineArrivesInPieces(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -57,6 +60,7 @@ def test_oneMebibyteLineArrivesInPieces(startServer: StartServer) -> None:
     reader.expect(b"client 0: still here\n")
 
 
+@pytest.mark.live
 def test_binaryBytesRelayedUnchangedAndEscapedInLog(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -70,6 +74,7 @@ def test_binaryBytesRelayedUnchangedAndEscapedInLog(startServer: StartServer) ->
     assert "\x00" not in log
 
 
+@pytest.mark.live
 def test_partialLineThenClose(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -80,6 +85,7 @@ def test_partialLineThenClose(startServer: StartServer) -> None:
     )
 
 
+@pytest.mark.live
 def test_abruptReset(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -94,6 +100,7 @@ def test_abruptReset(startServer: StartServer) -> None:
     late.expect(b"client 1: server survived\n")
 
 
+@pytest.mark.live
 def test_halfClose(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
@@ -103,6 +110,7 @@ def test_halfClose(startServer: StartServer) -> None:
     assert sender.readToEnd() == b""
 
 
+@pytest.mark.live
 def test_twoHundredClientsTenSenders(startServer: StartServer) -> None:
     server = startServer()
     clients = [Client(server.port) for _ in range(200)]
@@ -162,6 +170,7 @@ def readAll(clients: list[Client], size: Callable[[int], int]) -> list[bytes]:
     return data
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_shutdownOnSignal(startServer: StartServer, signum: int) -> None:
     server = startServer()
@@ -174,6 +183,7 @@ def test_shutdownOnSignal(startServer: StartServer, signum: int) -> None:
     assert log.rstrip().endswith("[stop] stopped")
 
 
+@pytest.mark.live
 def test_badArgumentsOneLineNoTraceback(tmp_path: Path) -> None:
     for arguments, option in [
         (["--port", "abc"], "--port"),
@@ -188,6 +198,7 @@ def test_badArgumentsOneLineNoTraceback(tmp_path: Path) -> None:
         assert "Traceback" not in done.stdout + done.stderr
 
 
+@pytest.mark.live
 def test_busyPort(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -201,6 +212,7 @@ def test_busyPort(tmp_path: Path) -> None:
     assert "Address already in use" in (tmp_path / "mini_serv.log").read_text()
 
 
+@pytest.mark.live
 def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer(
         "--listen", "tcp:0:interface=127.0.0.1", "--listen", "unix:chat.sock"
@@ -216,6 +228,7 @@ def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
     local.close()
 
 
+@pytest.mark.live
 def test_logRecordsTheSession(startServer: StartServer) -> None:
     server = startServer()
     a, b = server.connect(), server.connect()
@@ -238,6 +251,7 @@ def test_logRecordsTheSession(startServer: StartServer) -> None:
     ]
 
 
+@pytest.mark.live
 def test_slowReaderGetsEverythingInOrder(startServer: StartServer) -> None:
     """
     Output that a client's socket cannot take at once is held and sent on

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Client, ServerProcess, waitFor
-from tests.tools import freePort, runTool, script
+from tests.live import Client, ServerProcess, freePort, waitFor
+from tests.tools import runTool, script
 
 GRADER_DELAY = 0.5
 """Seconds after starting mini_serv at which graders connect."""
@@ -54,6 +54,7 @@ def miniServ(tmp_path: Path) -> Iterator[MiniServ]:
     server.kill()
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("arguments", [[], ["8080", "8081"], ["1", "2", "3"]])
 def test_wrongNumberOfArguments(tmp_path: Path, arguments: list[str]) -> None:
     done = runTool("mini_serv", *arguments, cwd=tmp_path)
@@ -64,12 +65,14 @@ def test_wrongNumberOfArguments(tmp_path: Path, arguments: list[str]) -> None:
     )
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("port", ["abc", "70000", "-1", "80a", ""])
 def test_badPortIsFatal(tmp_path: Path, port: str) -> None:
     done = runTool("mini_serv", port, cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
 
 
+@pytest.mark.live
 def test_busyPortIsFatal(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -78,12 +81,14 @@ def test_busyPortIsFatal(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
 
 
+@pytest.mark.live
 def test_unwritableLogIsFatal(tmp_path: Path) -> None:
     (tmp_path / "mini_serv.log").mkdir()
     done = runTool("mini_serv", str(freePort()), cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
 
 
+@pytest.mark.live
 def test_listeningWithinHalfASecond(miniServ: MiniServ) -> None:
     first = miniServ.connect()
     connected = time.monotonic() - miniServ.started
@@ -95,6 +100,7 @@ def test_listeningWithinHalfASecond(miniServ: MiniServ) -> None:
     first.expect(b"client 1: served\n")
 
 
+@pytest.mark.live
 def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
     a = miniServ.connect()
     b = Client(miniServ.port)
@@ -121,6 +127,7 @@ def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
         assert event in log
 
 
+@pytest.mark.live
 def test_sigintShutsDownCleanly(miniServ: MiniServ) -> None:
     client = miniServ.connect()
     Client(miniServ.port).close()

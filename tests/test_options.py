@@ -13,7 +13,7 @@ from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.cluster import Bus
+from chat.cluster.bus import Bus
 from chat.limits import Limits
 from chat.room import ClusterRoom
 from chat.service import AnnouncedEndpoint

@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
@@ -18,12 +19,14 @@ import chat.tap
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.live
 def test_pluginFoundByTwisted() -> None:
     makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
     assert "chat" in makers
     assert makers["chat"].options is chat.tap.Options
 
 
+@pytest.mark.live
 def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
     source = tmp_path / "source"
     tracked = subprocess.run(

@@ -8,11 +8,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.tester import (
+from chat.tools.tester import (
     Recorder,
     expectedTranscript,
     firstArrivalId,
@@ -71,6 +72,7 @@ class RecorderTests(SynchronousTestCase):
         self.successResultOf(recorder.linesReceived(1))
 
 
+@pytest.mark.live
 def test_passesAgainstTheServer(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer()
     Client(server.port).close()  # that was client 0: the tester's start at 1
@@ -86,6 +88,7 @@ def test_passesAgainstTheServer(startServer: StartServer, tmp_path: Path) -> Non
     assert "[INFO] [tester] [result] PASS: 10 connections;" in log
 
 
+@pytest.mark.live
 def test_failsWithADiffAgainstAnEchoingServer(tmp_path: Path) -> None:
     wrong = WrongServer(echo=True)
     with serving(wrong):
@@ -104,6 +107,7 @@ def test_failsWithADiffAgainstAnEchoingServer(tmp_path: Path) -> None:
     assert "[result] FAIL" in (tmp_path / "tester.log").read_text()
 
 
+@pytest.mark.live
 def test_failsWithADiffWhenNoticesAreMissing(tmp_path: Path) -> None:
     wrong = WrongServer(announceLeaving=False)
     with serving(wrong):
@@ -117,6 +121,7 @@ def test_failsWithADiffWhenNoticesAreMissing(tmp_path: Path) -> None:
     assert "\n-server: client 1 just left\n-server: client 2 just left" in done.stdout
 
 
+@pytest.mark.live
 def test_refused(tmp_path: Path) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))

@@ -24,13 +24,6 @@ def script(name: str) -> str:
     return str(BIN / name)
 
 
-def freePort() -> int:
-    """A port that nothing listened on a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def runTool(
     name: str, *arguments: str, **options: object
 ) -> subprocess.CompletedProcess[str]:

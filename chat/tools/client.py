@@ -33,8 +33,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chat import wire
-from chat.cli import parseCommandLine
 from chat.log import LogFileObserver, openLog, printable
+from chat.tools.cli import parseCommandLine
 
 PROGRAM = "chat-client"
 CONNECT_TIMEOUT = 10.0

@@ -29,8 +29,8 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chat import wire
-from chat.cli import parseCommandLine
 from chat.log import LogFileObserver, openLog, printable
+from chat.tools.cli import parseCommandLine
 
 PROGRAM = "chat-tester"
 ARRIVAL = re.compile(rb"server: client (\d+) just arrived\n")

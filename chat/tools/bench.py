@@ -49,7 +49,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chat import wire
-from chat.cli import parseCommandLine
+from chat.tools.cli import parseCommandLine
 
 PROGRAM = "chat-bench"
 NOTICE = b"server: "
