@@ -1,0 +1,89 @@
+"""
+The seams between the parts of the server, declared once.
+
+A room (L{chat.room.ChatRoom}) holds the clients connected to this process.
+Everything beyond them, who hands out ids and who else hears what they say,
+is behind L{IPeers}: L{chat.peers.LocalPeers} when this process is the whole
+room, L{chat.cluster} when other processes share it through Redis.  The
+peers call the room back through L{ILocalRoom}.
+"""
+
+from __future__ import annotations
+
+from zope.interface import Attribute, Interface
+
+
+class ILocalRoom(Interface):
+    """
+    The room of this process, as its peers see it.
+    """
+
+    def deliverRemote(data: bytes) -> None:
+        """
+        Send C{data}, complete lines and notices from other processes, to
+        every local client, in the order received.
+        """
+
+    def localIds() -> list[int]:
+        """The ids of the clients connected to this process, in join order."""
+
+    def holdInput() -> None:
+        """
+        Stop reading from the local clients: the peers cannot take more of
+        what they send for now.
+        """
+
+    def releaseInput() -> None:
+        """Read from the local clients again (see L{holdInput})."""
+
+    def expel() -> None:
+        """
+        Disconnect every local client without a leave notice: the peers
+        have announced them gone already.
+        """
+
+
+class IPeers(Interface):
+    """
+    Who shares the room with this process's clients: where their ids come
+    from and where what they say goes besides the local clients.
+    """
+
+    accepting = Attribute(
+        "Whether a new client can be given an id now; while it is false, new"
+        " connections are turned away."
+    )
+
+    def attach(room: ILocalRoom) -> None:
+        """Call C{room} back from now on; before L{start}."""
+
+    def start() -> None:
+        """Begin sharing the room (connect to the other processes)."""
+
+    def stop() -> object:
+        """
+        Stop sharing the room, once the local clients are gone.
+
+        @return: a L{Deferred} that fires when done.
+        """
+
+    def join() -> object:
+        """
+        An id for a new local client, once its arrival has been announced to
+        the peers and everything before it has been delivered here.
+
+        @return: a L{Deferred} firing with the id, or failing when no id can
+            be had.
+        """
+
+    def publish(data: bytes) -> None:
+        """
+        C{data}, framed lines of local clients as the other clients receive
+        them, goes to the peers, in the order published.
+        """
+
+    def leave(clientId: int) -> None:
+        """
+        Local client C{clientId} has gone: announce it to the peers, after
+        everything it published.
+        """
