@@ -5,12 +5,20 @@ A room (L{chat.room.ChatRoom}) holds the clients connected to this process.
 Everything beyond them, who hands out ids and who else hears what they say,
 is behind L{IPeers}: L{chat.peers.LocalPeers} when this process is the whole
 room, L{chat.cluster} when other processes share it through Redis.  The
-peers call the room back through L{ILocalRoom}.
+peers call the room back through L{ILocalRoom}; each client's connection
+talks to the room through L{IClientHub}.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from chat.protocol import ChatProtocol
 
 
 class ILocalRoom(Interface):
@@ -60,20 +68,14 @@ class IPeers(Interface):
     def start() -> None:
         """Begin sharing the room (connect to the other processes)."""
 
-    def stop() -> object:
-        """
-        Stop sharing the room, once the local clients are gone.
+    def stop() -> Deferred[None]:
+        """Stop sharing the room, once the local clients are gone."""
 
-        @return: a L{Deferred} that fires when done.
-        """
-
-    def join() -> object:
+    def join() -> Deferred[int]:
         """
         An id for a new local client, once its arrival has been announced to
-        the peers and everything before it has been delivered here.
-
-        @return: a L{Deferred} firing with the id, or failing when no id can
-            be had.
+        the peers and everything before it has been delivered here; a
+        failure when no id can be had.
         """
 
     def publish(data: bytes) -> None:
@@ -87,3 +89,22 @@ class IPeers(Interface):
         Local client C{clientId} has gone: announce it to the peers, after
         everything it published.
         """
+
+
+class IClientHub(Interface):
+    """
+    The room as one client's connection (L{chat.protocol.ChatProtocol})
+    sees it.
+    """
+
+    def join(client: ChatProtocol) -> None:
+        """C{client} has connected: give it an id and announce it."""
+
+    def relay(sender: ChatProtocol, lines: list[bytes]) -> None:
+        """C{sender} has sent C{lines}, without their delimiters."""
+
+    def leave(client: ChatProtocol, reason: Failure) -> None:
+        """C{client}'s connection is gone, for C{reason}."""
+
+    def dismiss(client: ChatProtocol, notice: bytes, why: str) -> None:
+        """Tell C{client} C{notice} and close its connection."""

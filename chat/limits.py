@@ -43,7 +43,9 @@ class TokenBucket:
     """
     A client's allowance of lines: C{rate} per second, at most C{burst} at
     once.  Lines past the allowance are not refused: the client waits
-    (L{wait}) until they are allowed.
+    (L{wait}) until they are allowed.  A line may cost more than what is
+    left (a long line relayed in pieces): the allowance then goes below
+    zero, and the client waits that much longer.
     """
 
     __slots__ = ("_rate", "_burst", "_clock", "_tokens", "_updated")
@@ -55,16 +57,18 @@ class TokenBucket:
         self._tokens = float(burst)
         self._updated = clock.seconds()
 
-    def allow(self, wanted: int) -> int:
-        """Spend the allowance on up to C{wanted} lines; return how many."""
+    def available(self) -> float:
+        """Lines allowed now."""
         now = self._clock.seconds()
         self._tokens = min(
             self._burst, self._tokens + (now - self._updated) * self._rate
         )
         self._updated = now
-        allowed = min(wanted, int(self._tokens))
-        self._tokens -= allowed
-        return allowed
+        return self._tokens
+
+    def spend(self, lines: int) -> None:
+        """Take C{lines} from the allowance."""
+        self._tokens -= lines
 
     def wait(self) -> float:
         """Seconds until one more line is allowed."""

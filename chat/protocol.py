@@ -1,12 +1,11 @@
 """
-One connected chat client: turns the bytes it sends into lines for the room.
+One connected chat client: turns the bytes it sends into lines for the room,
+and sends it what the room has for it.
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
-from typing import Protocol
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol as BaseProtocol
@@ -16,26 +15,13 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from chat import wire
+from chat.gate import Hold, ReadGate
+from chat.interfaces import IClientHub
 from chat.limits import TokenBucket
-from chat.outbox import Outbox, directSocket
+from chat.sendq import SendQueue, sendQueueFor
 
-
-class Hub(Protocol):
-    """
-    What a L{ChatProtocol} needs from the room it was built by.
-    """
-
-    def join(self, client: ChatProtocol) -> None:
-        """C{client} has connected."""
-
-    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        """C{sender} has sent C{lines} (without their delimiters)."""
-
-    def leave(self, client: ChatProtocol, reason: Failure) -> None:
-        """C{client} has gone away; all of its lines were relayed before."""
-
-    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
-        """Tell C{client} C{notice} and close its connection."""
+UNNUMBERED = -1
+"""The id of a client until the room has given it one."""
 
 
 class ChatProtocol(LineReceiver, TimeoutMixin):
@@ -45,42 +31,44 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     L{LineReceiver} re-slices its whole buffer once per line (Twisted ticket
     6357), which is quadratic in the size of a received chunk.  This protocol
     keeps its API (C{lineReceived}, C{pauseProducing}/C{resumeProducing},
-    C{clearLineBuffer}, C{MAX_LENGTH}) but splits each received chunk in one
-    pass and hands all of its complete lines to the room at once.
+    C{clearLineBuffer}, C{MAX_LENGTH}) but keeps a buffer of its own, splits
+    each received chunk in one pass and hands all of its complete lines to
+    the room at once.
 
     Lines end with C{\\n}; one C{\\r} right before it is removed.  A line
     longer than C{MAX_LENGTH} is passed on in pieces of C{MAX_LENGTH} bytes,
-    never dropped; at most C{MAX_LENGTH} bytes (plus a C{\\r} that may turn out
-    to be half of a CRLF) stay buffered.
+    never dropped; at most C{MAX_LENGTH} bytes of a partial line (plus a
+    C{\\r} that may turn out to be half of a CRLF) stay buffered.
+
+    Input is read while the client's L{ReadGate} is open.  Under flood
+    control, what the client sent past its allowance stays in the buffer as
+    it came, unparsed, and the gate is held until the allowance refills.
 
     @ivar hub: the room this client is in.
-    @ivar clientId: the id the room gave this client.
-    @ivar outbox: output held for this client while its socket is full, or
-        L{None} while output can go straight to the socket.
+    @ivar clientId: the id the room gave this client, L{UNNUMBERED} before.
+    @ivar sendq: everything sent to this client goes through it.
+    @ivar gate: whether this client's input is read, and why not.
     @ivar bucket: the client's allowance of lines under flood control, or
         L{None} when it has none.
     """
 
     bucket: TokenBucket | None = None
+    sendq: SendQueue
+    gate: ReadGate
 
     delimiter = wire.DELIMITER
 
-    def __init__(
-        self, hub: Hub, clientId: int, maxLine: int, clock: IReactorTime
-    ) -> None:
+    def __init__(self, hub: IClientHub, maxLine: int, clock: IReactorTime) -> None:
         self.hub = hub
         self._clock = clock
         self.MAX_LENGTH = maxLine
-        self.renumber(clientId)
-        self._socket: socket.socket | None = None
-        self._gone = False
-        self.outbox: Outbox | None = None
+        self._unread = b""
+        self._ended = False
+        self._deadline: IDelayedCall | None = None
+        self.number(UNNUMBERED)
 
-    def renumber(self, clientId: int) -> None:
-        """
-        Give this client its id: at construction, or once a cluster has
-        handed it out.
-        """
+    def number(self, clientId: int) -> None:
+        """Give this client its id."""
         self.clientId = clientId
         self._prefix = wire.linePrefix(clientId)
         self._separator = wire.DELIMITER + self._prefix
@@ -93,57 +81,73 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         return self._prefix + self._separator.join(lines) + wire.DELIMITER
 
     def connectionMade(self) -> None:
-        self._socket = directSocket(self.transport)  # type: ignore[arg-type]
+        self.sendq = sendQueueFor(self.transport)  # type: ignore[arg-type]
+        self.gate = ReadGate(self.transport, self._readUnread)  # type: ignore[arg-type]
         self.hub.join(self)
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """Time for flood control, closing and the idle timeout: the room's."""
+        return self._clock.callLater(period, func)
 
     def timeoutConnection(self) -> None:
         self.hub.dismiss(self, wire.IDLE_TIMEOUT, "idle timeout")
 
-    def resumeReading(self) -> None:
-        """Resume reading after flood control paused it, unless gone."""
-        if not self._gone:
-            self.resumeProducing()
-
-    def deliver(self, data: bytes) -> None:
-        """
-        Send C{data} to this client: straight to its socket while nothing is
-        held for it, otherwise after what is held (see L{chat.outbox}).
-        """
-        if self.outbox is not None:
-            self.outbox.add(data)
-            return
-        if self._socket is None:
-            # Nothing can be sent directly: all of it goes to the transport,
-            # which says when it has drained.
-            self.outbox = Outbox(self, data)
-            return
-        try:
-            sent = self._socket.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            # Let the transport meet the error and close the connection.
-            self.transport.write(data)  # type: ignore[union-attr]
-            return
-        if sent < len(data):
-            self.outbox = Outbox(self, data[sent:])
+    # Reading
 
     def dataReceived(self, data: bytes) -> None:
         self.resetTimeout()
-        if self._busyReceiving or self.paused:
-            self._buffer += data
+        if self._ended:
             return
-        self._busyReceiving = True
-        try:
-            data = self._buffer + data
-            end = data.rfind(b"\n") + 1
-            self._buffer = data[end:]
-            if end:
-                self._receiveBlock(data[:end])
-            if len(self._buffer) > self.MAX_LENGTH and not self.paused:
-                self._receiveOverlong()
-        finally:
-            self._busyReceiving = False
+        self._unread += data
+        if self.gate.open:
+            self._readUnread()
+
+    def _readUnread(self) -> None:
+        """Relay what has been received, as far as flood control allows."""
+        data = self._unread
+        end = data.rfind(b"\n") + 1
+        allowed = end if self.bucket is None else self._allowance(data, end)
+        if allowed:
+            self._unread = data[allowed:]
+            self._receiveBlock(data[:allowed])
+        if allowed < end:
+            self._throttle()
+        elif len(self._unread) > self.MAX_LENGTH and self.gate.open:
+            self._receiveOverlong()
+
+    def _allowance(self, data: bytes, end: int) -> int:
+        """
+        How much of C{data[:end]}, whole lines, flood control lets through
+        now.  A line is let through while the client has a line's allowance
+        left, and costs one line for each piece it is relayed as.
+        """
+        bucket, limit = self.bucket, self.MAX_LENGTH
+        assert bucket is not None
+        budget = bucket.available()
+        if end <= limit + 1:  # no line is cut into pieces
+            lines = data.count(b"\n", 0, end)
+            if lines <= budget:
+                bucket.spend(lines)
+                return end
+        spent, start = 0, 0
+        while start < end and budget - spent >= 1:
+            stop = data.index(b"\n", start, end)
+            content = stop - start - (data[stop - 1 : stop] == b"\r")
+            spent += max(1, -(-content // limit))
+            start = stop + 1
+        bucket.spend(spent)
+        return start
+
+    def _throttle(self) -> None:
+        """Stop reading until flood control allows another line."""
+        if Hold.FLOOD not in self.gate.holds:
+            self.gate.hold(Hold.FLOOD)
+            wait = self.bucket.wait()  # type: ignore[union-attr]
+            self.callLater(wait, self._floodOver)
+
+    def _floodOver(self) -> None:
+        if not self._ended:
+            self.gate.release(Hold.FLOOD)
 
     def lineReceived(self, line: bytes) -> None:
         self.linesReceived([line])
@@ -152,39 +156,8 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """
         The lines of one received chunk, in order: the unit of work of the
         relay, so that its cost is per chunk rather than per line.
-
-        Under flood control, the lines past the client's allowance go back
-        to the buffer, and reading stops until they are allowed.
         """
-        if self.bucket is not None:
-            allowed = self.bucket.allow(len(lines))
-            if allowed < len(lines):
-                self._holdBack(lines[allowed:])
-                del lines[allowed:]
-            if not lines:
-                return
         self.hub.relay(self, lines)
-
-    def _holdBack(self, lines: list[bytes]) -> None:
-        # Relaying these lines later, complete and CR-free as they are now,
-        # gives the same bytes as relaying them now.
-        self._buffer = b"\n".join(lines) + b"\n" + self._buffer
-        if not self.paused:
-            self.pauseProducing()
-            self.callLater(self.bucket.wait(), self.resumeReading)  # type: ignore[union-attr]
-
-    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
-        """Time for flood control and the idle timeout, from the room's clock."""
-        return self._clock.callLater(period, func)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self._gone = True
-        self.setTimeout(None)
-        self.bucket = None  # what it sent is relayed now, allowed or not
-        rest = self.clearLineBuffer()
-        if rest:
-            self._receiveBlock(rest + wire.DELIMITER)
-        self.hub.leave(self, reason)
 
     def _receiveBlock(self, block: bytes) -> None:
         """
@@ -203,13 +176,19 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         Relay the leading pieces of a buffered partial line that has grown
         past C{MAX_LENGTH}, keeping the rest buffered.
         """
-        pending, limit = self._buffer, self.MAX_LENGTH
+        pending, limit = self._unread, self.MAX_LENGTH
         # A trailing \r may be dropped by a \n yet to come: do not count it.
         content = len(pending) - (pending.endswith(b"\r"))
         whole = (content - 1) // limit * limit
-        if whole:
-            self._buffer = pending[whole:]
-            self.linesReceived(_pieces(pending[:whole], limit))
+        if not whole:
+            return
+        if self.bucket is not None:
+            if self.bucket.available() < 1:
+                self._throttle()
+                return
+            self.bucket.spend(whole // limit)
+        self._unread = pending[whole:]
+        self.linesReceived(_pieces(pending[:whole], limit))
 
     def _cut(self, lines: list[bytes]) -> list[bytes]:
         limit = self.MAX_LENGTH
@@ -222,6 +201,73 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             else:
                 cut.append(line)
         return cut
+
+    def endInput(self, relay: bool = True) -> int:
+        """
+        The client's input ends: it is leaving.  With C{relay}, what it sent
+        is relayed, a partial line as if it had ended with C{\\n}, as far as
+        flood control allows; nothing is relayed after.
+
+        @return: how many lines were dropped: past the client's allowance,
+            or all of them without C{relay}.
+        """
+        if self._ended:
+            return 0
+        self._ended = True
+        rest = self.clearLineBuffer()
+        if not rest:
+            return 0
+        if not rest.endswith(b"\n"):
+            rest += b"\n"
+        allowed = 0
+        if relay:
+            allowed = rest.rfind(b"\n") + 1
+            if self.bucket is not None:
+                allowed = self._allowance(rest, allowed)
+            if allowed:
+                self._receiveBlock(rest[:allowed])
+        return rest.count(b"\n", allowed)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received from the client and not relayed yet."""
+        return len(self._unread)
+
+    def clearLineBuffer(self) -> bytes:
+        rest, self._unread = self._unread, b""
+        return rest
+
+    # The producer API of LineReceiver, through the gate
+
+    def pauseProducing(self) -> None:
+        self.gate.hold(Hold.CONSUMER)
+
+    def resumeProducing(self) -> None:
+        self.gate.release(Hold.CONSUMER)
+
+    def stopProducing(self) -> None:
+        self.transport.stopProducing()  # type: ignore[union-attr]
+
+    # Closing
+
+    def close(self, grace: float) -> None:
+        """
+        Close the connection once what is held for the client is sent, or
+        cut it off after C{grace} seconds if it does not read it.
+        """
+        self.sendq.finish()
+        self.transport.loseConnection()  # type: ignore[union-attr]
+        if self._deadline is None:
+            self._deadline = self.callLater(
+                grace,
+                self.transport.abortConnection,  # type: ignore[union-attr]
+            )
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.setTimeout(None)
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self.hub.leave(self, reason)
 
 
 def _pieces(data: bytes, size: int) -> list[bytes]:

@@ -14,55 +14,69 @@ batch of their own.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from itertools import count, repeat
-from typing import Protocol as Interface
 
-from twisted.internet import error
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from chat import wire
+from chat.addresses import describeAddress, describePeer, describeReason
+from chat.gate import Hold
+from chat.interfaces import IClientHub, ILocalRoom, IPeers
 from chat.limits import Limits, TokenBucket
-from chat.outbox import Outbox
 from chat.protocol import ChatProtocol, TurnedAway
 
 SHUTDOWN_GRACE = 5.0
 """Seconds the clients get at shutdown to receive what is pending for them."""
 
+CLOSE_GRACE = 5.0
+"""Seconds a dismissed client gets to read its last notice before it is cut off."""
 
+
+@implementer(IClientHub, ILocalRoom)
 class ChatRoom(ServerFactory[Protocol]):
     """
     A broadcast room: every line a client sends reaches every other client.
 
+    Who else is in the room, beyond the clients of this process, and where
+    ids come from is the business of its L{IPeers}.
+
     @ivar clients: the connected clients by id, in the order they joined.
+    @ivar peers: the room's peers.
     """
 
     def __init__(
         self,
         log: Logger,
         clock: IReactorTime,
+        peers: IPeers,
         maxLine: int = 65536,
         limits: Limits | None = None,
     ) -> None:
         self.log = log
         self.maxLine = maxLine
         self.limits = limits or Limits()
-        self._perAddress: Counter[str] = Counter()
-        self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
+        self.peers = peers
         self.clients: dict[int, ChatProtocol] = {}
         self.logRelays = True
         self._clock = clock
-        self._ids: Iterator[int] = count()
+        self._waiting: set[ChatProtocol] = set()
+        self._hosts: dict[ChatProtocol, str] = {}
+        self._perAddress: Counter[str] = Counter()
+        self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
+        self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
         self._batch: list[tuple[ChatProtocol | None, bytes]] = []
         self._joinedAt: dict[ChatProtocol, int] = {}
+        self._inputHeld = False
         self._closing = False
         self._emptied: Deferred[None] | None = None
+        peers.attach(self)
+
+    # Arriving
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol:
         refusal = self._refusal(addr)
@@ -75,23 +89,17 @@ class ChatRoom(ServerFactory[Protocol]):
                 why=why,
             )
             return TurnedAway(notice)
-        client = ChatProtocol(self, next(self._ids), self.maxLine, self._clock)
-        client.factory = self
-        limits = self.limits
-        if limits.floodRate:
-            client.bucket = TokenBucket(
-                limits.floodRate, limits.floodBurst, self._clock
-            )
-        if limits.idleTimeout:
-            client.setTimeout(limits.idleTimeout)
-        return client
+        return self._newClient(addr)
 
     def _refusal(self, addr: IAddress | None) -> tuple[bytes, str] | None:
         """What to tell a new connection the room has no place for, and why."""
         if self._closing:
             return wire.SHUTTING_DOWN, "shutting down"
-        if len(self.clients) >= self.limits.maxClients:
-            return wire.SERVER_FULL, f"server full ({self.limits.maxClients} clients)"
+        if not self.peers.accepting:
+            return wire.NO_CLUSTER, "not in the cluster"
+        limit = self.limits.maxClients
+        if len(self.clients) + len(self._waiting) >= limit:
+            return wire.SERVER_FULL, f"server full ({limit} clients)"
         host = getattr(addr, "host", None)
         limit = self.limits.maxPerAddress
         if limit and host is not None and self._perAddress[host] >= limit:
@@ -101,23 +109,109 @@ class ChatRoom(ServerFactory[Protocol]):
             )
         return None
 
-    def join(self, client: ChatProtocol) -> None:
-        self._joinedAt[client] = len(self._batch)
-        self._post(wire.arrived(client.clientId), client)
-        self.clients[client.clientId] = client
-        peer = client.transport.getPeer()  # type: ignore[union-attr]
-        host = getattr(peer, "host", None)
+    def _newClient(self, addr: IAddress | None) -> ChatProtocol:
+        client = ChatProtocol(self, self.maxLine, self._clock)
+        client.factory = self
+        limits = self.limits
+        if limits.floodRate:
+            client.bucket = TokenBucket(
+                limits.floodRate, limits.floodBurst, self._clock
+            )
+        if limits.idleTimeout:
+            client.setTimeout(limits.idleTimeout)
+        host = getattr(addr, "host", None)
         if host is not None:
+            self._hosts[client] = host
             self._perAddress[host] += 1
+        # Counted from now on, though it has no id yet.
+        self._waiting.add(client)
+        return client
+
+    def adopt(
+        self, clientId: int, unread: bytes, unsent: bytes
+    ) -> ServerFactory[Protocol]:
+        """
+        A factory for a connection that was accepted, numbered C{clientId}
+        and announced elsewhere, and is handed over to this room: it joins
+        silently, C{unsent} is sent to it before anything else, and
+        C{unread} is taken as if it had just been received.
+        """
+        return _Adoption(self, clientId, unread, unsent)
+
+    def join(self, client: ChatProtocol) -> None:
+        adoption = self._adoptions.pop(client, None)
+        if adoption is not None:
+            self._adopted(client, *adoption)
+            return
+        client.gate.hold(Hold.WAITING_FOR_ID)
+        self.peers.join().addCallbacks(
+            self._numbered,
+            self._notNumbered,
+            callbackArgs=(client,),
+            errbackArgs=(client,),
+        )
+
+    def _numbered(self, clientId: int, client: ChatProtocol) -> None:
+        if client not in self._waiting or self._closing:
+            # It went away, or the server began to shut down, meanwhile.
+            self._waiting.discard(client)
+            self.peers.leave(clientId)
+            return
+        self._enter(client, clientId)
+        self._post(wire.arrived(clientId), client)
         self.log.info(
             "client {clientId} connected from {peer}",
             category="STATE",
-            clientId=client.clientId,
-            peer=describeAddress(peer),
+            clientId=clientId,
+            peer=describePeer(client.transport),  # type: ignore[arg-type]
         )
+        client.gate.release(Hold.WAITING_FOR_ID)
+
+    def _notNumbered(self, reason: Failure, client: ChatProtocol) -> None:
+        if client not in self._waiting:
+            return
+        self._waiting.remove(client)
+        self.log.warn(
+            "turned away {peer}: no id from the cluster ({why})",
+            category="STATE",
+            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            why=reason.getErrorMessage(),
+        )
+        client.sendq.write(wire.NO_CLUSTER)
+        client.close(CLOSE_GRACE)
+
+    def _adopted(
+        self, client: ChatProtocol, clientId: int, unread: bytes, unsent: bytes
+    ) -> None:
+        self._enter(client, clientId)
+        self.log.info(
+            "client {clientId} connected from {peer} (taken over)",
+            category="STATE",
+            clientId=clientId,
+            peer=describePeer(client.transport),  # type: ignore[arg-type]
+        )
+        if unsent:
+            client.sendq.write(unsent)
+        if unread:
+            client.dataReceived(unread)
+
+    def _enter(self, client: ChatProtocol, clientId: int) -> None:
+        """C{client}, numbered C{clientId}, is in the room from now on."""
+        self._waiting.remove(client)
+        client.number(clientId)
+        self._joinedAt[client] = len(self._batch)
+        self.clients[clientId] = client
+        if self._inputHeld:
+            client.gate.hold(Hold.CLUSTER)
+
+    # Relaying
 
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        self._post(sender.frame(lines), sender)
+        if self._closing:
+            return  # nothing is relayed after the shutdown notice
+        frame = sender.frame(lines)
+        self._post(frame, sender)
+        self.peers.publish(frame)
         if self.logRelays:
             self.log.info(
                 "client {sender} sent {count} lines to {recipients} clients",
@@ -128,59 +222,9 @@ class ChatRoom(ServerFactory[Protocol]):
                 relayedLines=lines,
             )
 
-    def leave(self, client: ChatProtocol, reason: Failure) -> None:
-        if client.clientId in self.clients:
-            self._depart(client)
-        self.log.info(
-            "client {clientId} disconnected ({why})",
-            category="STATE",
-            clientId=client.clientId,
-            why=describeReason(reason),
-        )
-        if self._emptied is not None and not self.clients:
-            self._emptied.callback(None)
-
-    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
-        """
-        Tell C{client} C{notice}, after whatever is pending for it, and
-        close its connection.
-        """
-        self.log.info(
-            "client {clientId} dismissed: {why}",
-            category="STATE",
-            clientId=client.clientId,
-            why=why,
-        )
-        self._flush()
-        client.deliver(notice)
-        client.transport.loseConnection()  # type: ignore[union-attr]
-
-    def kick(self, client: ChatProtocol, why: str) -> None:
-        """
-        Cut C{client} off at once, without waiting for its output: it is
-        gone for the others from now on.
-        """
-        self.log.warn(
-            "client {clientId} cut off: {why}",
-            category="STATE",
-            clientId=client.clientId,
-            why=why,
-        )
-        self._depart(client)
-        client.transport.abortConnection()  # type: ignore[union-attr]
-
-    def _depart(self, client: ChatProtocol) -> None:
-        del self.clients[client.clientId]
-        timer = self._overSoftLimit.pop(client, None)
-        if timer is not None:
-            timer.cancel()
-        host = getattr(client.transport.getPeer(), "host", None)  # type: ignore[union-attr]
-        if host is not None:
-            self._perAddress[host] -= 1
-            if not self._perAddress[host]:
-                del self._perAddress[host]
+    def deliverRemote(self, data: bytes) -> None:
         if not self._closing:
-            self._post(wire.left(client.clientId), None)
+            self._post(data, None)
 
     def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """
@@ -201,248 +245,206 @@ class ChatRoom(ServerFactory[Protocol]):
         everything = b"".join([data for _, data in batch])
         backedUp = []
         for client in self.clients.values():
+            sendq = client.sendq
             if client not in special:
-                client.deliver(everything)
+                sendq.write(everything)
             else:
                 start = joinedAt.get(client, 0)
                 mine = [data for origin, data in batch[start:] if origin is not client]
                 if mine:
-                    client.deliver(b"".join(mine))
-            if client.outbox is not None:
+                    sendq.write(b"".join(mine))
+            if sendq.size:
                 backedUp.append(client)
         for client in backedUp:
             self._checkSendQ(client)
+
+    # Limits
 
     def _checkSendQ(self, client: ChatProtocol) -> None:
         """
         Cut C{client} off if the output held for it is past the hard limit,
         or past the soft one for longer than allowed.
         """
-        limits, outbox = self.limits, client.outbox
-        if (
-            not limits.sendqHard
-            or outbox is None
-            or client.clientId not in self.clients
-        ):
+        limits, size = self.limits, client.sendq.size
+        if not limits.sendqHard or client.clientId not in self.clients:
             return
-        if outbox.size > limits.sendqHard:
+        if size > limits.sendqHard:
             self.kick(
                 client,
-                f"SendQ exceeded: {outbox.size} bytes pending,"
-                f" hard limit {limits.sendqHard}",
+                f"SendQ exceeded: {size} bytes pending, hard limit {limits.sendqHard}",
             )
-        elif outbox.size > limits.sendqSoft and client not in self._overSoftLimit:
+        elif size > limits.sendqSoft and client not in self._overSoftLimit:
             self._overSoftLimit[client] = self._clock.callLater(
-                limits.sendqSoftSeconds, self._softLimitExpired, client, outbox
+                limits.sendqSoftSeconds,
+                self._softLimitExpired,
+                client,
+                client.sendq.drains,
             )
 
-    def _softLimitExpired(self, client: ChatProtocol, outbox: Outbox) -> None:
+    def _softLimitExpired(self, client: ChatProtocol, drains: int) -> None:
         """
         C{client} went past the soft limit C{sendqSoftSeconds} ago: cut it
         off unless its output has drained since.
         """
         del self._overSoftLimit[client]
-        limits = self.limits
-        if client.outbox is not outbox:
+        limits, sendq = self.limits, client.sendq
+        if sendq.drains != drains:
             # It drained since: a new period starts if it is past again.
             self._checkSendQ(client)
-        elif outbox.size > limits.sendqSoft:
+        elif sendq.size > limits.sendqSoft:
             self.kick(
                 client,
-                f"SendQ exceeded: {outbox.size} bytes pending,"
+                f"SendQ exceeded: {sendq.size} bytes pending,"
                 f" past the soft limit {limits.sendqSoft}"
                 f" for {limits.sendqSoftSeconds:g} s",
             )
 
+    # Leaving
+
+    def leave(self, client: ChatProtocol, reason: Failure) -> None:
+        self._forgetHost(client)
+        if client in self._waiting:
+            self._waiting.remove(client)
+            self.log.info(
+                "connection from {peer} closed before it had an id ({why})",
+                category="STATE",
+                peer=describePeer(client.transport),  # type: ignore[arg-type]
+                why=describeReason(reason),
+            )
+        elif client.clientId != -1:
+            if self.clients.get(client.clientId) is client:
+                self._depart(client)
+            self.log.info(
+                "client {clientId} disconnected ({why})",
+                category="STATE",
+                clientId=client.clientId,
+                why=describeReason(reason),
+            )
+        if self._emptied is not None and not self.clients and not self._waiting:
+            emptied, self._emptied = self._emptied, None
+            emptied.callback(None)
+
+    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
+        """
+        Tell C{client} C{notice}, after whatever is pending for it, and
+        close its connection; it is gone for the others at once.
+        """
+        self.log.info(
+            "client {clientId} dismissed: {why}",
+            category="STATE",
+            clientId=client.clientId,
+            why=why,
+        )
+        self._flush()
+        if self.clients.get(client.clientId) is client:
+            self._depart(client)
+        client.sendq.write(notice)
+        client.close(CLOSE_GRACE)
+
+    def kick(self, client: ChatProtocol, why: str) -> None:
+        """
+        Cut C{client} off at once, without waiting for its output: it is
+        gone for the others from now on.
+        """
+        self.log.warn(
+            "client {clientId} cut off: {why}",
+            category="STATE",
+            clientId=client.clientId,
+            why=why,
+        )
+        self._depart(client)
+        client.transport.abortConnection()  # type: ignore[union-attr]
+
+    def expel(self) -> None:
+        self._flush()
+        for client in list(self.clients.values()):
+            self._depart(client, announce=False)
+            client.sendq.write(wire.EXPELLED)
+            client.close(CLOSE_GRACE)
+
+    def _depart(self, client: ChatProtocol, announce: bool = True) -> None:
+        """
+        C{client} leaves the room: what it sent is relayed, then, with
+        C{announce}, the others are told it left.  Without C{announce} (the
+        peers have announced it already) nothing more of it is relayed.
+        """
+        dropped = client.endInput(relay=announce)
+        if dropped and announce:
+            self.log.warn(
+                "client {clientId} left with {count} lines past its flood"
+                " allowance; they are dropped",
+                category="STATE",
+                clientId=client.clientId,
+                count=dropped,
+            )
+        del self.clients[client.clientId]
+        self._forgetHost(client)
+        timer = self._overSoftLimit.pop(client, None)
+        if timer is not None:
+            timer.cancel()
+        if announce:
+            if not self._closing:
+                self._post(wire.left(client.clientId), None)
+            self.peers.leave(client.clientId)
+
+    def _forgetHost(self, client: ChatProtocol) -> None:
+        host = self._hosts.pop(client, None)
+        if host is not None:
+            self._perAddress[host] -= 1
+            if not self._perAddress[host]:
+                del self._perAddress[host]
+
+    # What the peers ask for
+
+    def localIds(self) -> list[int]:
+        return list(self.clients)
+
+    def holdInput(self) -> None:
+        self._inputHeld = True
+        for client in self.clients.values():
+            client.gate.hold(Hold.CLUSTER)
+
+    def releaseInput(self) -> None:
+        self._inputHeld = False
+        for client in list(self.clients.values()):
+            client.gate.release(Hold.CLUSTER)
+
+    # Shutting down
+
     def shutDown(self, grace: float = SHUTDOWN_GRACE) -> Deferred[None]:
         """
-        Tell every client the server is shutting down and close the
-        connections once their pending output is written.
+        Tell every client the server is shutting down, stop reading from
+        them, and close the connections once their pending output is
+        written.  Nothing is relayed after the notice, partial lines
+        included: the sender did not end them.
 
-        @return: fires when every client is gone, or after C{grace} seconds
-            when those still there (not reading) have been cut off.
+        @return: fires when every client is gone: after at most C{grace}
+            seconds, when those still there (not reading) are cut off.
         """
         self._closing = True
         self._post(wire.SHUTTING_DOWN, None)
         self._flush()
-        for client in self.clients.values():
-            client.transport.loseConnection()  # type: ignore[union-attr]
-        if not self.clients:
+        for client in self._waiting:
+            client.sendq.write(wire.SHUTTING_DOWN)
+        for client in [*self.clients.values(), *self._waiting]:
+            client.gate.hold(Hold.SHUTDOWN)
+            client.close(grace)
+        if not self.clients and not self._waiting:
             return succeed(None)
         self._emptied = Deferred()
-        self._emptied.addTimeout(grace, self._clock, self._cutOff)
         return self._emptied
 
-    def _cutOff(self, result: object, timeout: float) -> None:
-        self.log.warn(
-            "{count} clients still had output pending after {timeout} s; cut off",
-            category="stop",
-            count=len(self.clients),
-            timeout=timeout,
-        )
-        self._emptied = None
-        for client in list(self.clients.values()):
-            client.transport.abortConnection()  # type: ignore[union-attr]
 
-
-UNNUMBERED = -1
-"""The id of a client of a cluster room until the cluster gives it one."""
-
-
-class Bus(Interface):
-    """What a L{ClusterRoom} needs from the cluster (see L{chat.cluster})."""
-
-    ready: bool
-
-    def join(self) -> Deferred[int]:
-        """A new client's id, once it has been announced to the cluster."""
-
-    def publish(self, data: bytes) -> None:
-        """Send C{data} to the clients of the other nodes."""
-
-    def leave(self, clientId: int) -> None:
-        """Announce to the other nodes that C{clientId} has gone."""
-
-
-class ClusterRoom(ChatRoom):
-    """
-    A room shared with the other nodes of a cluster: its clients get their
-    ids from the cluster, what they send goes to the other nodes too, and
-    what comes from the other nodes goes to them like a notice from the
-    server, through the same batches.
-
-    A new connection is not read from until it has its id and is announced,
-    so nothing it sends can come before its arrival.  While the node is out
-    of the cluster no id can be handed out, and new connections are told so
-    and closed.
-    """
+class _Adoption(ServerFactory[Protocol]):
+    """Builds the protocol of one connection handed over to a room."""
 
     def __init__(
-        self,
-        log: Logger,
-        clock: IReactorTime,
-        bus: Bus,
-        maxLine: int = 65536,
-        limits: Limits | None = None,
+        self, room: ChatRoom, clientId: int, unread: bytes, unsent: bytes
     ) -> None:
-        super().__init__(log, clock, maxLine, limits)
-        self.bus = bus
-        self._ids = repeat(UNNUMBERED)
-        self._unnumbered: set[ChatProtocol] = set()
+        self._room = room
+        self._adoption = (clientId, unread, unsent)
 
-    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str] | None:
-        if not self.bus.ready and not self._closing:
-            return wire.NO_CLUSTER, "not in the cluster"
-        return super()._refusal(addr)
-
-    def join(self, client: ChatProtocol) -> None:
-        client.pauseProducing()
-        self._unnumbered.add(client)
-        self.bus.join().addCallbacks(
-            self._numbered,
-            self._notNumbered,
-            callbackArgs=(client,),
-            errbackArgs=(client,),
-        )
-
-    def _numbered(self, clientId: int, client: ChatProtocol) -> None:
-        client.renumber(clientId)
-        if client not in self._unnumbered:
-            # It went away while it was being announced.
-            self.bus.leave(clientId)
-            return
-        self._unnumbered.remove(client)
-        if self._closing:
-            self.bus.leave(clientId)
-            client.deliver(wire.SHUTTING_DOWN)
-            client.transport.loseConnection()  # type: ignore[union-attr]
-            return
-        super().join(client)
-        client.resumeProducing()
-
-    def _notNumbered(self, reason: Failure, client: ChatProtocol) -> None:
-        if client not in self._unnumbered:
-            return
-        self._unnumbered.remove(client)
-        self.log.warn(
-            "turned away {peer}: no id from the cluster ({why})",
-            category="STATE",
-            peer=describeAddress(client.transport.getPeer()),  # type: ignore[union-attr]
-            why=reason.getErrorMessage(),
-        )
-        client.deliver(wire.NO_CLUSTER)
-        client.transport.loseConnection()  # type: ignore[union-attr]
-
-    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        super().relay(sender, lines)
-        # The framed lines super() has just posted go to the other nodes too.
-        self.bus.publish(self._batch[-1][1])
-
-    def leave(self, client: ChatProtocol, reason: Failure) -> None:
-        if client in self._unnumbered:
-            self._unnumbered.remove(client)
-            self.log.info(
-                "connection from {peer} closed before it had an id ({why})",
-                category="STATE",
-                peer=describeAddress(client.transport.getPeer()),  # type: ignore[union-attr]
-                why=describeReason(reason),
-            )
-            return
-        super().leave(client, reason)
-
-    def _depart(self, client: ChatProtocol) -> None:
-        super()._depart(client)
-        self.bus.leave(client.clientId)
-
-    # What the bus calls back (chat.cluster.bus.Member)
-
-    def deliverRemote(self, data: bytes) -> None:
-        self._post(data, None)
-
-    def localIds(self) -> Iterable[int]:
-        return self.clients.keys()
-
-    def holdInput(self) -> None:
-        for client in self.clients.values():
-            client.transport.pauseProducing()  # type: ignore[union-attr]
-
-    def releaseInput(self) -> None:
-        for client in self.clients.values():
-            if not client.paused:  # flood control may hold it still
-                client.transport.resumeProducing()  # type: ignore[union-attr]
-
-    def expel(self) -> None:
-        for client in list(self.clients.values()):
-            # Not self._depart: the cluster announced its leaving already.
-            ChatRoom._depart(self, client)
-            client.deliver(wire.EXPELLED)
-            client.transport.loseConnection()  # type: ignore[union-attr]
-
-
-def describeAddress(address: IAddress) -> str:
-    """
-    C{address} as people write it: C{127.0.0.1:8080}, C{[::1]:8080}, or a
-    UNIX socket's path.
-    """
-    host = getattr(address, "host", None)
-    if host is None:
-        name = getattr(address, "name", None)
-        return os.fsdecode(name) if name else str(address)
-    port = address.port  # type: ignore[attr-defined]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-_REASONS = {
-    # Most specific first: ConnectionAborted is a ConnectionLost.
-    error.ConnectionAborted: "connection aborted by the server",
-    error.ConnectionLost: "connection lost",
-    error.ConnectionDone: "connection closed cleanly",
-}
-
-
-def describeReason(reason: Failure) -> str:
-    """Why a connection ended, in a few words for the log."""
-    for kind, words in _REASONS.items():
-        if reason.check(kind):
-            return words
-    return reason.getErrorMessage()
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:
+        client = self._room._newClient(addr)
+        self._room._adoptions[client] = self._adoption
+        return client

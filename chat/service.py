@@ -8,7 +8,7 @@ import signal
 import sys
 from contextlib import suppress
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from twisted.application import strports
 from twisted.application.service import MultiService
@@ -30,9 +30,10 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
+from chat.addresses import describeAddress
 from chat.limits import raiseOpenFileLimit
 from chat.log import LogFileObserver, openLog
-from chat.room import ChatRoom, describeAddress
+from chat.room import ChatRoom
 
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of the buffered log to its file."""
@@ -64,16 +65,6 @@ class AnnouncedEndpoint:
         return port
 
 
-class Cluster(Protocol):
-    """The part of a node that keeps it in a cluster (L{chat.cluster.bus.Bus})."""
-
-    def start(self) -> None:
-        """Join the cluster, and stay in it."""
-
-    async def stop(self) -> None:
-        """Leave the cluster, once the local clients have gone."""
-
-
 class ChatService(MultiService):
     """
     The chat server: a L{ChatRoom} behind one listener per endpoint
@@ -94,11 +85,9 @@ class ChatService(MultiService):
         logLevel: LogLevel,
         reactor: Any,
         handleSignals: bool = True,
-        cluster: Cluster | None = None,
     ) -> None:
         super().__init__()
         self.room = room
-        self.cluster = cluster
         self._publisher = publisher
         self._logPath = logPath
         self._logLevel = logLevel
@@ -136,8 +125,7 @@ class ChatService(MultiService):
         self._openLog()
         super().startService()
         self._flusher.start(FLUSH_INTERVAL)  # at once: the start is in the file
-        if self.cluster is not None:
-            self.cluster.start()
+        self.room.peers.start()
         if self._handleSignals:
             self._reactor.callWhenRunning(self._takeSignals)
 
@@ -157,8 +145,7 @@ class ChatService(MultiService):
         try:
             await super().stopService()
             await self.room.shutDown()
-            if self.cluster is not None:
-                await self.cluster.stop()
+            await self.room.peers.stop()
             self.room.log.info("stopped", category="stop")
         finally:
             self._closeLog()

@@ -5,10 +5,12 @@ read, clients that flood, connection storms, garbage, TLS.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import socket
 import ssl
+import struct
 import threading
 import time
 from pathlib import Path
@@ -290,3 +292,114 @@ def test_runningOutOfFileDescriptorsIsSurvived(startServer: StartServer) -> None
     second = Client(server.port)
     second.send(b"still standing\n")
     waitFor(lambda: background.seen, "a line between two new clients")
+
+
+@pytest.mark.live
+def test_tlsClientThatNeverReadsIsCutAtTheHardLimit(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    server = startServer(
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--listen",
+        "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem",
+    )
+    tlsPort = int(
+        waitFor(
+            lambda: re.findall(r"listening on 127\.0\.0\.1:(\d+)", server.logText())[
+                1:
+            ],
+            "the TLS listener",
+        )[0]
+    )
+    sender = server.connect()
+    reader = server.connect()
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    plain = socket.socket()
+    plain.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    plain.settimeout(DEADLINE)
+    plain.connect(("127.0.0.1", tlsPort))
+    lazy = context.wrap_socket(plain, server_hostname="127.0.0.1")
+    reader.expect(b"server: client 2 just arrived\n")
+    background = Reader(reader)
+    flood = lines(65536, 1024)  # 64 MiB
+    for start in range(0, len(flood), 4096):
+        sender.send(b"".join(flood[start : start + 4096]))
+    expected = framed(0, flood)
+    left = b"server: client 2 just left\n"
+    background.waitForSize(len(expected) + len(left))
+    received = background.data()
+    assert received.count(left) == 1
+    assert received.replace(left, b"") == expected
+    assert server.peakMemory() < 300 * MiB
+    waitFor(
+        lambda: "client 2 cut off: SendQ exceeded" in server.logText(),
+        "the log to say why",
+    )
+    assert "hard limit 33554432" in server.logText()
+    lazy.close()
+
+
+@pytest.mark.live
+def test_leavingDoesNotBypassFloodControl(startServer: StartServer) -> None:
+    """
+    Ten flooders each send a mebibyte of empty lines and reset their
+    connection: what they get through is what their allowance permits over
+    the time they were connected, not what the server had read when they left.
+    """
+    server = startServer("--flood-rate", "1", "--flood-burst", "1")
+    reader = server.connect()
+    started = time.monotonic()
+    flooders = [server.connect() for _ in range(10)]
+    for flooder in flooders:
+        flooder.sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            flooder.sock.send(b"\n" * MiB)
+    for flooder in flooders:
+        flooder.sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
+        flooder.close()
+    left = [b"server: client %d just left\n" % n for n in range(1, 11)]
+    background = Reader(reader, markers=tuple(left))
+    waitFor(lambda: len(background.seen) == len(left), "every flooder to leave")
+    elapsed = time.monotonic() - started
+    sentinel = Client(server.port)
+    sentinel.send(b"the end\n")
+    background.waitForSize(len(background.data()) + len(b"client 11: the end\n"))
+    relayed = re.findall(rb"client \d+: \n", background.data())
+    assert len(relayed) <= 10 * (1 + elapsed), (len(relayed), elapsed)
+    assert background.data().endswith(b"client 11: the end\n")
+    waitFor(
+        lambda: "past its flood allowance; they are dropped" in server.logText(),
+        "the log to count what was dropped",
+    )
+
+
+@pytest.mark.live
+def test_idleClientWithOutputPendingIsGoneAndClosed(
+    startServer: StartServer,
+) -> None:
+    server = startServer("--idle-timeout", "1", "--sendq", "0")
+    silent = Client(server.port)
+    silent.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 12)
+    talker = Client(server.port)
+    talker.send(b"x" * (4 * MiB) + b"\n")
+    left = b"server: client 0 just left\n"
+    background = Reader(talker, markers=(left,))
+
+    def stillTalking() -> bool:
+        talker.send(b"ping\n")
+        return left in background.seen
+
+    waitFor(stillTalking, "the silent client's leave notice, at once")
+    waitFor(
+        lambda: "client 0 disconnected (connection aborted" in server.logText(),
+        "the silent client, which does not read, to be cut off",
+    )
+    silent.close()

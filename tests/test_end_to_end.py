@@ -218,7 +218,9 @@ def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
         "--listen", "tcp:0:interface=127.0.0.1", "--listen", "unix:chat.sock"
     )
     path = str(tmp_path / "chat.sock")
-    waitFor(lambda: "listening on chat.sock" in server.logText(), "the unix listener")
+    waitFor(
+        lambda: "listening on unix:chat.sock" in server.logText(), "the unix listener"
+    )
     tcp = server.connect()
     local = socket.socket(socket.AF_UNIX)
     local.connect(path)
@@ -226,6 +228,11 @@ def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
     local.sendall(b"over unix\n")
     tcp.expect(b"client 1: over unix\n")
     local.close()
+    tcp.expect(b"server: client 1 just left\n")
+    waitFor(
+        lambda: "client 1 connected from unix:chat.sock" in server.logText(),
+        "the UNIX client in the log, named by its socket",
+    )
 
 
 @pytest.mark.live
@@ -269,3 +276,20 @@ def test_slowReaderGetsEverythingInOrder(startServer: StartServer) -> None:
     lazy.expect(framed)
     sender.send(b"after\n")
     lazy.expect(b"client 0: after\n")
+
+
+@pytest.mark.live
+def test_nothingRelayedAfterTheShutdownNotice(startServer: StartServer) -> None:
+    """
+    Lines a sender never finished are not made up at shutdown, and nothing
+    at all reaches anyone after C{server: shutting down}.
+    """
+    server = startServer()
+    reader, flooder, talker = (server.connect() for _ in range(3))
+    flooder.send(b"F1 " + b"w" * 5000)  # a line it never ends
+    talker.send(b"last whole line\nhalf a li")
+    reader.expect(b"client 2: last whole line\n")
+    assert server.stop() == 0
+    assert reader.readToEnd() == b"server: shutting down\n"
+    assert talker.readToEnd() == b"server: shutting down\n"
+    assert flooder.readToEnd() == b"client 2: last whole line\nserver: shutting down\n"

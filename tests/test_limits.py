@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import resource
 
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
+from chat.interfaces import IPeers
 from chat.limits import Limits, TokenBucket, raiseOpenFileLimit
+from chat.peers import LocalPeers
 from chat.protocol import ChatProtocol, TurnedAway
 from tests.fakes import FakeRoom
 
@@ -18,13 +22,21 @@ class TokenBucketTests(SynchronousTestCase):
     def test_burstThenRate(self) -> None:
         clock = Clock()
         bucket = TokenBucket(rate=10, burst=5, clock=clock)
-        self.assertEqual(bucket.allow(7), 5)
+        self.assertEqual(bucket.available(), 5)
+        bucket.spend(5)
         self.assertAlmostEqual(bucket.wait(), 0.1)
         clock.advance(0.25)
-        self.assertEqual(bucket.allow(7), 2)
+        self.assertAlmostEqual(bucket.available(), 2.5)
+        bucket.spend(2)
         self.assertAlmostEqual(bucket.wait(), 0.05)
         clock.advance(100)
-        self.assertEqual(bucket.allow(100), 5, "refilled up to the burst only")
+        self.assertEqual(bucket.available(), 5, "refilled up to the burst only")
+
+    def test_debtForALineOfManyPieces(self) -> None:
+        clock = Clock()
+        bucket = TokenBucket(rate=2, burst=1, clock=clock)
+        bucket.spend(4)
+        self.assertAlmostEqual(bucket.wait(), 2.0)
 
 
 class FloodControlTests(SynchronousTestCase):
@@ -48,7 +60,11 @@ class FloodControlTests(SynchronousTestCase):
         )
         self.assertEqual(flooderOut.producerState, "producing")
 
-    def test_heldLinesRelayedWhenTheClientLeaves(self) -> None:
+    def test_linesPastTheAllowanceDroppedWhenTheClientLeaves(self) -> None:
+        """
+        Leaving does not get a flooder's held lines through: what is past
+        its allowance when it goes is dropped, and the log says so.
+        """
         fake = FakeRoom(limits=Limits(floodRate=1, floodBurst=1))
         flooder, flooderOut = fake.connect()
         _, reader = fake.connect()
@@ -56,11 +72,43 @@ class FloodControlTests(SynchronousTestCase):
         flooder.dataReceived(b"a\nb\nc")
         fake.disconnect(flooder)
         self.assertEqual(
-            fake.received(reader),
-            b"client 0: a\nclient 0: b\nclient 0: c\nserver: client 0 just left\n",
+            fake.received(reader), b"client 0: a\nserver: client 0 just left\n"
         )
-        fake.clock.advance(10)
+        dropped = [e for e in fake.events if "flood" in e["log_format"]]
+        self.assertEqual([e["count"] for e in dropped], [2])
+
+    def test_heldLinesKeepTheirBytes(self) -> None:
+        """
+        Lines held back are relayed exactly as they would have been at
+        once: a kept CR is not taken for half of a CRLF a second time.
+        """
+        stream = b"a\r\r\nb\r\r\nc\r\r\n1234567\r89\n"
+        fake = FakeRoom(maxLine=8, limits=Limits(floodRate=20, floodBurst=1))
+        flooder, _ = fake.connect()
+        _, reader = fake.connect()
+        fake.received(reader)
+        flooder.dataReceived(stream)
+        for _ in range(10):
+            fake.clock.advance(0.05)
+        self.assertEqual(
+            fake.received(reader),
+            b"client 0: a\r\nclient 0: b\r\nclient 0: c\r\n"
+            b"client 0: 1234567\r\nclient 0: 89\n",
+        )
+
+    def test_floodTimerDoesNotResumeAClusterHold(self) -> None:
+        fake = FakeRoom(limits=Limits(floodRate=10, floodBurst=1))
+        flooder, flooderOut = fake.connect()
+        _, reader = fake.connect()
+        fake.received(reader)
+        flooder.dataReceived(b"1\n2\n")
+        fake.room.holdInput()
+        fake.clock.advance(1)
         self.assertEqual(flooderOut.producerState, "paused")
+        self.assertEqual(fake.received(reader), b"client 0: 1\n")
+        fake.room.releaseInput()
+        self.assertEqual(flooderOut.producerState, "producing")
+        self.assertEqual(fake.received(reader), b"client 0: 2\n")
 
 
 class SendQTests(SynchronousTestCase):
@@ -101,7 +149,6 @@ class SendQTests(SynchronousTestCase):
         self.send(400)
         self.fake.clock.advance(5)
         self.lazyOut.stalled = False
-        self.lazyOut.drain()
         self.lazyOut.stalled = True
         self.send(400)
         self.fake.clock.advance(5.1)
@@ -173,3 +220,81 @@ class OpenFileLimitTests(SynchronousTestCase):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
         self.assertEqual(raiseOpenFileLimit(300), (min(300, hard), hard))
         self.assertEqual(raiseOpenFileLimit(10**9)[0], hard)
+
+
+class DepartureOrderTests(SynchronousTestCase):
+    def test_cutOffClientsPartialLineBeforeItsLeaveNotice(self) -> None:
+        fake = FakeRoom(limits=Limits(sendqHard=1000, sendqSoft=1000))
+        sender, _ = fake.connect()
+        lazy, lazyOut = fake.connect()
+        _, reader = fake.connect()
+        fake.received(reader)
+        lazy.dataReceived(b"partial-from-L")
+        lazyOut.stalled = True
+        sender.dataReceived(b"x" * 1200 + b"\n")
+        fake.clock.advance(0)
+        self.assertTrue(lazyOut.aborted)
+        received = fake.received(reader)
+        self.assertTrue(
+            received.endswith(
+                b"client 1: partial-from-L\nserver: client 1 just left\n"
+            ),
+            received[-100:],
+        )
+
+    def test_dismissedClientIsGoneAtOnceAndCutOffIfItDoesNotRead(self) -> None:
+        fake = FakeRoom(limits=Limits(idleTimeout=30, sendqHard=0))
+        silent, silentOut = fake.connect()
+        talker, talkerOut = fake.connect()
+        silentOut.stalled = True
+        for _ in range(3):
+            fake.clock.advance(10)
+            talker.dataReceived(b"busy\n")
+        self.assertTrue(fake.received(talkerOut).endswith(b"client 0 just left\n"))
+        self.assertEqual(list(fake.room.clients), [1], "its slot is free")
+        self.assertFalse(silentOut.aborted)
+        fake.clock.advance(5)
+        self.assertTrue(silentOut.aborted, "cut off when it does not read")
+
+
+class UnnumberedClientTests(SynchronousTestCase):
+    """Connections waiting for an id count against the connection limits."""
+
+    def fake(self, limits: Limits) -> tuple[FakeRoom, list[Deferred[int]]]:
+        ids: list[Deferred[int]] = []
+
+        @implementer(IPeers)
+        class SlowPeers(LocalPeers):
+            def join(self) -> Deferred[int]:
+                ids.append(Deferred())
+                return ids[-1]
+
+        return FakeRoom(limits=limits, peers=SlowPeers()), ids
+
+    def test_maxClients(self) -> None:
+        fake, ids = self.fake(Limits(maxClients=2))
+        fake.connect()
+        fake.connect()
+        self.assertIsInstance(fake.room.buildProtocol(None), TurnedAway)
+        ids[0].callback(0)
+        self.assertIsInstance(fake.room.buildProtocol(None), TurnedAway)
+
+    def test_maxPerAddress(self) -> None:
+        fake, _ = self.fake(Limits(maxPerAddress=1))
+        _, transport = fake.connect()
+        self.assertIsInstance(fake.room.buildProtocol(transport.getPeer()), TurnedAway)
+
+    def test_readNothingUntilNumbered(self) -> None:
+        fake, ids = self.fake(Limits())
+        early, earlyOut = fake.connect()
+        ids[0].callback(0)
+        waiting, waitingOut = fake.connect()
+        self.assertEqual(waitingOut.producerState, "paused")
+        waiting.dataReceived(b"too soon\n")
+        self.assertEqual(fake.received(earlyOut), b"")
+        ids[1].callback(1)
+        self.assertEqual(waitingOut.producerState, "producing")
+        self.assertEqual(
+            fake.received(earlyOut),
+            b"server: client 1 just arrived\nclient 1: too soon\n",
+        )

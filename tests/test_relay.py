@@ -269,7 +269,7 @@ class ChunkingInvarianceTests(SynchronousTestCase):
         bounds = sorted({0, len(stream), *(cut for cut in cuts if cut < len(stream))})
         for start, end in zip(bounds, bounds[1:], strict=False):
             sender.dataReceived(stream[start:end])
-            self.assertLessEqual(len(sender._buffer), limit + 1)
+            self.assertLessEqual(sender.buffered, limit + 1)
         fake.disconnect(sender)
         self.assertEqual(
             fake.received(reader),
@@ -279,5 +279,6 @@ class ChunkingInvarianceTests(SynchronousTestCase):
 
 class ProtocolAloneTests(SynchronousTestCase):
     def test_frameUsesTheClientsPrefix(self) -> None:
-        client = ChatProtocol(FakeRoom().room, 42, 10, Clock())
+        client = ChatProtocol(FakeRoom().room, 10, Clock())
+        client.number(42)
         self.assertEqual(client.frame([b"a", b""]), b"client 42: a\nclient 42: \n")

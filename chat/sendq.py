@@ -1,0 +1,218 @@
+"""
+The write path: all output to one client goes through its L{SendQueue},
+which sends it on at once when it can and holds, counted exactly, what the
+client cannot take yet: the SendQ of SPEC section 5.
+
+Twisted's C{transport.write} buffers every write and sends it on the next
+reactor iteration (register for writability, send, unregister): about 10 us
+of CPU per message and recipient, most of the cost of relaying sparse
+traffic.  A plain TCP or UNIX connection is a
+L{twisted.internet.tcp.Connection}, whose socket L{ISystemHandle.getHandle}
+gives: output goes to that socket directly, one C{send()}, and what the
+socket does not take is held here.  The queue is then the transport's pull
+producer, and asks the transport (C{startWriting}) to tell it when the socket
+is writable again: the transport, whose own buffer stays empty, calls
+L{SendQueue.resumeProducing}, and the queue sends more.  So the count is
+exactly what the server holds for the client.
+
+Other transports (TLS, or anything without a socket of its own) get output
+through C{transport.write}, at most a slice at a time, while they do not
+ask their (push) producer to pause: they hold at most a slice and their own
+buffer (64 KiB) beyond the count.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import deque
+
+from twisted.internet import tcp
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPullProducer,
+    IPushProducer,
+    ITransport,
+)
+from zope.interface import implementer
+
+SLICE = 1 << 16
+"""Bytes handed to a transport at once, or put together for one send()."""
+
+Chunk = bytes | memoryview
+"""Output held: as written, or the unsent end of it."""
+
+
+def directSocket(connection: tcp.Connection) -> socket.socket:
+    """
+    The socket of C{connection}, for output to be sent on directly.
+
+    Output is already coalesced per reactor iteration, so a TCP socket gets
+    C{TCP_NODELAY}: Nagle's algorithm would only hold the next round back
+    until the previous one is acknowledged.
+    """
+    handle: socket.socket = connection.getHandle()
+    if handle.family in (socket.AF_INET, socket.AF_INET6):
+        handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return handle
+
+
+def sendQueueFor(transport: ITransport) -> SendQueue:
+    """The send queue for output to C{transport}."""
+    if isinstance(transport, tcp.Connection):
+        return SocketQueue(transport)
+    return TransportQueue(transport)
+
+
+class SendQueue:
+    """
+    Output for one client: sent at once where possible, otherwise held, in
+    order, until it can go.
+
+    @ivar size: bytes held for the client, exactly.
+    @ivar drains: how many times what was held has all been sent; a limit
+        that looks at C{size} again later tells by it whether the client
+        caught up meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._held: deque[Chunk] = deque()
+        self.size = 0
+        self.drains = 0
+
+    def write(self, data: bytes) -> None:
+        """Send C{data} after everything sent before it."""
+        if self.size:
+            self._held.append(data)
+            self.size += len(data)
+        else:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        """Send C{data}, with nothing held."""
+        raise NotImplementedError
+
+    def _hold(self, data: Chunk) -> None:
+        self._held.appendleft(data)
+        self.size += len(data)
+
+    def _take(self, most: int) -> Chunk:
+        """
+        Up to C{most} bytes from the head of what is held: small chunks put
+        together, a large one sliced without copying it.
+        """
+        held = self._held
+        head = held.popleft()
+        if len(head) > most:
+            view = memoryview(head)
+            held.appendleft(view[most:])
+            head = view[:most]
+        elif held and len(head) + len(held[0]) <= most:
+            parts = [head]
+            taken = len(head)
+            while held and taken + len(held[0]) <= most:
+                taken += len(held[0])
+                parts.append(held.popleft())
+            head = b"".join(parts)
+        self.size -= len(head)
+        return head
+
+    def finish(self) -> None:
+        """Nothing more will be written: the connection is being closed."""
+
+    def stopProducing(self) -> None:
+        """The connection is gone; so is what was held for it."""
+        self._held.clear()
+        self.size = 0
+
+
+@implementer(IPullProducer)
+class SocketQueue(SendQueue):
+    """
+    Output sent on a TCP or UNIX connection's socket directly; while some
+    is held, the queue is the transport's pull producer.
+    """
+
+    def __init__(self, connection: tcp.Connection) -> None:
+        super().__init__()
+        self._connection = connection
+        self._socket = directSocket(connection)
+
+    def _send(self, data: Chunk) -> None:
+        try:
+            sent = self._socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # Let the transport meet the error and close the connection.
+            self._connection.write(bytes(data))
+            return
+        if sent < len(data):
+            self._hold(memoryview(data)[sent:])
+            # A pull producer is asked for data as it is registered.
+            self._connection.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        """
+        The socket may take more: send what is held.  While some is still
+        held after that, the transport, whose own buffer stays empty, is
+        asked to wait for the socket and call again.
+        """
+        while self.size:
+            head = self._take(SLICE)
+            try:
+                sent = self._socket.send(head)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._connection.write(bytes(head))
+                return
+            if sent < len(head):
+                self._hold(memoryview(head)[sent:])
+                self._connection.startWriting()
+                return
+        self.drains += 1
+        self._connection.unregisterProducer()
+
+
+@implementer(IPushProducer)
+class TransportQueue(SendQueue):
+    """
+    Output written to a transport, a slice at a time, while it does not ask
+    to pause; the queue is its push producer for the whole connection.
+    """
+
+    def __init__(self, transport: ITransport) -> None:
+        super().__init__()
+        self._transport: IConsumer = transport  # type: ignore[assignment]
+        self._paused = False
+        self._finishing = False
+        self._transport.registerProducer(self, True)
+
+    def _send(self, data: Chunk) -> None:
+        self._hold(data)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self.size and not self._paused:
+            self._transport.write(bytes(self._take(SLICE)))
+            if not self.size:
+                self.drains += 1
+                if self._finishing:
+                    self._transport.unregisterProducer()
+
+    def finish(self) -> None:
+        """
+        Once everything held is written, stop being the transport's
+        producer: a TLS transport closes only when it has none.
+        """
+        if not self._finishing:
+            self._finishing = True
+            if not self.size:
+                self._transport.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._pump()
