@@ -16,7 +16,6 @@ its arguments before anything heavier is loaded.
 from __future__ import annotations
 
 import os
-import re
 
 MOST = (1 << 31) - 1
 """The default upper bound of a whole number: the largest C C{int}."""
@@ -28,10 +27,19 @@ _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 MOST_BYTES = 1 << 40
 """The largest size: 1024G."""
 
-_DIGITS = re.compile(r"[0-9]{1,30}")
-"""Digits, not so many that C{int()} refuses them (or takes long)."""
-_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
-_SIZE = re.compile(r"([0-9]{1,30})([KMGkmg]?)")
+MOST_DIGITS = 30
+"""Longer numbers are refused before C{int()} refuses them (or takes long)."""
+
+
+def _isDigits(text: str) -> bool:
+    """Whether C{text} is 1 to L{MOST_DIGITS} ASCII digits."""
+    return 0 < len(text) <= MOST_DIGITS and text.isascii() and text.isdigit()
+
+
+def _isDecimal(text: str) -> bool:
+    """Whether C{text} is ASCII digits with at most one C{.} among them."""
+    whole, _, fraction = text.partition(".")
+    return _isDigits(whole + fraction)
 
 
 class BadValueError(ValueError):
@@ -47,7 +55,7 @@ def wholeNumber(option: str, text: str, least: int = 0, most: int = MOST) -> int
 
     @raise BadValueError: it is not one.
     """
-    if _DIGITS.fullmatch(text) and least <= int(text) <= most:
+    if _isDigits(text) and least <= int(text) <= most:
         return int(text)
     raise BadValueError(
         f"{option}: {text!r} is not a whole number from {least} to {most}"
@@ -61,7 +69,7 @@ def port(option: str, text: str, least: int = 0) -> int:
 
     @raise BadValueError: it is not one.
     """
-    if _DIGITS.fullmatch(text) and least <= int(text) <= 65535:
+    if _isDigits(text) and least <= int(text) <= 65535:
         return int(text)
     raise BadValueError(f"{option}: {text!r} is not a port number ({least}-65535)")
 
@@ -73,12 +81,10 @@ def size(option: str, text: str, most: int = MOST_BYTES) -> int:
 
     @raise BadValueError: it is not one.
     """
-    found = _SIZE.fullmatch(text)
-    if found:
-        number, unit = found.groups()
-        value = int(number) * _UNITS[unit.upper()]
-        if value <= most:
-            return value
+    unit = text[-1:].upper() if text[-1:].isalpha() else ""
+    number = text[: len(text) - len(unit)]
+    if unit in _UNITS and _isDigits(number) and int(number) * _UNITS[unit] <= most:
+        return int(number) * _UNITS[unit]
     raise BadValueError(
         f"{option}: {text!r} is not a size up to {most >> 30}G (e.g. 65536, 64K, 32M)"
     )
@@ -93,7 +99,7 @@ def decimal(
 
     @raise BadValueError: it is not one.
     """
-    if _DECIMAL.fullmatch(text) and least <= float(text) <= most:
+    if _isDecimal(text) and least <= float(text) <= most:
         return float(text)
     raise BadValueError(
         f"{option}: {text!r} is not a number from {least:g} to {most:g}"
@@ -109,7 +115,7 @@ def hostAndPort(option: str, text: str) -> tuple[str, int]:
     """
     host, _, number = text.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if host and _DIGITS.fullmatch(number) and 0 < int(number) <= 65535:
+    if host and _isDigits(number) and 0 < int(number) <= 65535:
         return host, int(number)
     raise BadValueError(f"{option}: {text!r} is not HOST:PORT (port 1-65535)")
 
