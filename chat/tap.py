@@ -11,6 +11,7 @@ from twisted.internet.endpoints import quoteStringArgument, serverFromString
 from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
+from chat import parsing
 from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.log import LEVELS
@@ -51,8 +52,8 @@ class Options(usage.Options):
         [
             "sendq-soft",
             None,
-            "8M",
-            "Output held for a client past which it is cut off after --sendq-soft-seconds.",  # noqa: E501
+            None,
+            "Output held for a client past which it is cut off after --sendq-soft-seconds (default: 8M, or --sendq if that is less).",  # noqa: E501
         ],
         [
             "sendq-soft-seconds",
@@ -118,37 +119,48 @@ class Options(usage.Options):
         alone, on standard error, is what a user needs.
         """
         try:
-            super().parseOptions(options)
+            self.parse(options)
         except usage.UsageError as bad:
             raise SystemExit(f"twistd chat: error: {bad}") from None
 
+    def parse(self, options: list[str] | None = None) -> None:
+        """
+        Parse C{options}.
+
+        @raise usage.UsageError: one of them is bad; the message, one line,
+            names it.
+        """
+        try:
+            super().parseOptions(options)
+        except parsing.BadValueError as bad:
+            raise usage.UsageError(str(bad)) from None
+
     def postOptions(self) -> None:
-        self["port"] = _port(self["port"])
+        self["port"] = parsing.port("--port", self["port"])
         self["interface"] = _interface(self["interface"])
         self["log-level"] = _level(self["log-level"])
-        self["max-line"] = _count("--max-line", self["max-line"], least=1)
-        hard = _size("--sendq", self["sendq"])
-        soft = _size("--sendq-soft", self["sendq-soft"])
-        if hard and soft > hard:
-            raise usage.UsageError(f"--sendq-soft: {soft} is more than --sendq {hard}")
-        rate = _number("--flood-rate", self["flood-rate"])
+        self["max-line"] = parsing.wholeNumber("--max-line", self["max-line"], least=1)
         self["limits"] = Limits(
-            sendqHard=hard,
-            sendqSoft=soft,
-            sendqSoftSeconds=_number(
+            **_sendqLimits(self["sendq"], self["sendq-soft"]),
+            sendqSoftSeconds=parsing.decimal(
                 "--sendq-soft-seconds", self["sendq-soft-seconds"]
             ),
-            floodRate=rate or None,
-            floodBurst=_count("--flood-burst", self["flood-burst"], least=1),
-            maxClients=_count("--max-clients", self["max-clients"], least=1),
-            maxPerAddress=_count("--max-per-ip", self["max-per-ip"]),
-            idleTimeout=_number("--idle-timeout", self["idle-timeout"]),
+            floodRate=parsing.decimal("--flood-rate", self["flood-rate"]) or None,
+            floodBurst=parsing.wholeNumber(
+                "--flood-burst", self["flood-burst"], least=1
+            ),
+            maxClients=parsing.wholeNumber(
+                "--max-clients", self["max-clients"], least=1
+            ),
+            maxPerAddress=parsing.wholeNumber("--max-per-ip", self["max-per-ip"]),
+            idleTimeout=parsing.decimal("--idle-timeout", self["idle-timeout"]),
         )
-        backlog = _count("--backlog", self["backlog"], least=1)
+        backlog = parsing.wholeNumber("--backlog", self["backlog"], least=1)
         if self["redis"] is not None:
             self["redis"] = _redis(self["redis"])
         self["room"] = _room(self["room"])
-        _checkWritable(self["logfile"])
+        if self["logfile"] != "-":
+            parsing.writableFile("--logfile", self["logfile"])
         self["endpoints"] = self["listen"] or [
             tcpDescription(self["port"], self["interface"], backlog)
         ]
@@ -156,20 +168,21 @@ class Options(usage.Options):
             _checkEndpoint(description)
 
 
-def makeService(config: Options, reactor: Any = None) -> ChatService:
+def makeService(
+    config: Options, reactor: Any = None, peers: IPeers | None = None
+) -> ChatService:
     """
     The chat server that C{config} describes.
+
+    @param peers: who shares the room, when not what C{config} says (a
+        server taking over clients numbered elsewhere continues their ids).
     """
     if reactor is None:
         from twisted.internet import reactor
     publisher = LogPublisher()
     log = Logger(namespace="chat", observer=publisher)
-    peers: IPeers = LocalPeers()
-    if config["redis"] is not None:
-        # Imported here: Redis is needed only in a cluster.
-        from chat.cluster.peers import clusterPeers
-
-        peers = clusterPeers(config["redis"], config["room"], log, reactor)
+    if peers is None:
+        peers = _peers(config, log, reactor)
     room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"])
     service = ChatService(
         room,
@@ -183,15 +196,18 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
     return service
 
 
+def _peers(config: Options, log: Logger, reactor: Any) -> IPeers:
+    if config["redis"] is None:
+        return LocalPeers()
+    # Imported here: Redis is needed only in a cluster.
+    from chat.cluster.peers import clusterPeers
+
+    return clusterPeers(config["redis"], config["room"], log, reactor)
+
+
 def tcpDescription(port: int, interface: str, backlog: int) -> str:
     """The endpoint description that C{--port} and C{--interface} stand for."""
     return f"tcp:{port}:interface={quoteStringArgument(interface)}:backlog={backlog}"
-
-
-def _port(value: str) -> int:
-    if not value.isdigit() or int(value) > 65535:
-        raise usage.UsageError(f"--port: {value!r} is not a port number (0-65535)")
-    return int(value)
 
 
 def _interface(value: str) -> str:
@@ -225,47 +241,22 @@ def _level(value: str) -> Any:
         ) from None
 
 
-def _count(option: str, value: str, least: int = 0) -> int:
-    if not value.isdigit() or int(value) < least:
-        raise usage.UsageError(
-            f"{option}: {value!r} is not a whole number of at least {least}"
-        )
-    return int(value)
-
-
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-
-def _size(option: str, value: str) -> int:
-    """Bytes, with an optional K, M or G (powers of 1024) after the number."""
-    unit = value[-1:].upper() if value[-1:].isalpha() else ""
-    number = value[: len(value) - len(unit)]
-    if unit not in _UNITS or not number.isdigit():
-        raise usage.UsageError(
-            f"{option}: {value!r} is not a size (e.g. 65536, 64K, 32M)"
-        )
-    return int(number) * _UNITS[unit]
-
-
-def _number(option: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise usage.UsageError(f"{option}: {value!r} is not a number of at least 0")
-    return seconds
-
-
-def _checkWritable(path: str) -> None:
-    if path == "-":
-        return
-    try:
-        open(path, "a").close()
-    except OSError as failed:
-        raise usage.UsageError(
-            f"--logfile: cannot write {path!r}: {failed.strerror}"
-        ) from None
+def _sendqLimits(hardText: str, softText: str | None) -> dict[str, int]:
+    """
+    The SendQ limits given by C{--sendq} and C{--sendq-soft}.  Without
+    C{--sendq-soft}, the soft limit is its default or the hard limit,
+    whichever is less: C{--sendq 1K} alone means "cut at 1K".
+    """
+    hard = parsing.size("--sendq", hardText)
+    if softText is None:
+        soft = min(Limits.sendqSoft, hard) if hard else Limits.sendqSoft
+    else:
+        soft = parsing.size("--sendq-soft", softText)
+        if hard and soft > hard:
+            raise parsing.BadValueError(
+                f"--sendq-soft: {softText!r} is more than --sendq {hardText!r}"
+            )
+    return {"sendqHard": hard, "sendqSoft": soft}
 
 
 def _checkEndpoint(description: str) -> None:
@@ -275,6 +266,7 @@ def _checkEndpoint(description: str) -> None:
     """
     from twisted.internet import reactor
 
+    parsing.checkEndpointAddress("--listen", description)
     try:
         serverFromString(reactor, description)
     except Exception as failed:  # any failure to parse is the user's to fix

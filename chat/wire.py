@@ -21,6 +21,9 @@ ARRIVED = b"server: client %d just arrived\n"
 LEFT = b"server: client %d just left\n"
 """The notices' formats, for code that fills in the id elsewhere (in Redis)."""
 
+LINE_PREFIX = b"client %d: "
+"""The format of what comes before each relayed line (L{linePrefix})."""
+
 
 def arrived(clientId: int) -> bytes:
     """The notice every other client receives when C{clientId} connects."""
@@ -34,4 +37,4 @@ def left(clientId: int) -> bytes:
 
 def linePrefix(clientId: int) -> bytes:
     """What comes before each line relayed from C{clientId}."""
-    return b"client %d: " % (clientId,)
+    return LINE_PREFIX % (clientId,)

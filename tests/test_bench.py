@@ -13,19 +13,16 @@ import pytest
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.tools.bench import (
-    Receiver,
-    ReceiverStats,
+from chat.tools.bench.connections import Receiver
+from chat.tools.bench.framing import (
     Sample,
-    Window,
-    latencySummary,
     lineLength,
     mayHoldNotice,
     noticeLines,
     parseRelayed,
     payload,
-    percentile,
 )
+from chat.tools.bench.stats import ReceiverStats, Window, latencySummary, percentile
 from tests.live import StartServer, freePort
 from tests.tools import WrongServer, runTool, serving
 
@@ -240,7 +237,12 @@ def test_cannotConnect(tmp_path: Path) -> None:
 def test_badArguments(tmp_path: Path) -> None:
     for arguments, message in [
         (["--target", "nowhere"], "--target: 'nowhere' is not HOST:PORT"),
-        (["--size", "10"], "--size: '10' is not a number >= 40"),
+        (["--size", "10"], "--size: '10' is not a whole number from 40 to"),
+        (["--window", "²"], "--window: '²' is not a whole number"),
+        (
+            ["--target", "localhost:99999"],
+            "--target: 'localhost:99999' is not HOST:PORT",
+        ),
         (["--clients", "10", "--senders", "10"], "--clients must exceed --senders"),
     ]:
         done = bench(*arguments, cwd=tmp_path)

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
+from pathlib import Path
 
+import pytest
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
+from chat import parsing
 from chat.cluster.bus import Bus
 from chat.limits import Limits
 from chat.room import ClusterRoom
 from chat.service import AnnouncedEndpoint
 from chat.tap import Options, makeService
+from tests.live import freePort, run
 
 
 def parse(*arguments: str) -> Options:
@@ -80,6 +85,21 @@ class OptionsTests(SynchronousTestCase):
     def test_sendqZeroTurnsLimitsOff(self) -> None:
         self.assertEqual(parse("--sendq", "0")["limits"].sendqHard, 0)
 
+    def test_sendqAloneLowersTheSoftLimit(self) -> None:
+        """
+        C{--sendq} below the default soft limit, without C{--sendq-soft},
+        takes the soft limit down with it; above it, the default stays.
+        """
+        limits = parse("--sendq", "1K")["limits"]
+        self.assertEqual((limits.sendqHard, limits.sendqSoft), (1024, 1024))
+        limits = parse("--sendq", "1G")["limits"]
+        self.assertEqual((limits.sendqHard, limits.sendqSoft), (1 << 30, 8 << 20))
+        limits = parse("--sendq", "0")["limits"]
+        self.assertEqual(limits.sendqSoft, Limits().sendqSoft)
+
+    def test_softAboveHardNamesSoft(self) -> None:
+        self.assertBad("--sendq-soft", "--sendq", "1K", "--sendq-soft", "2K")
+
     def test_badLimits(self) -> None:
         for option, value in [
             ("--sendq", "lots"),
@@ -94,6 +114,12 @@ class OptionsTests(SynchronousTestCase):
             ("--max-per-ip", "two"),
             ("--idle-timeout", "nan"),
             ("--backlog", "0"),
+            ("--backlog", "99999999999999999999999"),
+            ("--max-clients", "²"),
+            ("--max-line", "\uff11"),  # a full-width 1
+            ("--sendq", "99999999999999999999999G"),
+            ("--idle-timeout", "1e400"),
+            ("--flood-rate", "\u0663"),  # an Arabic-Indic 3, which float() takes
         ]:
             self.assertBad(option, option, value)
 
@@ -101,13 +127,18 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(parse("--log-level", "WARN")["log-level"], LogLevel.warn)
         self.assertEqual(parse("--log-level", "debug")["log-level"], LogLevel.debug)
 
-    def assertBad(self, option: str, *arguments: str) -> None:
+    def assertBad(self, option: str, *arguments: str) -> str:
+        """
+        Parsing C{arguments} ends the command with one line naming
+        C{option}; return that line.
+        """
         with self.assertRaises(SystemExit) as raised:
             parse(*arguments)
         message = str(raised.exception.code)
         self.assertIn(option, message)
         self.assertNotIn("\n", message)
         self.assertTrue(message.startswith("twistd chat: error: "), message)
+        return message
 
     def test_badPorts(self) -> None:
         for value in ("abc", "70000", "-1", "", "8080x", "65536"):
@@ -128,8 +159,33 @@ class OptionsTests(SynchronousTestCase):
         self.assertBad("--listen", "--listen", "tcp:notaport")
         self.assertBad("--listen", "--listen", "ssl:6697:privateKey=missing.pem")
 
+    def test_listenPortOutOfRange(self) -> None:
+        for description in ("tcp:99999", "tcp:port=65536", "ssl:70000", "tcp6:²"):
+            message = self.assertBad("--listen", "--listen", description)
+            self.assertIn("(0-65535)", message)
+
+    def test_listenUnixWithoutPath(self) -> None:
+        message = self.assertBad("--listen", "--listen", "unix:")
+        self.assertIn("no socket path", message)
+        self.assertNotIn("b''", message)
+
+    def test_listenUnixInMissingDirectory(self) -> None:
+        message = self.assertBad("--listen", "--listen", "unix:/nonexistent/dir/sock")
+        self.assertIn("no directory '/nonexistent/dir'", message)
+        self.assertNotIn(".lock", message)
+
+    def test_listenUnixInExistingDirectory(self) -> None:
+        options = parse("--listen", "unix:address=chat.sock:mode=600")
+        self.assertEqual(options["endpoints"], ["unix:address=chat.sock:mode=600"])
+
     def test_unwritableLogfile(self) -> None:
         self.assertBad("--logfile", "--logfile", "no/such/dir/chat.log")
+        os.mkdir("directory")
+        self.assertBad("--logfile", "--logfile", "directory")
+
+    def test_parsingCreatesNoFile(self) -> None:
+        parse("--logfile", "chat.log")
+        self.assertEqual(os.listdir("."), [])
 
     def test_redisAndRoom(self) -> None:
         self.assertIsNone(parse()["redis"])
@@ -146,6 +202,109 @@ class OptionsTests(SynchronousTestCase):
 
     def test_unknownOption(self) -> None:
         self.assertBad("--colour", "--colour", "blue")
+
+
+class ParsingTests(SynchronousTestCase):
+    """
+    The helpers every command line uses: ASCII digits only, an upper bound
+    on everything, one line naming the option.
+    """
+
+    def assertBad(self, option: str, check: object, *arguments: object) -> str:
+        with self.assertRaises(parsing.BadValueError) as raised:
+            check(option, *arguments)  # type: ignore[operator]
+        message = str(raised.exception)
+        self.assertTrue(message.startswith(option + ": "), message)
+        self.assertNotIn("\n", message)
+        return message
+
+    def test_wholeNumber(self) -> None:
+        self.assertEqual(parsing.wholeNumber("--n", "0"), 0)
+        self.assertEqual(parsing.wholeNumber("--n", "2147483647"), 2147483647)
+        self.assertEqual(parsing.wholeNumber("--n", "7", 2, 7), 7)
+        for text in ("", "-1", "+1", " 1", "1.0", "\u00b2", "\uff11", "2147483648"):
+            self.assertBad("--n", parsing.wholeNumber, text)
+        self.assertBad("--n", parsing.wholeNumber, "1", 2)
+        message = self.assertBad("--n", parsing.wholeNumber, "9" * 5000)
+        self.assertIn("from 0 to 2147483647", message)
+
+    def test_port(self) -> None:
+        self.assertEqual(parsing.port("--p", "0"), 0)
+        self.assertEqual(parsing.port("--p", "65535"), 65535)
+        for text in ("65536", "99999", "\u00b2", "-0", "0x50"):
+            self.assertIn("(0-65535)", self.assertBad("--p", parsing.port, text))
+        self.assertIn("(1-65535)", self.assertBad("--p", parsing.port, "0", 1))
+
+    def test_size(self) -> None:
+        self.assertEqual(parsing.size("--s", "0"), 0)
+        self.assertEqual(parsing.size("--s", "64k"), 65536)
+        self.assertEqual(parsing.size("--s", "32M"), 32 << 20)
+        self.assertEqual(parsing.size("--s", "1024G"), 1 << 40)
+        for text in ("", "K", "1T", "1.5M", "-1", "1025G", "\u00b2K", "9" * 30):
+            self.assertBad("--s", parsing.size, text)
+
+    def test_decimal(self) -> None:
+        self.assertEqual(parsing.decimal("--d", "2"), 2.0)
+        self.assertEqual(parsing.decimal("--d", "0.5"), 0.5)
+        self.assertEqual(parsing.decimal("--d", ".25"), 0.25)
+        for text in ("", ".", "-1", "inf", "nan", "1e3", "1_0", "\u0663", "1e400"):
+            self.assertBad("--d", parsing.decimal, text)
+        self.assertBad("--d", parsing.decimal, "0", 0.1)
+        self.assertBad("--d", parsing.decimal, "2", 0, 1)
+
+    def test_hostAndPort(self) -> None:
+        self.assertEqual(parsing.hostAndPort("--t", "h:1"), ("h", 1))
+        self.assertEqual(parsing.hostAndPort("--t", "[::1]:80"), ("::1", 80))
+        for text in ("h", ":80", "h:0", "h:65536", "h:\u00b2"):
+            self.assertBad("--t", parsing.hostAndPort, text)
+
+    def test_endpointArguments(self) -> None:
+        self.assertEqual(
+            parsing.endpointArguments("TCP:80:interface=\\:\\:1"),
+            ("tcp", ["80"], {"interface": "::1"}),
+        )
+        self.assertEqual(
+            parsing.endpointArguments("unix:address=a\\:b:mode=600"),
+            ("unix", [], {"address": "a:b", "mode": "600"}),
+        )
+
+    def test_writableFile(self) -> None:
+        directory = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, directory)
+        path = str(directory / "new.log")
+        self.assertEqual(parsing.writableFile("--f", path), path)
+        self.assertFalse(os.path.exists(path))
+        self.assertIn("directory", self.assertBad("--f", parsing.writableFile, "/"))
+        missing = str(directory / "missing" / "x.log")
+        self.assertIn(
+            "no directory", self.assertBad("--f", parsing.writableFile, missing)
+        )
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "tcp:99999",
+        "unix:",
+        "unix:/nonexistent/dir/sock",
+    ],
+)
+def test_badListenListensNowhere(tmp_path: Path, bad: str) -> None:
+    """
+    A bad C{--listen} beside a good one: one line naming it, status 1, and
+    the good one never listened (no log file was even created).
+    """
+    port = freePort()
+    done = run(
+        "--listen", f"tcp:{port}:interface=127.0.0.1", "--listen", bad, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"twistd chat: error: --listen: '{bad}'"), done.stderr
+    assert done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port)).close()
 
 
 class MakeServiceTests(SynchronousTestCase):

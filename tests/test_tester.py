@@ -13,7 +13,9 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from chat.parsing import BadValueError
 from chat.tools.tester import (
+    Options,
     Recorder,
     expectedTranscript,
     firstArrivalId,
@@ -130,3 +132,24 @@ def test_refused(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"chat-tester: cannot connect to 127.0.0.1:{port}")
     assert done.stderr.count("\n") == 1
+
+
+class OptionsTests(SynchronousTestCase):
+    def test_values(self) -> None:
+        options = Options()
+        options.parseOptions(["--port", "9", "-n", "3", "--timeout", ".5"])
+        self.assertEqual((options["port"], options["clients"]), (9, 3))
+        self.assertEqual(options["timeout"], 0.5)
+
+    def test_badValuesNameTheOption(self) -> None:
+        for option, value in [
+            ("--port", "0"),
+            ("--port", "99999"),
+            ("--clients", "1"),
+            ("--clients", "\u00b2"),
+            ("--timeout", "0"),
+            ("--settle", "nan"),
+        ]:
+            with self.assertRaises(BadValueError) as raised:
+                Options().parseOptions([option, value])
+            self.assertTrue(str(raised.exception).startswith(f"{option}: "))

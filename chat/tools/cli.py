@@ -8,6 +8,8 @@ from typing import TypeVar
 
 from twisted.python import usage
 
+from chat.parsing import BadValueError
+
 OptionsType = TypeVar("OptionsType", bound=usage.Options)
 
 
@@ -18,6 +20,6 @@ def parseCommandLine(options: OptionsType, program: str) -> OptionsType:
     """
     try:
         options.parseOptions()
-    except usage.UsageError as bad:
+    except (usage.UsageError, BadValueError) as bad:
         raise SystemExit(f"{program}: {bad}") from None
     return options

@@ -15,7 +15,6 @@ accept order.
 from __future__ import annotations
 
 import difflib
-import re
 import sys
 from typing import Any, NoReturn
 
@@ -28,12 +27,12 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from chat import wire
+from chat import parsing, wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
+from chat.tools.notices import ARRIVAL
 
 PROGRAM = "chat-tester"
-ARRIVAL = re.compile(rb"server: client (\d+) just arrived\n")
 
 
 class Options(usage.Options):
@@ -53,22 +52,10 @@ class Options(usage.Options):
     ]
 
     def postOptions(self) -> None:
-        self["port"] = _number("--port", self["port"], int, 1, 65535)
-        self["clients"] = _number("--clients", self["clients"], int, 2, 100000)
-        self["timeout"] = _number("--timeout", self["timeout"], float, 0.001, 3600)
-        self["settle"] = _number("--settle", self["settle"], float, 0, 3600)
-
-
-def _number(option: str, text: str, kind: Any, least: float, most: float) -> Any:
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not least <= value <= most:
-        raise usage.UsageError(
-            f"{option}: {text!r} is not a number from {least} to {most}"
-        )
-    return value
+        self["port"] = parsing.port("--port", self["port"], least=1)
+        self["clients"] = parsing.wholeNumber("--clients", self["clients"], 2, 100000)
+        self["timeout"] = parsing.decimal("--timeout", self["timeout"], 0.001, 3600)
+        self["settle"] = parsing.decimal("--settle", self["settle"], 0, 3600)
 
 
 def lineOf(index: int) -> bytes:

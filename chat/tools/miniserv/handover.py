@@ -1,0 +1,121 @@
+"""
+The handover from the start-up relay to the server of C{twistd -n chat}:
+the same service, built by L{chat.tap.makeService}, with the SendQ limits
+off, the relay's listening socket, and its clients with their ids,
+unfinished input and unsent output.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import TYPE_CHECKING, Any
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet import reactor
+from twisted.internet.defer import succeed
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import Logger
+from twisted.python import usage
+from zope.interface import implementer
+
+from chat.peers import LocalPeers
+from chat.service import AnnouncedEndpoint
+from chat.tap import Options, makeService
+from chat.tools.miniserv.relay import StartupRelay
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+
+    from chat.room import ChatRoom
+
+OPTIONS = ["--sendq", "0"]
+"""What C{mini_serv} adds to C{twistd chat}'s defaults: a client that does not
+read is never cut off (the exam's rule)."""
+
+
+def serve(relay: StartupRelay, logFile: str) -> None:
+    """
+    Take over from C{relay} and serve until SIGINT or SIGTERM.
+    """
+    config = Options()
+    try:
+        config.parse(["--logfile", logFile, *OPTIONS])
+    except usage.UsageError:  # the log file went away meanwhile
+        sys.stderr.write("Fatal error\n")
+        raise SystemExit(1) from None
+    config["endpoints"] = []  # it listens on the relay's socket instead
+    relay.stop()
+    service = makeService(config, reactor, peers=LocalPeers(firstId=relay.nextId))
+    room = service.room
+    endpoint = AnnouncedEndpoint(AdoptingEndpoint(relay.listener, reactor), room)
+    StreamServerEndpointService(endpoint, room).setServiceParent(service)
+    service.privilegedStartService()
+    service.startService()
+    handOver(relay, room, reactor)
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.run()
+
+
+def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
+    """
+    Log what C{relay} did, then give its clients to C{room}: each keeps its
+    id, its unfinished line and the output it has not been sent yet.
+    """
+    replay(relay.events, room.log)
+    for client in relay.clients.values():
+        factory = room.adopt(client.clientId, client.unread, bytes(client.unsent))
+        reactor.adoptStreamConnection(client.socket.fileno(), socket.AF_INET, factory)
+        client.socket.close()  # the reactor has a duplicate of its own
+    room.log.info(
+        "handover: {count} clients from the start-up relay, next id {nextId}",
+        category="start",
+        count=len(relay.clients),
+        nextId=relay.nextId,
+    )
+
+
+def replay(events: list[tuple[Any, ...]], log: Logger) -> None:
+    """Log what the start-up relay did, as the room logs it."""
+    for kind, client, *details in events:
+        if kind == "connected":
+            log.info(
+                "client {clientId} connected from {peer}",
+                category="STATE",
+                clientId=client.clientId,
+                peer=client.peer,
+            )
+        elif kind == "relayed":
+            lines, recipients = details
+            log.info(
+                "client {sender} sent {count} lines to {recipients} clients",
+                category="RX",
+                sender=client.clientId,
+                count=len(lines),
+                recipients=recipients,
+                relayedLines=lines,
+            )
+        else:
+            log.info(
+                "client {clientId} disconnected ({why})",
+                category="STATE",
+                clientId=client.clientId,
+                why=details[0],
+            )
+
+
+@implementer(IStreamServerEndpoint)
+class AdoptingEndpoint:
+    """An endpoint that listens on C{listener}, bound and listening already."""
+
+    def __init__(self, listener: Any, reactor: Any) -> None:
+        self.listener = listener
+        self.reactor = reactor
+
+    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
+        listener = self.listener
+        listener.setblocking(False)  # as the reactor requires
+        port = self.reactor.adoptStreamPort(listener.fileno(), socket.AF_INET, factory)
+        listener.close()  # the port has a duplicate of its own
+        return succeed(port)
