@@ -5,19 +5,18 @@ The C{twistd chat} command line: its options and the service it makes.
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.endpoints import quoteStringArgument, serverFromString
 from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
+from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.log import LEVELS
-from chat.room import ChatRoom, ClusterRoom
+from chat.peers import LocalPeers
+from chat.room import ChatRoom
 from chat.service import ChatService
-
-if TYPE_CHECKING:
-    from chat.cluster.bus import Bus
 
 
 class Options(usage.Options):
@@ -165,40 +164,28 @@ def makeService(config: Options, reactor: Any = None) -> ChatService:
         from twisted.internet import reactor
     publisher = LogPublisher()
     log = Logger(namespace="chat", observer=publisher)
-    room: ChatRoom
-    if config["redis"] is None:
-        bus = None
-        room = ChatRoom(log, reactor, config["max-line"], config["limits"])
-    else:
-        bus = _bus(config["redis"], config["room"], log, reactor)
-        room = ClusterRoom(log, reactor, bus, config["max-line"], config["limits"])
-        bus.member = room
+    peers = _peers(config["redis"], config["room"], log, reactor)
+    room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"])
     service = ChatService(
         room,
         publisher,
         config["logfile"],
         config["log-level"],
         reactor,
-        cluster=bus,
+        cluster=peers,
     )
     for description in config["endpoints"]:
         service.listenOn(description)
     return service
 
 
-def _bus(url: str, room: str, log: Logger, reactor: Any) -> Bus:
+def _peers(url: str | None, room: str, log: Logger, reactor: Any) -> IPeers:
+    if url is None:
+        return LocalPeers()
     # Imported here: Redis is needed only in a cluster.
-    from chat.cluster.bus import Bus, RedisAddress, RedisLink
+    from chat.cluster.peers import clusterPeers
 
-    address = RedisAddress.parse(url)
-    return Bus(
-        room,
-        RedisLink(reactor, address),
-        RedisLink(reactor, address),
-        reactor,
-        log,
-        where=str(address),
-    )
+    return clusterPeers(url, room, log, reactor)
 
 
 def tcpDescription(port: int, interface: str, backlog: int) -> str:
@@ -220,7 +207,7 @@ def _interface(value: str) -> str:
 
 
 def _redis(value: str) -> str:
-    from chat.cluster.bus import RedisAddress
+    from chat.cluster.address import RedisAddress
 
     try:
         return str(RedisAddress.parse(value))

@@ -13,7 +13,7 @@ from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.cluster.bus import Bus
+from chat.cluster.peers import ClusterPeers
 from chat.limits import Limits
 from chat.room import ClusterRoom
 from chat.service import AnnouncedEndpoint
@@ -177,4 +177,4 @@ class MakeServiceTests(SynchronousTestCase):
         options.parseOptions(["--logfile", "-", "--redis", "redis://127.0.0.1:6379/1"])
         service = makeService(options, reactor=MemoryReactor())
         self.assertIsInstance(service.room, ClusterRoom)
-        self.assertIsInstance(service.cluster, Bus)
+        self.assertIsInstance(service.cluster, ClusterPeers)
