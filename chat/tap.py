@@ -218,7 +218,7 @@ def _interface(value: str) -> str:
 
 
 def _redis(value: str) -> str:
-    from chat.cluster.bus import RedisAddress
+    from chat.cluster.address import RedisAddress
 
     try:
         return str(RedisAddress.parse(value))

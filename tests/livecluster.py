@@ -27,7 +27,7 @@ class RedisServer:
     file, so that a restart keeps everything) in C{directory}.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *arguments: str) -> None:
         if REDIS_SERVER is None:
             missing = (
                 "redis-server is not installed; the cluster tests need it"
@@ -38,6 +38,7 @@ class RedisServer:
                 raise AssertionError(missing)
             pytest.skip(missing)
         self.directory = directory
+        self.arguments = arguments
         directory.mkdir(exist_ok=True)
         self.port = freePort()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -61,6 +62,7 @@ class RedisServer:
                 "",
                 "--logfile",
                 "redis.log",
+                *self.arguments,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -75,7 +77,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), 1) as probe:
                 probe.sendall(b"PING\r\n")
-                return probe.recv(64).startswith(b"+PONG")
+                # +PONG, or -NOAUTH with a password: it answers either way.
+                return probe.recv(64)[:1] in (b"+", b"-")
         except OSError:
             return False
 
@@ -85,6 +88,16 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(DEADLINE)
         self.process = None
+
+    def cli(self, *command: str) -> str:
+        """The reply to C{command}, through C{redis-cli}."""
+        return subprocess.run(
+            ["redis-cli", "-p", str(self.port), *command],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=DEADLINE,
+        ).stdout.strip()
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from chat import wire
-from tests.live import Client, waitFor
-from tests.livecluster import Cluster
+from tests.live import Client, Server, waitFor
+from tests.livecluster import Cluster, RedisServer
 
 
 def readLines(client: Client, count: int) -> list[bytes]:
@@ -213,3 +215,51 @@ def test_stalledNodeTakenForDeadDisconnectsItsClients(cluster: Cluster) -> None:
     b1.expect(b"client 2: new here\n")
     b1.nothingMore()
     a2.close()
+
+
+@pytest.mark.cluster
+@pytest.mark.live
+@pytest.mark.parametrize(
+    ("arguments", "database", "reason"),
+    [
+        (("--requirepass", "secret"), 0, "NOAUTH Authentication required."),
+        (("--databases", "16"), 99, "ERR DB index is out of range"),
+    ],
+    ids=["password", "database"],
+)
+def test_refusingRedisLoggedWithItsReason(
+    tmp_path: Path, arguments: tuple[str, ...], database: int, reason: str
+) -> None:
+    redis = RedisServer(tmp_path / "redis", *arguments)
+    node = Server(tmp_path, "--redis", f"redis://127.0.0.1:{redis.port}/{database}")
+    try:
+        expected = f"turned the connection down: {reason};"
+        waitFor(lambda: expected in node.logText(), expected)
+        newcomer = Client(node.port)
+        assert newcomer.readToEnd() == wire.NO_CLUSTER
+        assert "cannot reach" not in node.logText()
+    finally:
+        node.kill()
+        redis.kill()
+
+
+@pytest.mark.cluster
+@pytest.mark.live
+def test_notRedisIsAClearErrorLine(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        server = Server(tmp_path, "--redis", f"redis://127.0.0.1:{port}/0")
+        try:
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(1024)
+                peer.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+                expected = "turned the connection down: not a Redis server"
+                waitFor(lambda: expected in server.logText(), expected)
+            text = server.logText()
+        finally:
+            server.kill()
+    assert "CRITICAL" not in text
+    assert "Traceback" not in text

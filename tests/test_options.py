@@ -17,9 +17,9 @@ from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
 from chat import parsing
-from chat.cluster.bus import Bus
+from chat.cluster.peers import ClusterPeers
 from chat.limits import Limits
-from chat.room import ClusterRoom
+from chat.peers import LocalPeers
 from chat.service import AnnouncedEndpoint
 from chat.tap import Options, makeService
 from tests.live import freePort, run
@@ -329,11 +329,10 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(service.room.maxLine, 100)
         self.assertEqual(service.room.limits.maxClients, 7)
         self.assertFalse(service.room.logRelays)
-        self.assertIsNone(service.cluster)
+        self.assertIsInstance(service.room.peers, LocalPeers)
 
     def test_clusterNode(self) -> None:
         options = Options()
         options.parseOptions(["--logfile", "-", "--redis", "redis://127.0.0.1:6379/1"])
         service = makeService(options, reactor=MemoryReactor())
-        self.assertIsInstance(service.room, ClusterRoom)
-        self.assertIsInstance(service.cluster, Bus)
+        self.assertIsInstance(service.room.peers, ClusterPeers)

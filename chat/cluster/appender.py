@@ -1,0 +1,201 @@
+"""
+Appending this node's output to the stream: a queue while Redis is away,
+sent again in order after a reconnection, never appended twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from chat import wire
+from chat.cluster.commands import NodeCommands
+
+QUEUE_LIMIT = 64 << 20
+"""Bytes queued for Redis past which the node stops reading its clients."""
+
+ENTRY_SIZE = 1 << 20
+"""Bytes queued while Redis is away that are put together in one entry."""
+
+
+@dataclass(eq=False)
+class _Entry:
+    """
+    Output of this node for the stream, queued until Redis acknowledges it.
+
+    @ivar seq: its sequence number once sent, 0 before: an entry sent once is
+        sent again unchanged, so that Redis can tell it has it already.
+    """
+
+    parts: list[bytes]
+    leaving: list[int]
+    size: int
+    seq: int = 0
+
+
+class Appender:
+    """
+    What this node's clients send, one entry per reactor iteration, queued
+    until Redis has it.  Every entry carries a sequence number, and Redis
+    keeps the last one it appended for the node, so that an entry that
+    reached Redis just before the connection broke is not appended twice.
+
+    @ivar queued: bytes not yet acknowledged.
+    """
+
+    def __init__(
+        self,
+        commands: NodeCommands,
+        clock: IReactorTime,
+        log: Logger,
+        hold: Callable[[], None],
+        release: Callable[[], None],
+        expelled: Callable[[], None],
+        queueLimit: int = QUEUE_LIMIT,
+        where: str = "Redis",
+    ) -> None:
+        self._commands = commands
+        self._clock = clock
+        self._log = log
+        self._hold = hold
+        self._release = release
+        self._expelled = expelled
+        self._queueLimit = queueLimit
+        self._where = where
+        self._round: list[bytes] = []
+        self._roundLeaving: list[int] = []
+        self._outbox: deque[_Entry] = deque()
+        self.queued = 0
+        self._holding = False
+        self._sending = False
+        self._seq = 0
+        self._drained: list[Deferred[None]] = []
+
+    def publish(self, data: bytes) -> None:
+        """Append C{data} to the stream, with the rest of this round."""
+        if not self._round:
+            self._clock.callLater(0, self.endRound)
+        self._round.append(data)
+
+    def leave(self, clientId: int) -> None:
+        """Announce that C{clientId}, one of this node's, has gone."""
+        self.publish(wire.left(clientId))
+        self._roundLeaving.append(clientId)
+
+    def leaving(self) -> list[int]:
+        """The clients whose leave notice Redis does not have yet."""
+        ids = [clientId for entry in self._outbox for clientId in entry.leaving]
+        return ids + self._roundLeaving
+
+    def entries(self) -> int:
+        """The entries queued."""
+        return len(self._outbox)
+
+    def lines(self) -> int:
+        """The lines queued."""
+        return sum(part.count(b"\n") for e in self._outbox for part in e.parts)
+
+    def endRound(self) -> None:
+        """Queue what was published since the last round, as one entry."""
+        if not self._round:
+            return
+        data = b"".join(self._round)
+        leaving = self._roundLeaving
+        self._round, self._roundLeaving = [], []
+        self.queued += len(data)
+        last = self._outbox[-1] if self._outbox else None
+        if last is not None and not last.seq and last.size < ENTRY_SIZE:
+            # Redis is away: one entry for many rounds.
+            last.parts.append(data)
+            last.leaving.extend(leaving)
+            last.size += len(data)
+        else:
+            entry = _Entry([data], leaving, len(data))
+            self._outbox.append(entry)
+            if self._sending:
+                self._send(entry)
+        if self.queued > self._queueLimit and not self._holding:
+            self._holdInput()
+
+    def resume(self) -> None:
+        """Redis is there: send everything queued, then each entry at once."""
+        self._sending = True
+        for entry in self._outbox:
+            self._send(entry)
+
+    def pause(self) -> None:
+        """Redis is away: queue entries until L{resume}."""
+        self._sending = False
+
+    def drop(self) -> None:
+        """Forget everything queued: the node is out of the cluster."""
+        self._sending = False
+        self._outbox.clear()
+        self._round, self._roundLeaving = [], []
+        self.queued = 0
+        self._seq = 0
+        if self._holding:
+            self._releaseInput()
+
+    def drain(self, grace: float) -> Deferred[bool]:
+        """
+        Send what is queued: whether it all reached Redis within C{grace}
+        seconds.
+        """
+        self.endRound()
+        if not self._outbox:
+            return defer.succeed(True)
+        drained: Deferred[None] = Deferred()
+        self._drained.append(drained)
+        drained.addTimeout(grace, self._clock)
+        return drained.addCallbacks(lambda _: True, lambda _: False)
+
+    def _send(self, entry: _Entry) -> None:
+        if not entry.seq:
+            self._seq += 1
+            entry.seq = self._seq
+            entry.parts = [b"".join(entry.parts)]
+        sent = self._commands.append(entry.seq, entry.parts[0], entry.leaving)
+        sent.addCallbacks(self._appended, self._commands.failed, (entry,))
+
+    def _appended(self, result: int, entry: _Entry) -> None:
+        if not self._outbox or self._outbox[0] is not entry:
+            return  # the queue was dropped meanwhile (expelled)
+        if result == -1:
+            self._expelled()
+            return
+        self._outbox.popleft()
+        self.queued -= entry.size
+        if self._holding and self.queued <= self._queueLimit // 2:
+            self._releaseInput()
+        if not self._outbox:
+            drained, self._drained = self._drained, []
+            for waiting in drained:
+                waiting.callback(None)
+
+    def _holdInput(self) -> None:
+        self._holding = True
+        self._log.warn(
+            "{queued} bytes queued for {where}, more than {limit}:"
+            " not reading from local clients until it drains",
+            category="cluster",
+            queued=self.queued,
+            where=self._where,
+            limit=self._queueLimit,
+        )
+        self._hold()
+
+    def _releaseInput(self) -> None:
+        self._holding = False
+        self._log.info(
+            "queue down to {queued} bytes: reading from local clients again",
+            category="cluster",
+            queued=self.queued,
+        )
+        self._release()

@@ -1,0 +1,130 @@
+"""
+What a node asks of Redis: one method a script, with the room's keys, the
+node's name and the stream's bounds filled in, and the reply parsed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import txredisapi  # type: ignore[import-untyped]
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chat import wire
+from chat.cluster.link import Link
+from chat.cluster.scripts import (
+    APPEND,
+    HEARTBEAT,
+    JOIN,
+    REJOIN,
+    RETIRE,
+    SCRIPTS,
+    Script,
+)
+
+RETENTION_SECONDS = 600
+"""How long the stream keeps an entry: how far, in time, a node may lag."""
+
+RETENTION_BYTES = 128 << 20
+"""How many bytes of entries the stream keeps at most (the newest ones)."""
+
+EXPELLED_FOR = 86400
+"""Seconds Redis remembers that a node was buried."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much of the stream Redis keeps: the newest entries, within both."""
+
+    seconds: float = RETENTION_SECONDS
+    size: int = RETENTION_BYTES
+
+
+def newNodeName() -> str:
+    """A name no other node has: Redis keys the node's records by it."""
+    return os.urandom(6).hex()
+
+
+class NodeCommands:
+    """
+    The scripts, as this node runs them on its command connection.
+
+    @ivar node: the node's name; a new one after L{renew}.
+    @ivar stream: the key of the room's stream.
+    """
+
+    def __init__(
+        self, link: Link, room: str, retention: Retention, log: Logger, where: str
+    ) -> None:
+        self.node = newNodeName()
+        self._link = link
+        self._prefix = f"chat:{room}:".encode()
+        self.stream = self._prefix + b"stream"
+        self._bounds = (int(retention.seconds * 1000), retention.size)
+        self._log = log
+        self._where = where
+
+    def renew(self) -> None:
+        """Go on as a new node, with a name of its own."""
+        self.node = newNodeName()
+
+    def loadScripts(self) -> None:
+        """Load every script on a new connection, before its first run."""
+        for script in SCRIPTS:
+            loading = self._link.execute(b"SCRIPT", b"LOAD", script.source)
+            loading.addErrback(self.failed)
+
+    def join(self) -> Deferred[tuple[int, bytes]]:
+        """A new client's id, and the id of the entry announcing it."""
+        reply = self._run(JOIN, wire.ARRIVED)
+        return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
+
+    def append(self, seq: int, data: bytes, leaving: Sequence[int]) -> Deferred[int]:
+        """1 appended, 0 appended already, -1 this node is expelled."""
+        return self._run(APPEND, seq, data, *leaving)
+
+    def rejoin(self, ttl: float, known: Sequence[int]) -> Deferred[tuple[int, bytes]]:
+        """
+        Back in the cluster: the number of clients announced gone (-1 when
+        this node is expelled) and the id of the last entry.
+        """
+        reply = self._run(REJOIN, _ms(ttl), wire.LEFT, *known)
+        return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
+
+    def heartbeat(self, ttl: float, mayBury: bool) -> Deferred[list[Any]]:
+        """See C{lua/heartbeat.lua}."""
+        bury = b"1" if mayBury else b"0"
+        return self._run(HEARTBEAT, _ms(ttl), wire.LEFT, bury, EXPELLED_FOR)
+
+    def retire(self) -> Deferred[int]:
+        """Leave the cluster: announce this node's clients on record gone."""
+        return self._run(RETIRE, wire.LEFT)
+
+    def failed(self, failure: Failure) -> None:
+        """
+        A command failed.  A lost connection is dealt with when it is made
+        again; Redis refusing a command (out of memory, scripts flushed) is
+        retried on a fresh connection.
+        """
+        if failure.check(txredisapi.ConnectionError):
+            return
+        self._log.error(
+            "{where} refused a command: {error}; reconnecting",
+            category="cluster",
+            where=self._where,
+            error=failure.getErrorMessage(),
+        )
+        self._link.reset()
+
+    def _run(self, script: Script, *rest: bytes | int) -> Deferred[Any]:
+        args = (self._prefix, self.node.encode(), *self._bounds, *rest)
+        return self._link.execute(b"EVALSHA", script.sha, 0, *args)
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)

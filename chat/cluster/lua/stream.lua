@@ -1,0 +1,52 @@
+-- Shared by every script (prepended to each): appending to the room's
+-- stream within its bounds, and burying a node.
+--
+-- ARGV of every script: key prefix, node name, how long the stream keeps an
+-- entry (milliseconds), how many bytes of data it keeps; then the script's own.
+
+-- TIME makes a script non-deterministic: replicate its effects instead.
+if redis.replicate_commands then redis.replicate_commands() end
+
+local PREFIX, NODE = ARGV[1], ARGV[2]
+local KEEP_MS, KEEP_BYTES = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+local function nodeKey(node, name)
+  return PREFIX .. 'node:' .. node .. ':' .. name
+end
+
+-- Appends data as node's entry; drops the oldest entries, except this one,
+-- while they are older than KEEP_MS or the stream holds more than
+-- KEEP_BYTES.  The list 'sizes' has one "id size" item an entry, oldest
+-- first, so that trimming never reads the entries themselves.
+local function append(node, data)
+  local stream, sizes, total = PREFIX .. 'stream', PREFIX .. 'sizes', PREFIX .. 'bytes'
+  local at = redis.call('XADD', stream, '*', 'n', node, 'd', data)
+  redis.call('RPUSH', sizes, at .. ' ' .. #data)
+  local bytes = redis.call('INCRBY', total, #data)
+  local now = redis.call('TIME')
+  local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - KEEP_MS
+  local dropped = false
+  while true do
+    local id, ms, size = string.match(redis.call('LINDEX', sizes, 0), '^((%d+)-%d+) (%d+)$')
+    if id == at or (tonumber(ms) >= oldest and bytes <= KEEP_BYTES) then
+      if dropped then redis.call('XTRIM', stream, 'MINID', id) end
+      return at
+    end
+    redis.call('LPOP', sizes)
+    bytes = redis.call('DECRBY', total, size)
+    dropped = true
+  end
+end
+
+-- Announces node's clients on record as gone, once, and forgets the node.
+local function bury(node, leaveFormat)
+  local ids = redis.call('SMEMBERS', nodeKey(node, 'members'))
+  for i, id in ipairs(ids) do ids[i] = tonumber(id) end
+  table.sort(ids)
+  local notices = {}
+  for i, id in ipairs(ids) do notices[i] = string.format(leaveFormat, id) end
+  if #notices > 0 then append(node, table.concat(notices)) end
+  redis.call('DEL', nodeKey(node, 'members'), nodeKey(node, 'sent'), nodeKey(node, 'alive'))
+  redis.call('SREM', PREFIX .. 'nodes', node)
+  return #ids
+end

@@ -1,0 +1,133 @@
+"""
+The cluster as the room's peers: L{ClusterPeers}, and L{clusterPeers} to
+make them for a Redis URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chat.cluster.address import RedisAddress
+from chat.cluster.appender import QUEUE_LIMIT, Appender
+from chat.cluster.commands import NodeCommands, Retention
+from chat.cluster.link import Link, RedisLink
+from chat.cluster.membership import MembershipMachine, Node
+from chat.cluster.presence import NODE_TTL, Presence
+from chat.cluster.reader import StreamReader
+from chat.interfaces import ILocalRoom, IPeers
+
+
+class NoRoomError(RuntimeError):
+    """The peers were used before a room was attached to them."""
+
+
+@implementer(ILocalRoom)
+class _NoRoom:
+    """Stands for the room until one is attached: any call is a bug."""
+
+    def _missing(self, *args: object) -> Any:
+        raise NoRoomError("no room is attached to the cluster peers")
+
+    deliverRemote = localIds = holdInput = releaseInput = expel = _missing
+
+
+@implementer(IPeers)
+class ClusterPeers:
+    """
+    The other nodes of a cluster, through Redis: ids from Redis, what the
+    local clients say appended to the room's stream, the other nodes'
+    entries read from it.  How the node stands in the cluster is
+    L{chat.cluster.membership}'s state machine.
+    """
+
+    def __init__(
+        self,
+        room: str,
+        command: Link,
+        reader: Link,
+        clock: IReactorTime,
+        log: Logger,
+        ttl: float = NODE_TTL,
+        queueLimit: int = QUEUE_LIMIT,
+        retention: Retention = Retention(),  # noqa: B008 (frozen)
+        where: str = "Redis",
+    ) -> None:
+        self._room: ILocalRoom = _NoRoom()
+        commands = NodeCommands(command, room, retention, log, where)
+        self._appender = Appender(
+            commands,
+            clock,
+            log,
+            hold=lambda: self._room.holdInput(),
+            release=lambda: self._room.releaseInput(),
+            expelled=lambda: self._machine.expelled(),
+            queueLimit=queueLimit,
+            where=where,
+        )
+        self._node = Node(
+            room=self._room,
+            roomName=room,
+            link=command,
+            commands=commands,
+            appender=self._appender,
+            reader=StreamReader(
+                reader, commands, lambda data: self._room.deliverRemote(data), log
+            ),
+            presence=Presence(
+                commands, clock, log, lambda: self._machine.expelled(), ttl
+            ),
+            clock=clock,
+            log=log,
+            where=where,
+        )
+        self._machine = MembershipMachine(self._node)
+
+    @property
+    def node(self) -> str:
+        """This node's name (a new one each time it joins anew)."""
+        return self._node.commands.node
+
+    @property
+    def accepting(self) -> bool:
+        return self._machine.isAccepting()
+
+    def attach(self, room: ILocalRoom) -> None:
+        self._room = self._node.room = room
+
+    def start(self) -> None:
+        self._machine.start()
+
+    def stop(self) -> Deferred[None]:
+        return self._machine.stop()
+
+    def join(self) -> Deferred[int]:
+        return self._machine.join()
+
+    def publish(self, data: bytes) -> None:
+        self._appender.publish(data)
+
+    def leave(self, clientId: int) -> None:
+        self._appender.leave(clientId)
+
+
+def clusterPeers(url: str, room: str, log: Logger, reactor: Any) -> IPeers:
+    """
+    The peers of a node of room C{room} through the Redis server at C{url}
+    (C{redis://HOST:PORT/DB}), with a connection to append and one to read.
+
+    @raise ValueError: when C{url} is not a Redis URL.
+    """
+    address = RedisAddress.parse(url)
+    return ClusterPeers(
+        room,
+        RedisLink(reactor, address),
+        RedisLink(reactor, address),
+        reactor,
+        log,
+        where=str(address),
+    )
