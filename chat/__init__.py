@@ -1,6 +1,39 @@
 """
 chat: a line-based broadcast chat server on Twisted, byte-compatible with
 the classic C C{mini_serv}.
+
+This module stays light (no Twisted): C{mini_serv} imports it before it
+listens.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from typing import NoReturn
+
+DISTRIBUTION = "txchat"
+"""The project's name on the package index (the import package is C{chat})."""
+
+
+def version() -> str:
+    """The installed version of the project, as its metadata gives it."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class VersionOption:
+    """
+    A C{--version} for a L{twisted.python.usage.Options}, in place of
+    Twisted's own, which prints Twisted's version: list it first among the
+    bases.
+    """
+
+    def opt_version(self) -> NoReturn:
+        """
+        Print the project's version and exit.
+        """
+        print(f"{DISTRIBUTION} {version()}")
+        raise SystemExit(0)

@@ -71,14 +71,15 @@ def serve(listener: socket.socket) -> None:
     from chat.tap import Options, makeService
 
     config = Options()
-    try:
-        config.parseOptions(["--logfile", LOG_FILE])
-    except SystemExit:  # the log cannot be written
-        _fail("Fatal error")
+    config.parseOptions(["--logfile", LOG_FILE])
     config["endpoints"] = []  # it listens on the socket it is given instead
     service = makeService(config, reactor)
     endpoint = AnnouncedEndpoint(adoptingEndpoint(listener, reactor), service.room)
     StreamServerEndpointService(endpoint, service.room).setServiceParent(service)
+    try:
+        service.openLog()
+    except OSError:  # the log cannot be written
+        _fail("Fatal error")
     service.privilegedStartService()
     service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
