@@ -32,7 +32,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import wire
+from chat import VersionOption, wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
 
@@ -42,7 +42,7 @@ LOG_FLUSH_INTERVAL = 1.0
 HALF_CLOSE_GRACE = 5.0
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     synopsis = "Usage: chat-client [options] HOST PORT"
     longdesc = (
         "Connect to a chat server: every line typed is sent, every line "
