@@ -43,15 +43,18 @@ BUFFER_SIZE = 1 << 16
 """Bytes of log text held in memory before a write to the file."""
 
 
-def printable(data: bytes) -> str:
+def printable(data: bytes, keep: str = "") -> str:
     """
     C{data} as text for the log: UTF-8 where it decodes, every byte that does
-    not and every unprintable character escaped (C{\\x00}, C{\\xff}, C{\\t}).
+    not and every unprintable character but those in C{keep} escaped
+    (C{\\x00}, C{\\xff}, C{\\x09}).
     """
     text = data.decode("utf-8", "backslashreplace")
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
+    return "".join(
+        char if char.isprintable() or char in keep else _escape(char) for char in text
+    )
 
 
 _PLAIN = bytes(range(0x20, 0x7F)) + b"\n"
