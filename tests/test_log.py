@@ -234,19 +234,8 @@ class FullDiskTests(SynchronousTestCase):
 
 @pytest.mark.live
 def test_fullDiskSaidOnceAndServedOn(tmp_path: Path) -> None:
-    port = freePort()
-    server = subprocess.Popen(
-        [TWISTD, "-n", "--pidfile=", "chat", "--port", str(port)]
-        + ["--logfile", "/dev/full"],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    server, sender, reader = _serverWithTwoClients(tmp_path, "--logfile", "/dev/full")
     try:
-        sender = waitFor(lambda: _connect(port), "the server to listen")
-        reader = Client(port)
-        sender.expect(b"server: client 1 just arrived\n")
         # Several times what the log buffers: several writes fail.
         line = b"y" * 999 + b"\n"
         sender.send(line * 400)
@@ -261,6 +250,27 @@ def test_fullDiskSaidOnceAndServedOn(tmp_path: Path) -> None:
         " serving on, logging what the file takes\n"
     )
     assert b"Unhandled" not in out and b"Traceback" not in out
+
+
+def _serverWithTwoClients(
+    directory: Path, *arguments: str
+) -> tuple[subprocess.Popen[bytes], Client, Client]:
+    """
+    C{twistd -n chat ARGUMENTS} on a free port, which it is given rather
+    than asked to pick (its log may say nothing), and two clients of it.
+    """
+    port = freePort()
+    server = subprocess.Popen(
+        [TWISTD, "-n", "--pidfile=", "chat", "--port", str(port), *arguments],
+        cwd=directory,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = waitFor(lambda: _connect(port), "the server to listen")
+    second = Client(port)
+    first.expect(b"server: client 1 just arrived\n")
+    return server, first, second
 
 
 def _connect(port: int) -> Client | None:
@@ -286,26 +296,15 @@ def test_unwritableLogRefusedAtStart(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_jsonLogOfARealServer(tmp_path: Path) -> None:
-    port = freePort()
-    server = subprocess.Popen(
-        [TWISTD, "-n", "--pidfile=", "chat", "--port", str(port)]
-        + ["--log-format", "json"],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, sender, reader = _serverWithTwoClients(tmp_path, "--log-format", "json")
     try:
-        sender = waitFor(lambda: _connect(port), "the server to listen")
-        reader = Client(port)
-        sender.expect(b"server: client 1 just arrived\n")
         sender.send(b"one\n\x1b]0;two\x07\n")
         reader.expect(b"client 0: one\nclient 0: \x1b]0;two\x07\n")
         server.terminate()
         assert server.wait(DEADLINE) == 0
     finally:
         server.kill()
-        server.stderr.close()  # type: ignore[union-attr]
+        server.communicate()
     lines = (tmp_path / "mini_serv.log").read_text().splitlines()
     events = [json.loads(line) for line in lines]
     relayed = [
