@@ -1,32 +1,40 @@
 PYTHON ?= python3
+PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test redis-server
+.PHONY: run test test-programs
 
-# Start the server on port 8080 in the foreground (Ctrl+C stops it).
+# Start the server on $(PORT) (8080 unless given: make run PORT=9000) in the
+# foreground; Ctrl+C stops it.
 run: $(STAMP)
-	$(BIN)/twistd -n chat --port 8080
+	$(BIN)/twistd -n chat --port $(PORT)
 
 # Lint, format check, type check, then every test.
-test: $(STAMP) redis-server
+test: $(STAMP) test-programs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# The cluster tests start redis-server processes of their own: install
-# Debian's package when it is missing and apt-get is there.
-redis-server:
-	@command -v redis-server >/dev/null || ! command -v apt-get >/dev/null || { \
+# Programs some tests start besides the server: redis-server for the
+# cluster, systemd-socket-activate for the systemd units.  Debian's packages
+# are installed when one is missing and apt-get is there.
+test-programs:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
+	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
+# An editable install: the project's directory goes on sys.path, so the
+# code and the twistd plugin are used from here.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable ".[test]" --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet --editable ".[test]"
 	touch $@

@@ -1,6 +1,6 @@
 """
 chat: a line-based broadcast chat server on Twisted, byte-compatible with
 the classic C C{mini_serv}.
-"""
 
-__version__ = "0.1.0"
+This module stays empty: C{mini_serv} imports the package before it listens.
+"""

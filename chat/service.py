@@ -8,7 +8,7 @@ import signal
 import sys
 from contextlib import suppress
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from twisted.application import strports
 from twisted.application.service import MultiService
@@ -32,7 +32,7 @@ from zope.interface import implementer
 
 from chat.addresses import describeAddress
 from chat.limits import raiseOpenFileLimit
-from chat.log import LogFileObserver, openLog
+from chat.log import LogFileObserver, openLog, plural
 from chat.room import ChatRoom
 
 FLUSH_INTERVAL = 1.0
@@ -85,19 +85,21 @@ class ChatService(MultiService):
         logLevel: LogLevel,
         reactor: Any,
         handleSignals: bool = True,
+        logFormat: str = "text",
     ) -> None:
         super().__init__()
         self.room = room
         self._publisher = publisher
         self._logPath = logPath
         self._logLevel = logLevel
+        self._logFormat = logFormat
         self._reactor = reactor
         self._handleSignals = handleSignals
         self._file: LogFileObserver | None = None
         self._observers: list[tuple[LogPublisher, ILogObserver]] = []
         self._flusher = LoopingCall(self._flush)
         self._flusher.clock = reactor
-        self._previousHandlers: dict[int, Any] = {}
+        self._twistdRotation: Any = None
         room.logRelays = logLevel <= LogLevel.info
 
     def listenOn(self, description: str) -> None:
@@ -109,20 +111,20 @@ class ChatService(MultiService):
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:
-        self._openLog()
+        try:
+            self.openLog()
+        except OSError as failed:
+            _refuse(f"--logfile: cannot write {self._logPath!r}: {failed.strerror}")
         self._raiseOpenFileLimit()
         try:
             super().privilegedStartService()
         except Exception as failed:  # a busy port, a bad address, no permission
             self.room.log.error("{failed}", category="start", failed=failed)
             self._closeLog()
-            # twistd has sent sys.stderr to its own log by now: the user's
-            # terminal is the original one.
-            print(f"twistd chat: error: {failed}", file=sys.__stderr__)
-            raise SystemExit(1) from None
+            _refuse(str(failed))
 
     def startService(self) -> None:
-        self._openLog()
+        self.openLog()
         super().startService()
         self._flusher.start(FLUSH_INTERVAL)  # at once: the start is in the file
         self.room.peers.start()
@@ -131,11 +133,11 @@ class ChatService(MultiService):
 
     def stopService(self) -> Deferred[None]:
         self.room.log.info(
-            "shutting down, {count} clients connected",
+            "shutting down, {clients} connected",
             category="stop",
             count=len(self.room.clients),
+            clients=plural(len(self.room.clients), "client"),
         )
-        self._giveBackSignals()
         if self._flusher.running:
             self._flusher.stop()
         stopped: Deferred[Any] = Deferred.fromCoroutine(self._stop())
@@ -165,10 +167,21 @@ class ChatService(MultiService):
                 maxClients=maxClients,
             )
 
-    def _openLog(self) -> None:
+    def openLog(self) -> None:
+        """
+        Open the log file, unless it is open: the file is created here, at
+        the start of the service, and not while options are parsed.
+
+        @raise OSError: it cannot be opened for writing.
+        """
         if self._file is not None:
             return
-        self._file = LogFileObserver(openLog(self._logPath), level=self._logLevel)
+        self._file = LogFileObserver(
+            openLog(self._logPath),
+            level=self._logLevel,
+            format=self._logFormat,
+            onError=self._logFailed,
+        )
         self._observe(self._publisher, self._file)
         # Twisted's own warnings and errors, and what its TCP ports say about
         # listening and running out of file descriptors, go to the file too.
@@ -192,25 +205,73 @@ class ChatService(MultiService):
         if self._file is not None:
             self._file.flush()
 
+    def _logFailed(self, failed: OSError) -> None:
+        print(
+            f"twistd chat: cannot write the log {self._logPath!r}: {failed.strerror};"
+            " serving on, logging what the file takes",
+            file=sys.__stderr__,
+        )
+
+    def _reopenLog(self, signalName: str) -> None:
+        """
+        Write what is buffered to the log file, then open its path again:
+        after C{mv} or logrotate, later lines go to a new file.
+        """
+        if self._file is None or self._logPath == "-":
+            return
+        try:
+            stream = openLog(self._logPath)
+        except OSError as failed:
+            self.room.log.error(
+                "received {signal}, cannot reopen the log: {why}; writing on to"
+                " the old file",
+                category="log",
+                signal=signalName,
+                why=failed.strerror,
+            )
+            return
+        self._file.reopen(stream)
+        self.room.log.info(
+            "received {signal}, reopened the log", category="log", signal=signalName
+        )
+
     def _takeSignals(self) -> None:
         """
         Stop the reactor on SIGINT and SIGTERM ourselves.  Twisted's own
         handlers make twistd kill itself with the signal once the reactor has
         stopped (exit status -15 for SIGTERM); a server that shut down cleanly
-        exits 0 instead.
+        exits 0 instead, whatever signals arrive while it does.  The handlers
+        stay until the process ends, so a second signal cannot reach
+        Twisted's.
+
+        SIGHUP and SIGUSR1 reopen the log file; SIGUSR1 also rotates
+        twistd's own log, as it would without this service.
         """
         for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previousHandlers[signum] = signal.signal(signum, self._onSignal)
+            signal.signal(signum, self._onStopSignal)
+        signal.signal(signal.SIGHUP, self._onReopenSignal)
+        self._twistdRotation = signal.signal(signal.SIGUSR1, self._onReopenSignal)
 
-    def _giveBackSignals(self) -> None:
-        while self._previousHandlers:
-            signum, handler = self._previousHandlers.popitem()
-            signal.signal(signum, handler)
-
-    def _onSignal(self, signum: int, frame: FrameType | None) -> None:
+    def _onStopSignal(self, signum: int, frame: FrameType | None) -> None:
         self._reactor.callFromThread(self._stopReactor, signal.Signals(signum).name)
+
+    def _onReopenSignal(self, signum: int, frame: FrameType | None) -> None:
+        self._reactor.callFromThread(self._reopenLog, signal.Signals(signum).name)
+        if signum == signal.SIGUSR1 and callable(self._twistdRotation):
+            self._twistdRotation(signum, frame)
 
     def _stopReactor(self, signalName: str) -> None:
         self.room.log.info("received {signal}", category="stop", signal=signalName)
         with suppress(error.ReactorNotRunning):  # a second signal
             self._reactor.stop()
+
+
+def _refuse(message: str) -> NoReturn:
+    """
+    End C{twistd} with C{message} on the terminal, and status 1.
+
+    twistd has sent C{sys.stderr} to its own log by now: the user's terminal
+    is the original one.
+    """
+    print(f"twistd chat: error: {message}", file=sys.__stderr__)
+    raise SystemExit(1)

@@ -14,13 +14,14 @@ from twisted.python import usage
 from chat import parsing
 from chat.interfaces import IPeers
 from chat.limits import Limits
-from chat.log import LEVELS
+from chat.log import FORMATS, LEVELS
 from chat.peers import LocalPeers
 from chat.room import ChatRoom
 from chat.service import ChatService
+from chat.version import VersionOption
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     """
     The options of C{twistd chat}.
     """
@@ -37,6 +38,12 @@ class Options(usage.Options):
         ["interface", None, "127.0.0.1", "IP address to bind with --port."],
         ["logfile", None, "mini_serv.log", "Server log file; - for standard output."],
         ["log-level", None, "info", "Least level logged: debug, info, warn or error."],
+        [
+            "log-format",
+            None,
+            "text",
+            "Log format: text (a line an event) or json (an object a line).",
+        ],
         [
             "max-line",
             None,
@@ -139,6 +146,7 @@ class Options(usage.Options):
         self["port"] = parsing.port("--port", self["port"])
         self["interface"] = _interface(self["interface"])
         self["log-level"] = _level(self["log-level"])
+        self["log-format"] = _logFormat(self["log-format"])
         self["max-line"] = parsing.wholeNumber("--max-line", self["max-line"], least=1)
         self["limits"] = Limits(
             **_sendqLimits(self["sendq"], self["sendq-soft"]),
@@ -190,6 +198,7 @@ def makeService(
         config["logfile"],
         config["log-level"],
         reactor,
+        logFormat=config["log-format"],
     )
     for description in config["endpoints"]:
         service.listenOn(description)
@@ -257,6 +266,14 @@ def _sendqLimits(hardText: str, softText: str | None) -> dict[str, int]:
                 f"--sendq-soft: {softText!r} is more than --sendq {hardText!r}"
             )
     return {"sendqHard": hard, "sendqSoft": soft}
+
+
+def _logFormat(value: str) -> str:
+    if value not in FORMATS:
+        raise usage.UsageError(
+            f"--log-format: {value!r} is not one of {', '.join(FORMATS)}"
+        )
+    return value
 
 
 def _checkEndpoint(description: str) -> None:

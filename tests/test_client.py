@@ -24,9 +24,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import twisted
 from chat.tools.client import (
+    ERASE_LINE,
     HALF_CLOSE_GRACE,
     Display,
     Keyboard,
+    LineEditor,
     PartialLines,
     ServerConnection,
 )
@@ -155,7 +157,7 @@ def test_pipeSendsEverythingAndPrintsWhatArrives(
     )
     assert client.stdin is not None and client.stdout is not None
     observer.expect(b"server: client 1 just arrived\n")
-    observer.send(b"welcome\n")
+    observer.send(b"welcome \x1b[2J\x07\rx\n")
     client.stdin.write(b"first\n\xff binary \x00\n")
     client.stdin.flush()
     observer.expect(b"client 1: first\nclient 1: \xff binary \x00\n")
@@ -163,12 +165,12 @@ def test_pipeSendsEverythingAndPrintsWhatArrives(
     client.stdin.close()
     observer.expect(b"client 1: last, no newline\nserver: client 1 just left\n")
     assert client.wait(DEADLINE) == 0
-    assert client.stdout.read() == b"client 0: welcome\n"
+    assert client.stdout.read() == b"client 0: welcome \x1b[2J\x07\rx\n"
     assert client.stderr.read() == b""  # type: ignore[union-attr]
     log = (tmp_path / "client.log").read_text()
     for event in [
         f"[INFO] [client] [STATE] connected to 127.0.0.1:{server.port}\n",
-        "[INFO] [client] [RX] client 0: welcome\n",
+        "[INFO] [client] [RX] client 0: welcome \\x1b[2J\\x07\\x0dx\n",
         "[INFO] [client] [TX] first\n",
         "[INFO] [client] [TX] \\xff binary \\x00\n",
         "[INFO] [client] [TX] last, no newline\n",
@@ -253,37 +255,151 @@ def test_tls(startServer: StartServer, tmp_path: Path) -> None:
     assert untrusting.stderr.count("\n") == 1
 
 
+class LineEditorTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.editor = LineEditor()
+
+    def test_typedLinesEchoedAndFinished(self) -> None:
+        self.assertEqual(
+            self.editor.feed(b"hi\tyou\nnext"),
+            (b"hi\tyou\nnext", [b"hi\tyou\n"], False),
+        )
+        self.assertEqual(self.editor.typed, b"next")
+
+    def test_backspaceRemovesACharacterNotAByte(self) -> None:
+        self.editor.feed("né".encode())
+        echo, _, _ = self.editor.feed(b"\x7f")
+        self.assertEqual((self.editor.typed, echo), (b"n", ERASE_LINE + b"n"))
+        self.editor.feed(b"\x7f\x7f")
+        self.assertEqual(self.editor.typed, b"")
+
+    def test_eraseLineAndIgnoredKeys(self) -> None:
+        self.editor.feed(b"abc\x15")
+        self.assertEqual(self.editor.typed, b"")
+        self.editor.feed(b"x\x1b[A\x1bOB\x01\x1b[1;5Cy")  # arrows, Ctrl+A
+        self.assertEqual(self.editor.typed, b"xy")
+
+    def test_ctrlDEndsInputOnAnEmptyLineOnly(self) -> None:
+        self.assertEqual(self.editor.feed(b"a\x04"), (b"a", [], False))
+        self.assertEqual(self.editor.feed(b"\n\x04"), (b"\n", [b"a\n"], True))
+
+    def test_receivedLinesPrintedAboveTheInput(self) -> None:
+        self.assertEqual(self.editor.above(b"line\n"), b"line\n")
+        self.editor.feed(b"half")
+        self.assertEqual(self.editor.above(b"line\n"), ERASE_LINE + b"line\nhalf")
+
+
+class TerminalDisplayTests(SynchronousTestCase):
+    def test_controlCharactersEscapedButTab(self) -> None:
+        display = Display(Logger(observer=LogPublisher()), False, escape=True)
+        output = StringTransport()
+        display.attach(output)
+        display.show(b"client 0: \x1b]0;pwned\x07\n\rserver: forged\ta\xc2\x9b\xff\n")
+        display.show("no newline, é".encode())
+        self.assertEqual(
+            output.value(),
+            b"client 0: \\x1b]0;pwned\\x07\n\\x0dserver: forged\ta\\x9b\\xff\n"
+            + "no newline, é".encode(),
+        )
+
+
+class Terminal:
+    """C{chat-client} on a pseudo-terminal of its own."""
+
+    def __init__(self, *arguments: str, cwd: Path) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: nothing but exec
+            os.chdir(cwd)
+            os.execv(script("chat-client"), ["chat-client", *arguments])
+        self.shown = b""
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def waitFor(self, expected: bytes) -> None:
+        """Read what is shown until C{expected} has been."""
+        end = time.monotonic() + DEADLINE
+        while expected not in self.shown:
+            assert time.monotonic() < end, f"{expected!r} not in {self.shown!r}"
+            self.shown += os.read(self.fd, 4096)
+
+    def end(self) -> int:
+        """Read to the end, and return the exit status."""
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the other side of the terminal is closed
+                break
+            if not chunk:
+                break
+            self.shown += chunk
+        os.close(self.fd)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
 @pytest.mark.live
 @pytest.mark.parametrize("key", [b"\x04", b"\x03"], ids=["Ctrl+D", "Ctrl+C"])
-def test_terminalEndsCleanly(startServer: StartServer, key: bytes) -> None:
+def test_terminalEndsCleanly(
+    startServer: StartServer, tmp_path: Path, key: bytes
+) -> None:
     server = startServer()
     observer = server.connect()
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: nothing but exec
-        os.execv(script("chat-client"), ["chat-client", "127.0.0.1", str(server.port)])
+    terminal = Terminal(
+        "--log", "client.log", "127.0.0.1", str(server.port), cwd=tmp_path
+    )
     observer.expect(b"server: client 1 just arrived\n")
     observer.send(b"to the terminal\n")
-    os.write(terminal, b"typed\n")
+    terminal.waitFor(b"client 0: to the terminal\r\n")
+    terminal.type(b"typed\n")
     observer.expect(b"client 1: typed\n")
-    os.write(terminal, key)
+    terminal.type(key)
     observer.expect(b"server: client 1 just left\n")
-    shown = _readUntilClosed(terminal)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert b"client 0: to the terminal\r\n" in shown
-    assert b"Traceback" not in shown and b"chat-client:" not in shown
+    assert terminal.end() == 0
+    assert b"Traceback" not in terminal.shown and b"chat-client:" not in terminal.shown
+    log = (tmp_path / "client.log").read_text()
+    assert "[TX] typed\n" in log and "[RX] client 0: to the terminal\n" in log
 
 
-def _readUntilClosed(terminal: int) -> bytes:
-    shown = b""
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        try:
-            chunk = os.read(terminal, 4096)
-        except OSError:  # EIO: the other side of the terminal is closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(terminal)
-    return shown
+@pytest.mark.live
+@pytest.mark.parametrize("raw", [False, True], ids=["escaped", "raw"])
+def test_terminalShowsControlCharactersEscaped(
+    startServer: StartServer, tmp_path: Path, raw: bool
+) -> None:
+    server = startServer()
+    observer = server.connect()
+    options = ["--raw"] if raw else []
+    terminal = Terminal(*options, "127.0.0.1", str(server.port), cwd=tmp_path)
+    observer.expect(b"server: client 1 just arrived\n")
+    observer.send(b"\x1b]0;pwned\x07\n\rserver: client 9 just left\ttab\n")
+    observer.send(b"sentinel\n")
+    terminal.waitFor(b"client 0: sentinel")
+    if raw:
+        assert b"client 0: \x1b]0;pwned\x07\r\n" in terminal.shown
+        assert b"client 0: \rserver: client 9 just left\ttab\r\n" in terminal.shown
+    else:
+        assert b"client 0: \\x1b]0;pwned\\x07\r\n" in terminal.shown
+        assert b"client 0: \\x0dserver: client 9 just left\ttab\r\n" in terminal.shown
+        assert b"\x1b]" not in terminal.shown and b"\x07" not in terminal.shown
+    terminal.type(b"\x04")
+    assert terminal.end() == 0
+
+
+@pytest.mark.live
+def test_lineArrivingWhileTypingIsPrintedAbove(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    server = startServer()
+    observer = server.connect()
+    terminal = Terminal("127.0.0.1", str(server.port), cwd=tmp_path)
+    observer.expect(b"server: client 1 just arrived\n")
+    terminal.type(b"half-typed")
+    terminal.waitFor(b"half-typed")
+    observer.send(b"message from c2\n")
+    terminal.waitFor(ERASE_LINE + b"client 0: message from c2\r\nhalf-typed")
+    terminal.type(b" and finished\n")
+    observer.expect(b"client 1: half-typed and finished\n")
+    terminal.type(b"\x04")
+    observer.expect(b"server: client 1 just left\n")
+    assert terminal.end() == 0

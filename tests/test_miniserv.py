@@ -140,11 +140,11 @@ def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
         f"[INFO] [server] [start] listening on 127.0.0.1:{miniServ.port}\n",
         "[INFO] [server] [STATE] client 0 connected from 127.0.0.1:",
         "[INFO] [server] [RX] [client 0] hello b\n",
-        "[INFO] [server] [BROADCAST] to 1 clients\n",
+        "[INFO] [server] [BROADCAST] to 1 client\n",
         "[INFO] [server] [RX] [client 1] hello a\n",
         "[INFO] [server] [STATE] client 1 disconnected (connection closed cleanly)\n",
         "[INFO] [server] [stop] received SIGTERM\n",
-        "[INFO] [server] [stop] shutting down, 1 clients connected\n",
+        "[INFO] [server] [stop] shutting down, 1 client connected\n",
     ]:
         assert event in log
 

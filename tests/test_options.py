@@ -33,7 +33,7 @@ def parse(*arguments: str) -> Options:
 
 class OptionsTests(SynchronousTestCase):
     def setUp(self) -> None:
-        # --logfile is opened to check it: keep the default file out of the way.
+        # Parse in an empty directory, to see that nothing is created.
         path = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, path)
         self.addCleanup(os.chdir, os.getcwd())
@@ -185,6 +185,7 @@ class OptionsTests(SynchronousTestCase):
 
     def test_parsingCreatesNoFile(self) -> None:
         parse("--logfile", "chat.log")
+        parse()
         self.assertEqual(os.listdir("."), [])
 
     def test_redisAndRoom(self) -> None:

@@ -1,10 +1,15 @@
 """
-The twistd plugin is found, and the wheel carries it without a plugin cache.
+The twistd plugin is found, in the development install too; the wheel
+carries it without a plugin cache, with the project's name, licence and
+version; C{python -m chat} is the server.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -15,6 +20,8 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
 import chat.tap
+from tests.live import DEADLINE, TWISTD, Client, waitFor
+from tests.tools import script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,10 +55,101 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    [wheel] = tmp_path.glob("chat-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    [wheel] = tmp_path.glob("txchat-*.whl")
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
     assert "twisted/plugins/chat_plugin.py" in names
     assert "chat/tap.py" in names
     assert not [name for name in names if name.endswith("dropin.cache")]
     assert "twisted/__init__.py" not in names
     assert "twisted/plugins/__init__.py" not in names
+    [metadata] = [name for name in names if name.endswith(".dist-info/METADATA")]
+    text = archive.read(metadata).decode()
+    assert "\nName: txchat\n" in text
+    assert "\nLicense-Expression: MIT\n" in text
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+BUILD_EDITABLE = (
+    "import sys; from setuptools import build_meta;"
+    " build_meta.build_editable(sys.argv[1])"
+)
+
+
+@pytest.mark.live
+def test_developmentInstallIsAPathEntry(tmp_path: Path) -> None:
+    """
+    The editable install (setuptools' default mode, as C{make} asks for it)
+    puts the project's directory on C{sys.path}, where Twisted looks for
+    C{twisted/plugins}, rather than an import hook Twisted does not see.
+    """
+    subprocess.run(
+        [sys.executable, "-c", BUILD_EDITABLE, str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("txchat-*.whl")
+    archive = zipfile.ZipFile(wheel)
+    [pth] = [name for name in archive.namelist() if name.endswith(".pth")]
+    assert archive.read(pth).decode().split() == [str(ROOT)]
+    assert "compat" not in (ROOT / "Makefile").read_text()
+
+
+@pytest.mark.live
+def test_twistdFindsThePluginFromAnyDirectory(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [TWISTD, "chat", "--help"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--max-clients" in done.stdout
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    "command",
+    [
+        [TWISTD, "-n", "chat", "--version"],
+        [sys.executable, "-m", "chat", "--version"],
+        [script("chat-client"), "--version"],
+    ],
+    ids=["twistd", "python -m chat", "chat-client"],
+)
+def test_version(tmp_path: Path, command: list[str]) -> None:
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    installed = importlib.metadata.version("txchat")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"txchat {installed}\n",
+        "",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.live
+def test_pythonDashMChatIsTheServer(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chat", "--port", "0"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    log = tmp_path / "mini_serv.log"
+    try:
+        found = waitFor(
+            lambda: (
+                log.exists()
+                and re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
+            ),
+            "the server to listen",
+        )
+        first, second = Client(int(found.group(1))), Client(int(found.group(1)))
+        first.expect(b"server: client 1 just arrived\n")
+        second.send(b"via python -m chat\n")
+        first.expect(b"client 1: via python -m chat\n")
+        server.send_signal(signal.SIGINT)
+        assert server.wait(DEADLINE) == 0
+    finally:
+        server.kill()
+        server.stderr.close()  # type: ignore[union-attr]

@@ -2,16 +2,24 @@
 C{chat-client HOST PORT}: an interactive client for the chat server.
 
 Every line typed on standard input is sent; every line received is written
-to standard output as it arrives, bytes unchanged.  Only complete lines are
-printed: a partial line is held until its newline (or the end of the
-connection), so that half a message never lands in the middle of what the
-user is typing.
+to standard output as it arrives.  Only complete lines are printed: a partial
+line is held until its newline (or the end of the connection).
+
+Through pipes, bytes are unchanged both ways.  On a terminal, control
+characters received (other than tab) are shown escaped, so that a peer
+cannot retitle the terminal or overwrite a line (C{--raw} prints them as
+they are); and the client edits the line being typed itself, so that a line
+arriving meanwhile is printed above it and the partial input is drawn again
+below, as IRC clients do.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import termios
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from twisted.internet import error
@@ -35,6 +43,7 @@ from zope.interface import implementer
 from chat import wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
+from chat.version import VersionOption
 
 PROGRAM = "chat-client"
 CONNECT_TIMEOUT = 10.0
@@ -42,7 +51,7 @@ LOG_FLUSH_INTERVAL = 1.0
 HALF_CLOSE_GRACE = 5.0
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     synopsis = "Usage: chat-client [options] HOST PORT"
     longdesc = (
         "Connect to a chat server: every line typed is sent, every line "
@@ -51,6 +60,11 @@ class Options(usage.Options):
     )
     optFlags = [
         ["timestamps", "t", "Prefix each printed line with the time it arrived."],
+        [
+            "raw",
+            None,
+            "On a terminal, print control characters received as they are.",
+        ],
         ["tls", None, "Connect with TLS (the server listens with --listen ssl:...)."],
     ]
     optParameters = [
@@ -99,38 +113,124 @@ class PartialLines:
         return rest
 
 
+class LineEditor:
+    """
+    The line being typed on a terminal whose own echo and line editing are
+    off: what is typed is echoed here, so that received lines can be printed
+    above it and the input drawn again (L{above}).
+
+    It understands Enter, Backspace, Ctrl+U (erase the line) and Ctrl+D on
+    an empty line (end of input); escape sequences (arrow keys) and other
+    control characters are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.typed = b""
+        self._inEscape = False
+
+    def feed(self, data: bytes) -> tuple[bytes, list[bytes], bool]:
+        """
+        Take the keys C{data}.
+
+        @return: what to write to the terminal, the lines finished (with
+            their newline), and whether input has ended.
+        """
+        echo, lines = b"", []
+        for key in data:
+            if self._inEscape:
+                # CSI and SS3 sequences end with a byte in @ to ~.
+                self._inEscape = key in b"[O" or not 0x40 <= key <= 0x7E
+            elif key == 0x1B:
+                self._inEscape = True
+            elif key in b"\r\n":
+                lines.append(self.typed + b"\n")
+                self.typed = b""
+                echo += b"\n"
+            elif key == 0x04 and not self.typed:
+                return echo, lines, True
+            elif key in b"\x7f\x08":
+                self.typed = _withoutLastCharacter(self.typed)
+                echo += ERASE_LINE + self.typed
+            elif key == 0x15:
+                self.typed = b""
+                echo += ERASE_LINE
+            elif key >= 0x20 or key == 0x09:
+                self.typed += bytes([key])
+                echo += bytes([key])
+        return echo, lines, False
+
+    def above(self, text: bytes) -> bytes:
+        """What prints C{text} above the line being typed, then redraws it."""
+        if not self.typed:
+            return text
+        return ERASE_LINE + text + self.typed
+
+
+ERASE_LINE = b"\r\x1b[K"
+"""Back to the start of the line, and erase it."""
+
+
+def _withoutLastCharacter(typed: bytes) -> bytes:
+    end = len(typed) - 1
+    while end > 0 and 0x80 <= typed[end] < 0xC0:  # a UTF-8 continuation byte
+        end -= 1
+    return typed[: max(end, 0)]
+
+
 class Display:
     """
-    Where received lines go: standard output, optionally time-stamped, and
-    the log.
+    Where received lines go: standard output, optionally time-stamped and
+    escaped, above the line being typed on a terminal, and the log.
     """
 
-    def __init__(self, log: Logger, timestamps: bool) -> None:
+    def __init__(self, log: Logger, timestamps: bool, escape: bool = False) -> None:
         self.log = log
         self.timestamps = timestamps
+        self.escape = escape
         self._output: Any = None
+        self._editor: LineEditor | None = None
         self._held: list[bytes] = []
 
-    def attach(self, output: Any) -> None:
+    def attach(self, output: Any, editor: LineEditor | None = None) -> None:
         """
         Print to C{output} from now on, starting with what arrived before
-        there was one (over TLS, lines can come with the handshake).
+        there was one (over TLS, lines can come with the handshake); above
+        what C{editor} holds, if given.
         """
         self._output = output
+        self._editor = editor
         output.writeSequence(self._held)
         self._held = []
 
     def show(self, lines: bytes) -> None:
         """Print C{lines}, complete lines unless the connection has ended."""
-        for line in lines.splitlines(keepends=True):
+        split = _splitLines(lines)
+        for line in split:
             self.log.info("{line}", category="RX", line=printable(line.rstrip(b"\n")))
+        if self.escape:
+            split = [_escaped(line) for line in split]
         if self.timestamps:
             stamp = time.strftime("%H:%M:%S ").encode("ascii")
-            lines = b"".join(stamp + line for line in lines.splitlines(keepends=True))
+            split = [stamp + line for line in split]
+        lines = b"".join(split)
         if self._output is None:
             self._held.append(lines)
-        else:
+        elif self._editor is None:
             self._output.write(lines)
+        else:
+            self._output.write(self._editor.above(lines))
+
+
+def _splitLines(data: bytes) -> list[bytes]:
+    """C{data} cut after each newline (and only there: not at a C{\\r})."""
+    *complete, rest = data.split(b"\n")
+    return [line + b"\n" for line in complete] + ([rest] if rest else [])
+
+
+def _escaped(line: bytes) -> bytes:
+    """C{line} with every control character but tab (and its newline) escaped."""
+    body = line[:-1] if line.endswith(b"\n") else line
+    return printable(body, keep="\t").encode("utf-8") + line[len(body) :]
 
 
 @implementer(IHandshakeListener)
@@ -217,15 +317,30 @@ class Keyboard(Protocol):
     @ivar ended: fires once standard output has been written and closed.
     """
 
-    def __init__(self, server: ServerConnection) -> None:
+    def __init__(
+        self, server: ServerConnection, editor: LineEditor | None = None
+    ) -> None:
         self.server = server
+        self.editor = editor
         self.ended: Deferred[None] = Deferred()
+        self._typedToTheEnd = False
 
     def connectionMade(self) -> None:
         self.server.transport.registerProducer(self.transport, True)  # type: ignore[union-attr]
 
     def dataReceived(self, data: bytes) -> None:
-        self.server.send(data)
+        if self.editor is None:
+            self.server.send(data)
+            return
+        if self._typedToTheEnd:
+            return
+        echo, lines, ended = self.editor.feed(data)
+        self.transport.write(echo)  # type: ignore[union-attr]
+        if lines:
+            self.server.send(b"".join(lines))
+        if ended:
+            self._typedToTheEnd = True
+            self.readConnectionLost()
 
     def readConnectionLost(self) -> None:
         self.server.close()
@@ -240,7 +355,9 @@ class Keyboard(Protocol):
 async def chat(reactor: Any, options: Options, log: Logger) -> None:
     """Connect, then relay between the terminal and the server until done."""
     where = f"{options['host']}:{options['port']}"
-    display = Display(log, options["timestamps"])
+    display = Display(
+        log, options["timestamps"], escape=os.isatty(1) and not options["raw"]
+    )
     log.info("connecting to {where}", category="STATE", where=where)
     try:
         server = await connectProtocol(
@@ -252,15 +369,35 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
         _fail(log, f"cannot connect to {where}: {_why(failed)}")
     log.info("connected to {where}", category="STATE", where=where)
     reactor.addSystemEventTrigger("before", "shutdown", server.interrupted)
-    keyboard = Keyboard(server)
+    editor = None
+    if os.isatty(0) and os.isatty(1):
+        editor = LineEditor()
+        _editLinesHere(reactor)
+    keyboard = Keyboard(server, editor)
     stdio = StandardIO(keyboard, reactor=reactor)
-    display.attach(stdio)
+    display.attach(stdio, editor)
     await server.ended
     stdio.loseConnection()
     await keyboard.ended
     if not server.closing:
         _fail(log, f"connection to {where} {_dropped(server.reason)}")
     log.info("disconnected from {where}", category="STATE", where=where)
+
+
+def _editLinesHere(reactor: Any) -> None:
+    """
+    Turn the terminal's own echo and line editing off (Ctrl+C still
+    interrupts), until the reactor has stopped.
+    """
+    saved = termios.tcgetattr(0)
+    mode = termios.tcgetattr(0)
+    mode[3] &= ~(termios.ICANON | termios.ECHO)
+    mode[6][termios.VMIN] = 1
+    mode[6][termios.VTIME] = 0
+    termios.tcsetattr(0, termios.TCSANOW, mode)
+    reactor.addSystemEventTrigger(
+        "after", "shutdown", termios.tcsetattr, 0, termios.TCSADRAIN, saved
+    )
 
 
 def _endpoint(reactor: Any, options: Options) -> IStreamClientEndpoint:
@@ -280,20 +417,20 @@ def _endpoint(reactor: Any, options: Options) -> IStreamClientEndpoint:
     )
 
 
-def _clientLog(path: str | None, reactor: Any) -> Logger:
+def _clientLog(path: str | None, reactor: Any) -> tuple[Logger, Callable[[], None]]:
     """
-    The client's logger: with a C{path}, it appends to that file in the
-    server log's format, flushed every second and when the reactor stops.
+    The client's logger, and what closes it once nothing more is logged:
+    with a C{path}, it appends to that file in the server log's format,
+    flushed every second.
     """
     if path is None:
-        return Logger(observer=LogPublisher())  # no observers: nowhere
+        return Logger(observer=LogPublisher()), lambda: None  # no observers
     observer = LogFileObserver(openLog(path), component="client")
     flusher = LoopingCall(observer.flush)
     flusher.clock = reactor
     flusher.start(LOG_FLUSH_INTERVAL, now=False)
     reactor.addSystemEventTrigger("before", "shutdown", flusher.stop)
-    reactor.addSystemEventTrigger("before", "shutdown", observer.close)
-    return Logger(observer=observer)
+    return Logger(observer=observer), observer.close
 
 
 def _why(failed: BaseException) -> str:
@@ -323,7 +460,19 @@ def main() -> None:
     from twisted.internet import reactor
 
     try:
-        log = _clientLog(options["log"], reactor)
+        log, closeLog = _clientLog(options["log"], reactor)
     except OSError as failed:
         raise SystemExit(f"{PROGRAM}: --log: {failed}") from None
-    react(lambda reactor: Deferred.fromCoroutine(chat(reactor, options, log)))
+
+    def run(reactor: Any) -> Deferred[None]:
+        # The connection can log its end after Ctrl+C has stopped the
+        # reactor: the log is closed once the conversation is over.
+        done = Deferred.fromCoroutine(chat(reactor, options, log))
+        return done.addBoth(_closing, closeLog)
+
+    react(run)
+
+
+def _closing(result: object, close: Callable[[], None]) -> object:
+    close()
+    return result

@@ -31,11 +31,12 @@ from chat import parsing, wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
 from chat.tools.notices import ARRIVAL
+from chat.version import VersionOption
 
 PROGRAM = "chat-tester"
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     synopsis = "Usage: chat-tester [options]"
     longdesc = (
         "Open N connections, send a line from each, close all but the first, "

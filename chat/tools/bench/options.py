@@ -7,11 +7,12 @@ from __future__ import annotations
 from twisted.python import usage
 
 from chat import parsing
+from chat.version import VersionOption
 
 PROGRAM = "chat-bench"
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     synopsis = "Usage: chat-bench [options]"
     longdesc = (
         "A load generator for chat servers that speak the mini_serv protocol: "

@@ -51,6 +51,11 @@ def serve(relay: StartupRelay, logFile: str) -> None:
     room = service.room
     endpoint = AnnouncedEndpoint(AdoptingEndpoint(relay.listener, reactor), room)
     StreamServerEndpointService(endpoint, room).setServiceParent(service)
+    try:
+        service.openLog()
+    except OSError:  # the log went away meanwhile
+        sys.stderr.write("Fatal error\n")
+        raise SystemExit(1) from None
     service.privilegedStartService()
     service.startService()
     handOver(relay, room, reactor)
