@@ -250,14 +250,15 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
 
     # Closing
 
-    def close(self, grace: float) -> None:
+    def close(self, grace: float | None) -> None:
         """
         Close the connection once what is held for the client is sent, or
-        cut it off after C{grace} seconds if it does not read it.
+        cut it off after C{grace} seconds if it does not read it (L{None}:
+        the caller sees to that).
         """
         self.sendq.finish()
         self.transport.loseConnection()  # type: ignore[union-attr]
-        if self._deadline is None:
+        if grace is not None and self._deadline is None:
             self._deadline = self.callLater(
                 grace,
                 self.transport.abortConnection,  # type: ignore[union-attr]

@@ -28,6 +28,7 @@ from chat.addresses import describeAddress, describePeer, describeReason
 from chat.gate import Hold
 from chat.interfaces import IClientHub, ILocalRoom, IPeers
 from chat.limits import Limits, TokenBucket
+from chat.log import plural
 from chat.protocol import ChatProtocol, TurnedAway
 
 SHUTDOWN_GRACE = 5.0
@@ -371,10 +372,10 @@ class ChatRoom(ServerFactory[Protocol]):
         dropped = client.endInput(relay=announce)
         if dropped and announce:
             self.log.warn(
-                "client {clientId} left with {count} lines past its flood"
-                " allowance; they are dropped",
+                "client {clientId} left with {lines} past its flood allowance; dropped",
                 category="STATE",
                 clientId=client.clientId,
+                lines=plural(dropped, "line"),
                 count=dropped,
             )
         del self.clients[client.clientId]
@@ -428,11 +429,24 @@ class ChatRoom(ServerFactory[Protocol]):
             client.sendq.write(wire.SHUTTING_DOWN)
         for client in [*self.clients.values(), *self._waiting]:
             client.gate.hold(Hold.SHUTDOWN)
-            client.close(grace)
+            client.close(None)
         if not self.clients and not self._waiting:
             return succeed(None)
         self._emptied = Deferred()
+        self._emptied.addTimeout(grace, self._clock, self._cutOff)
         return self._emptied
+
+    def _cutOff(self, result: object, timeout: float) -> None:
+        stragglers = [*self.clients.values(), *self._waiting]
+        self.log.warn(
+            "{count} still had output pending after {timeout} s; cut off",
+            category="stop",
+            count=plural(len(stragglers), "client"),
+            timeout=timeout,
+        )
+        self._emptied = None
+        for client in stragglers:
+            client.transport.abortConnection()  # type: ignore[union-attr]
 
 
 class _Adoption(ServerFactory[Protocol]):

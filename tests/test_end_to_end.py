@@ -253,7 +253,7 @@ def test_logRecordsTheSession(startServer: StartServer) -> None:
     )
     assert body[3:6] == [
         "[INFO] [server] [RX] [client 0] hello everyone",
-        "[INFO] [server] [BROADCAST] to 1 clients",
+        "[INFO] [server] [BROADCAST] to 1 client",
         "[INFO] [server] [STATE] client 0 disconnected (connection closed cleanly)",
     ]
 

@@ -287,7 +287,7 @@ def test_unwritableLogRefusedAtStart(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (
         1,
         "twistd chat: error: --logfile: cannot write 'no/such/dir.log':"
-        " No such file or directory\n",
+        " no directory 'no/such'\n",
     )
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
