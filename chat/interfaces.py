@@ -61,6 +61,9 @@ class IPeers(Interface):
         "Whether a new client can be given an id now; while it is false, new"
         " connections are turned away."
     )
+    queuedBytes = Attribute(
+        "Bytes published and not yet taken by the peers (for the metrics)."
+    )
 
     def attach(room: ILocalRoom) -> None:
         """Call C{room} back from now on; before L{start}."""
@@ -108,3 +111,34 @@ class IClientHub(Interface):
 
     def dismiss(client: ChatProtocol, notice: bytes, why: str) -> None:
         """Tell C{client} C{notice} and close its connection."""
+
+    def throttled(client: ChatProtocol) -> None:
+        """Flood control has stopped reading from C{client} for a while."""
+
+
+class IMetrics(Interface):
+    """
+    What the room reports for the metrics: once per relayed chunk,
+    connection or disconnection, never per recipient.
+    """
+
+    def connected() -> None:
+        """A client was accepted and given an id."""
+
+    def relayed(lines: list[bytes], recipients: int) -> None:
+        """A client's C{lines} went to C{recipients} clients."""
+
+    def deliveredRemote(data: bytes, recipients: int) -> None:
+        """
+        C{data}, lines and notices from other processes, went to
+        C{recipients} local clients.
+        """
+
+    def turnedAway(reason: str) -> None:
+        """A connection was turned away, for C{reason} (a TURNED_AWAY label)."""
+
+    def disconnected(reason: str) -> None:
+        """A client left the room, for C{reason} (a DISCONNECTS label)."""
+
+    def throttled() -> None:
+        """Flood control stopped reading from a client."""

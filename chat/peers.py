@@ -22,6 +22,7 @@ class LocalPeers:
     """
 
     accepting = True
+    queuedBytes = 0
 
     def __init__(self, firstId: int = 0) -> None:
         self._ids = count(firstId)

@@ -142,6 +142,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """Stop reading until flood control allows another line."""
         if Hold.FLOOD not in self.gate.holds:
             self.gate.hold(Hold.FLOOD)
+            self.hub.throttled(self)
             wait = self.bucket.wait()  # type: ignore[union-attr]
             self.callLater(wait, self._floodOver)
 

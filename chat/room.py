@@ -26,9 +26,10 @@ from zope.interface import implementer
 from chat import wire
 from chat.addresses import describeAddress, describePeer, describeReason
 from chat.gate import Hold
-from chat.interfaces import IClientHub, ILocalRoom, IPeers
+from chat.interfaces import IClientHub, ILocalRoom, IMetrics, IPeers
 from chat.limits import Limits, TokenBucket
 from chat.log import plural
+from chat.metrics import NO_METRICS
 from chat.protocol import ChatProtocol, TurnedAway
 
 SHUTDOWN_GRACE = 5.0
@@ -57,8 +58,10 @@ class ChatRoom(ServerFactory[Protocol]):
         peers: IPeers,
         maxLine: int = 65536,
         limits: Limits | None = None,
+        metrics: IMetrics = NO_METRICS,
     ) -> None:
         self.log = log
+        self.metrics = metrics
         self.maxLine = maxLine
         self.limits = limits or Limits()
         self.peers = peers
@@ -82,7 +85,8 @@ class ChatRoom(ServerFactory[Protocol]):
     def buildProtocol(self, addr: IAddress | None) -> Protocol:
         refusal = self._refusal(addr)
         if refusal is not None:
-            notice, why = refusal
+            notice, why, reason = refusal
+            self.metrics.turnedAway(reason)
             self.log.warn(
                 "turned away {peer}: {why}",
                 category="STATE",
@@ -92,21 +96,25 @@ class ChatRoom(ServerFactory[Protocol]):
             return TurnedAway(notice)
         return self._newClient(addr)
 
-    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str] | None:
-        """What to tell a new connection the room has no place for, and why."""
+    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str, str] | None:
+        """
+        What to tell a new connection the room has no place for, why, and
+        the reason's label in the metrics.
+        """
         if self._closing:
-            return wire.SHUTTING_DOWN, "shutting down"
+            return wire.SHUTTING_DOWN, "shutting down", "shutting_down"
         if not self.peers.accepting:
-            return wire.NO_CLUSTER, "not in the cluster"
+            return wire.NO_CLUSTER, "not in the cluster", "cluster"
         limit = self.limits.maxClients
         if len(self.clients) + len(self._waiting) >= limit:
-            return wire.SERVER_FULL, f"server full ({limit} clients)"
+            return wire.SERVER_FULL, f"server full ({limit} clients)", "full"
         host = getattr(addr, "host", None)
         limit = self.limits.maxPerAddress
         if limit and host is not None and self._perAddress[host] >= limit:
             return (
                 wire.TOO_MANY_FROM_ADDRESS,
-                f"{limit} clients connected from {host} already",
+                f"{plural(limit, 'client')} connected from {host} already",
+                "per_ip",
             )
         return None
 
@@ -172,6 +180,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if client not in self._waiting:
             return
         self._waiting.remove(client)
+        self.metrics.turnedAway("cluster")
         self.log.warn(
             "turned away {peer}: no id from the cluster ({why})",
             category="STATE",
@@ -199,6 +208,7 @@ class ChatRoom(ServerFactory[Protocol]):
     def _enter(self, client: ChatProtocol, clientId: int) -> None:
         """C{client}, numbered C{clientId}, is in the room from now on."""
         self._waiting.remove(client)
+        self.metrics.connected()
         client.number(clientId)
         self._joinedAt[client] = len(self._batch)
         self.clients[clientId] = client
@@ -213,6 +223,7 @@ class ChatRoom(ServerFactory[Protocol]):
         frame = sender.frame(lines)
         self._post(frame, sender)
         self.peers.publish(frame)
+        self.metrics.relayed(lines, len(self.clients) - 1)
         if self.logRelays:
             self.log.info(
                 "client {sender} sent {count} lines to {recipients} clients",
@@ -226,6 +237,10 @@ class ChatRoom(ServerFactory[Protocol]):
     def deliverRemote(self, data: bytes) -> None:
         if not self._closing:
             self._post(data, None)
+            self.metrics.deliveredRemote(data, len(self.clients))
+
+    def throttled(self, client: ChatProtocol) -> None:
+        self.metrics.throttled()
 
     def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """
@@ -314,7 +329,7 @@ class ChatRoom(ServerFactory[Protocol]):
             )
         elif client.clientId != -1:
             if self.clients.get(client.clientId) is client:
-                self._depart(client)
+                self._depart(client, "shutdown" if self._closing else "closed")
             self.log.info(
                 "client {clientId} disconnected ({why})",
                 category="STATE",
@@ -338,7 +353,7 @@ class ChatRoom(ServerFactory[Protocol]):
         )
         self._flush()
         if self.clients.get(client.clientId) is client:
-            self._depart(client)
+            self._depart(client, "idle")
         client.sendq.write(notice)
         client.close(CLOSE_GRACE)
 
@@ -353,22 +368,24 @@ class ChatRoom(ServerFactory[Protocol]):
             clientId=client.clientId,
             why=why,
         )
-        self._depart(client)
+        self._depart(client, "sendq")
         client.transport.abortConnection()  # type: ignore[union-attr]
 
     def expel(self) -> None:
         self._flush()
         for client in list(self.clients.values()):
-            self._depart(client, announce=False)
+            self._depart(client, "kicked", announce=False)
             client.sendq.write(wire.EXPELLED)
             client.close(CLOSE_GRACE)
 
-    def _depart(self, client: ChatProtocol, announce: bool = True) -> None:
+    def _depart(self, client: ChatProtocol, reason: str, announce: bool = True) -> None:
         """
-        C{client} leaves the room: what it sent is relayed, then, with
-        C{announce}, the others are told it left.  Without C{announce} (the
-        peers have announced it already) nothing more of it is relayed.
+        C{client} leaves the room, for C{reason} (as the metrics label it):
+        what it sent is relayed, then, with C{announce}, the others are told
+        it left.  Without C{announce} (the peers have announced it already)
+        nothing more of it is relayed.
         """
+        self.metrics.disconnected(reason)
         dropped = client.endInput(relay=announce)
         if dropped and announce:
             self.log.warn(

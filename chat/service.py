@@ -46,21 +46,26 @@ SPARE_FILES = 64
 class AnnouncedEndpoint:
     """
     An endpoint that logs the address it listens on once it does, so that
-    C{--port 0} tells which port it got.
+    C{--port 0} tells which port it got.  C{what} says what is served there,
+    when it is not the room itself.
     """
 
-    def __init__(self, endpoint: IStreamServerEndpoint, room: ChatRoom) -> None:
+    def __init__(
+        self, endpoint: IStreamServerEndpoint, room: ChatRoom, what: str = ""
+    ) -> None:
         self._endpoint = endpoint
         self._room = room
+        self._what = what
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
         self._room.log.info(
-            "listening on {address}",
+            "listening on {address}{what}",
             category="start",
             address=describeAddress(port.getHost()),
+            what=self._what,
         )
         return port
 
@@ -102,12 +107,17 @@ class ChatService(MultiService):
         self._twistdRotation: Any = None
         room.logRelays = logLevel <= LogLevel.info
 
-    def listenOn(self, description: str) -> None:
+    def listenOn(
+        self, description: str, factory: IProtocolFactory | None = None, what: str = ""
+    ) -> None:
         """
-        Listen on the endpoint C{description} once the service starts.
+        Listen on the endpoint C{description} once the service starts: for
+        the room's clients, or for C{factory}, which serves C{what}.
         """
-        listener = strports.service(description, self.room, reactor=self._reactor)
-        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room)
+        listener = strports.service(
+            description, factory or self.room, reactor=self._reactor
+        )
+        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, what)
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:

@@ -12,9 +12,10 @@ from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
 from chat import parsing
-from chat.interfaces import IPeers
+from chat.interfaces import IMetrics, IPeers
 from chat.limits import Limits
 from chat.log import FORMATS, LEVELS
+from chat.metrics import NO_METRICS
 from chat.peers import LocalPeers
 from chat.room import ChatRoom
 from chat.service import ChatService
@@ -101,6 +102,12 @@ class Options(VersionOption, usage.Options):
         ],
         ["room", None, "main", "With --redis: the cluster's room to join."],
         [
+            "metrics",
+            None,
+            None,
+            "Serve Prometheus metrics at /metrics on this endpoint (tcp:9100:interface=127.0.0.1).",  # noqa: E501
+        ],
+        [
             "backlog",
             None,
             "1024",
@@ -173,7 +180,9 @@ class Options(VersionOption, usage.Options):
             tcpDescription(self["port"], self["interface"], backlog)
         ]
         for description in self["endpoints"]:
-            _checkEndpoint(description)
+            _checkEndpoint("--listen", description)
+        if self["metrics"] is not None:
+            _checkEndpoint("--metrics", self["metrics"])
 
 
 def makeService(
@@ -191,7 +200,14 @@ def makeService(
     log = Logger(namespace="chat", observer=publisher)
     if peers is None:
         peers = _peers(config, log, reactor)
-    room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"])
+    metrics: IMetrics = NO_METRICS
+    exporter = None
+    if config["metrics"] is not None:
+        # Imported here: Prometheus and twisted.web are needed only for it.
+        from chat.prometheus import PrometheusMetrics
+
+        metrics = exporter = PrometheusMetrics()
+    room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"], metrics)
     service = ChatService(
         room,
         publisher,
@@ -202,6 +218,11 @@ def makeService(
     )
     for description in config["endpoints"]:
         service.listenOn(description)
+    if exporter is not None:
+        exporter.watchClients(room.clients)
+        if config["redis"] is not None:
+            exporter.watchCluster(peers)
+        service.listenOn(config["metrics"], exporter.site(), " (metrics)")
     return service
 
 
@@ -276,17 +297,17 @@ def _logFormat(value: str) -> str:
     return value
 
 
-def _checkEndpoint(description: str) -> None:
+def _checkEndpoint(option: str, description: str) -> None:
     """
     Parse C{description} as twistd will, so that a typo or an unreadable
     certificate is reported now rather than as a traceback later.
     """
     from twisted.internet import reactor
 
-    parsing.checkEndpointAddress("--listen", description)
+    parsing.checkEndpointAddress(option, description)
     try:
         serverFromString(reactor, description)
     except Exception as failed:  # any failure to parse is the user's to fix
         raise usage.UsageError(
-            f"--listen: {description!r}: {failed or type(failed).__name__}"
+            f"{option}: {description!r}: {failed or type(failed).__name__}"
         ) from None

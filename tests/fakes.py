@@ -14,8 +14,9 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
-from chat.interfaces import IPeers
+from chat.interfaces import IMetrics, IPeers
 from chat.limits import Limits
+from chat.metrics import NO_METRICS
 from chat.peers import LocalPeers
 from chat.protocol import ChatProtocol
 from chat.room import ChatRoom
@@ -74,13 +75,14 @@ class FakeRoom:
         maxLine: int = 65536,
         limits: Limits | None = None,
         peers: IPeers | None = None,
+        metrics: IMetrics = NO_METRICS,
     ) -> None:
         self.events: list[LogEvent] = []
         observer = cast(ILogObserver, self.events.append)
         self.clock = Clock()
         log = Logger(observer=observer)
         peers = peers or LocalPeers()
-        self.room = ChatRoom(log, self.clock, peers, maxLine, limits)
+        self.room = ChatRoom(log, self.clock, peers, maxLine, limits, metrics)
         self._ports = iter(range(40000, 50000))
 
     def transport(self) -> RecordingTransport:

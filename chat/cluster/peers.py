@@ -96,6 +96,10 @@ class ClusterPeers:
     def accepting(self) -> bool:
         return self._machine.isAccepting()
 
+    @property
+    def queuedBytes(self) -> int:
+        return self._appender.queued
+
     def attach(self, room: ILocalRoom) -> None:
         self._room = self._node.room = room
 
