@@ -138,16 +138,7 @@ class SocketQueue(SendQueue):
         self._socket = directSocket(connection)
 
     def _send(self, data: Chunk) -> None:
-        try:
-            sent = self._socket.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            # Let the transport meet the error and close the connection.
-            self._connection.write(bytes(data))
-            return
-        if sent < len(data):
-            self._hold(memoryview(data)[sent:])
+        if self._sendOrHold(data):
             # A pull producer is asked for data as it is registered.
             self._connection.registerProducer(self, False)
 
@@ -158,20 +149,31 @@ class SocketQueue(SendQueue):
         asked to wait for the socket and call again.
         """
         while self.size:
-            head = self._take(SLICE)
-            try:
-                sent = self._socket.send(head)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                self._connection.write(bytes(head))
-                return
-            if sent < len(head):
-                self._hold(memoryview(head)[sent:])
+            if self._sendOrHold(self._take(SLICE)):
                 self._connection.startWriting()
                 return
         self.drains += 1
         self._connection.unregisterProducer()
+
+    def _sendOrHold(self, data: Chunk) -> bool:
+        """
+        Send C{data} on the socket and hold what it did not take, in front
+        of what is held already.
+
+        @return: whether the socket is full.
+        """
+        try:
+            sent = self._socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # Let the transport meet the error and close the connection.
+            self._connection.write(bytes(data))
+            return False
+        if sent == len(data):
+            return False
+        self._hold(memoryview(data)[sent:])
+        return True
 
 
 @implementer(IPushProducer)
