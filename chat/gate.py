@@ -12,19 +12,24 @@ one part ending its hold never resumes reading that another still holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
+from enum import Flag
 
 from twisted.internet.interfaces import IPushProducer
 
 
-class Hold(Enum):
+class Hold(Flag):
     """Why a client's input is not read."""
 
-    FLOOD = "flood control"
-    WAITING_FOR_ID = "waiting for an id"
-    CLUSTER = "cluster queue full"
-    SHUTDOWN = "shutting down"
-    CONSUMER = "paused by its consumer"
+    FLOOD = 1
+    """Flood control: the client's allowance is spent."""
+    WAITING_FOR_ID = 2
+    """The client is not in the room yet."""
+    CLUSTER = 4
+    """The cluster's queue for Redis is full."""
+    SHUTDOWN = 8
+    """The server is shutting down."""
+    CONSUMER = 16
+    """Paused through the protocol's own producer API."""
 
 
 class ReadGate:
@@ -32,7 +37,7 @@ class ReadGate:
     Pauses a transport while any reason holds, and resumes it, then calls
     C{opened}, when the last one is released.
 
-    @ivar holds: the reasons holding the gate now.
+    @ivar holds: the reasons holding the gate now, together.
     """
 
     __slots__ = ("_transport", "_opened", "holds")
@@ -40,7 +45,7 @@ class ReadGate:
     def __init__(self, transport: IPushProducer, opened: Callable[[], None]) -> None:
         self._transport = transport
         self._opened = opened
-        self.holds: set[Hold] = set()
+        self.holds = Hold(0)
 
     @property
     def open(self) -> bool:
@@ -50,12 +55,12 @@ class ReadGate:
     def hold(self, reason: Hold) -> None:
         if not self.holds:
             self._transport.pauseProducing()
-        self.holds.add(reason)
+        self.holds |= reason
 
     def release(self, reason: Hold) -> None:
         if reason not in self.holds:
             return
-        self.holds.remove(reason)
+        self.holds &= ~reason
         if not self.holds:
             self._transport.resumeProducing()
             self._opened()

@@ -50,9 +50,16 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     @ivar gate: whether this client's input is read, and why not.
     @ivar bucket: the client's allowance of lines under flood control, or
         L{None} when it has none.
+    @ivar host: the IP address the client is counted under for the limit
+        of clients per address, or L{None}.
     """
 
     bucket: TokenBucket | None = None
+    host: str | None = None
+    # Defaults as class attributes: an idle client stores none of them.
+    _unread = b""
+    _ended = False
+    _deadline: IDelayedCall | None = None
     sendq: SendQueue
     gate: ReadGate
 
@@ -62,9 +69,6 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         self.hub = hub
         self._clock = clock
         self.MAX_LENGTH = maxLine
-        self._unread = b""
-        self._ended = False
-        self._deadline: IDelayedCall | None = None
         self.number(UNNUMBERED)
 
     def number(self, clientId: int) -> None:

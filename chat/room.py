@@ -69,7 +69,6 @@ class ChatRoom(ServerFactory[Protocol]):
         self.logRelays = True
         self._clock = clock
         self._waiting: set[ChatProtocol] = set()
-        self._hosts: dict[ChatProtocol, str] = {}
         self._perAddress: Counter[str] = Counter()
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
@@ -130,7 +129,7 @@ class ChatRoom(ServerFactory[Protocol]):
             client.setTimeout(limits.idleTimeout)
         host = getattr(addr, "host", None)
         if host is not None:
-            self._hosts[client] = host
+            client.host = host
             self._perAddress[host] += 1
         # Counted from now on, though it has no id yet.
         self._waiting.add(client)
@@ -406,7 +405,7 @@ class ChatRoom(ServerFactory[Protocol]):
             self.peers.leave(client.clientId)
 
     def _forgetHost(self, client: ChatProtocol) -> None:
-        host = self._hosts.pop(client, None)
+        host, client.host = client.host, None
         if host is not None:
             self._perAddress[host] -= 1
             if not self._perAddress[host]:

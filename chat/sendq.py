@@ -66,7 +66,8 @@ def sendQueueFor(transport: ITransport) -> SendQueue:
 class SendQueue:
     """
     Output for one client: sent at once where possible, otherwise held, in
-    order, until it can go.
+    order, until it can go.  A queue costs little while nothing is held:
+    there are as many as there are clients, and most hold nothing.
 
     @ivar size: bytes held for the client, exactly.
     @ivar drains: how many times what was held has all been sent; a limit
@@ -74,24 +75,26 @@ class SendQueue:
         caught up meanwhile.
     """
 
+    __slots__ = ("_held", "size", "drains")
+
     def __init__(self) -> None:
-        self._held: deque[Chunk] = deque()
+        self._held: deque[Chunk] | None = None
         self.size = 0
         self.drains = 0
 
     def write(self, data: bytes) -> None:
         """Send C{data} after everything sent before it."""
-        if self.size:
-            self._held.append(data)
-            self.size += len(data)
-        else:
-            self._send(data)
-
-    def _send(self, data: bytes) -> None:
-        """Send C{data}, with nothing held."""
         raise NotImplementedError
 
+    def _append(self, data: bytes) -> None:
+        """Hold C{data} after what is held already."""
+        self._held.append(data)  # type: ignore[union-attr]
+        self.size += len(data)
+
     def _hold(self, data: Chunk) -> None:
+        """Hold C{data} before what is held already."""
+        if self._held is None:
+            self._held = deque()
         self._held.appendleft(data)
         self.size += len(data)
 
@@ -101,6 +104,7 @@ class SendQueue:
         together, a large one sliced without copying it.
         """
         held = self._held
+        assert held is not None
         head = held.popleft()
         if len(head) > most:
             view = memoryview(head)
@@ -114,6 +118,8 @@ class SendQueue:
                 parts.append(held.popleft())
             head = b"".join(parts)
         self.size -= len(head)
+        if not self.size:
+            self._held = None
         return head
 
     def finish(self) -> None:
@@ -121,7 +127,7 @@ class SendQueue:
 
     def stopProducing(self) -> None:
         """The connection is gone; so is what was held for it."""
-        self._held.clear()
+        self._held = None
         self.size = 0
 
 
@@ -132,13 +138,17 @@ class SocketQueue(SendQueue):
     is held, the queue is the transport's pull producer.
     """
 
+    __slots__ = ("_connection", "_socket")
+
     def __init__(self, connection: tcp.Connection) -> None:
         super().__init__()
         self._connection = connection
         self._socket = directSocket(connection)
 
-    def _send(self, data: Chunk) -> None:
-        if self._sendOrHold(data):
+    def write(self, data: bytes) -> None:
+        if self.size:
+            self._append(data)
+        elif self._sendOrHold(data):
             # A pull producer is asked for data as it is registered.
             self._connection.registerProducer(self, False)
 
@@ -183,6 +193,8 @@ class TransportQueue(SendQueue):
     to pause; the queue is its push producer for the whole connection.
     """
 
+    __slots__ = ("_transport", "_paused", "_finishing")
+
     def __init__(self, transport: ITransport) -> None:
         super().__init__()
         self._transport: IConsumer = transport  # type: ignore[assignment]
@@ -190,9 +202,12 @@ class TransportQueue(SendQueue):
         self._finishing = False
         self._transport.registerProducer(self, True)
 
-    def _send(self, data: Chunk) -> None:
-        self._hold(data)
-        self._pump()
+    def write(self, data: bytes) -> None:
+        if self.size:
+            self._append(data)
+        else:
+            self._hold(data)
+            self._pump()
 
     def _pump(self) -> None:
         while self.size and not self._paused:
