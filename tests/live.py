@@ -67,17 +67,6 @@ class Client:
         data, self.buffer = self.buffer, b""
         return data
 
-    def nothingMore(self) -> None:
-        """Nothing has been received beyond what was expected."""
-        self.sock.setblocking(False)
-        try:
-            extra = self.sock.recv(1 << 16)
-        except BlockingIOError:
-            extra = b""
-        finally:
-            self.sock.setblocking(True)
-        assert self.buffer + extra == b"", f"unexpected {self.buffer + extra!r}"
-
     def close(self) -> None:
         self.sock.close()
 

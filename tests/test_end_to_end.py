@@ -34,8 +34,10 @@ def test_threeClientsChat(startServer: StartServer) -> None:
     c.close()
     a.expect(b"server: client 2 just left\n")
     b.expect(b"server: client 2 just left\n")
-    for client in (a, b):
-        client.nothingMore()
+    a.send(b"sentinel\n")
+    b.expect(b"client 0: sentinel\n")
+    b.send(b"sentinel\n")
+    a.expect(b"client 1: sentinel\n")
 
 
 @pytest.mark.live
@@ -90,12 +92,14 @@ def test_abruptReset(startServer: StartServer) -> None:
     server = startServer()
     sender, reader = server.connect(), server.connect()
     sender.send(b"cut off")
-    reader.nothingMore()
+    witness = server.connect()
+    witness.send(b"sentinel\n")
+    reader.expect(b"client 2: sentinel\n")
     sender.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sender.close()
     reader.expect(b"client 0: cut off\nserver: client 0 just left\n")
     late = Client(server.port)
-    reader.expect(b"server: client 2 just arrived\n")
+    reader.expect(b"server: client 3 just arrived\n")
     reader.send(b"server survived\n")
     late.expect(b"client 1: server survived\n")
 
