@@ -411,3 +411,19 @@ def test_idleClientWithOutputPendingIsGoneAndClosed(
         "the silent client, which does not read, to be cut off",
     )
     silent.close()
+
+
+@pytest.mark.live
+def test_floodControlKeepsEveryByte(startServer: StartServer) -> None:
+    """
+    Lines held back by flood control reach the others exactly as they would
+    have without it: a CR kept before a CRLF, or at the end of a piece of
+    --max-line bytes, stays.
+    """
+    server = startServer("--max-line", "8", "--flood-rate", "20", "--flood-burst", "1")
+    flooder, reader = server.connect(), server.connect()
+    flooder.send(b"a\r\r\nb\r\r\nc\r\r\n1234567\r89\n")
+    reader.expect(
+        b"client 0: a\r\nclient 0: b\r\nclient 0: c\r\n"
+        b"client 0: 1234567\r\nclient 0: 89\n"
+    )
