@@ -25,6 +25,7 @@ class Hold(Enum):
     CLUSTER = "cluster queue full"
     SHUTDOWN = "shutting down"
     CONSUMER = "paused by its consumer"
+    COMMAND = "waiting for the answer to a command"
 
 
 class ReadGate:

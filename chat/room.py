@@ -25,7 +25,9 @@ from zope.interface import implementer
 
 from chat import wire
 from chat.addresses import describeAddress, describePeer, describeReason
+from chat.commands import Commands
 from chat.gate import Hold
+from chat.history import History
 from chat.interfaces import IClientHub, ILocalRoom, IPeers
 from chat.limits import Limits, TokenBucket
 from chat.protocol import ChatProtocol, TurnedAway
@@ -47,6 +49,10 @@ class ChatRoom(ServerFactory[Protocol]):
 
     @ivar clients: the connected clients by id, in the order they joined.
     @ivar peers: the room's peers.
+    @ivar history: what newcomers receive of what was said before they
+        came (C{--history}), or L{None}.
+    @ivar commands: the slash commands (C{--commands}), or L{None}: every
+        line is relayed as it is.
     """
 
     def __init__(
@@ -56,6 +62,8 @@ class ChatRoom(ServerFactory[Protocol]):
         peers: IPeers,
         maxLine: int = 65536,
         limits: Limits | None = None,
+        history: History | None = None,
+        commands: bool = False,
     ) -> None:
         self.log = log
         self.maxLine = maxLine
@@ -70,11 +78,17 @@ class ChatRoom(ServerFactory[Protocol]):
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
         self._batch: list[tuple[ChatProtocol | None, bytes]] = []
+        self._told: dict[ChatProtocol, list[tuple[int, bytes]]] = {}
+        self._due = False
         self._joinedAt: dict[ChatProtocol, int] = {}
         self._inputHeld = False
         self._closing = False
         self._emptied: Deferred[None] | None = None
         peers.attach(self)
+        self.history = history
+        if history is not None:
+            peers.keepHistory(history)
+        self.commands = Commands(self, peers, log) if commands else None
 
     # Arriving
 
@@ -159,6 +173,8 @@ class ChatRoom(ServerFactory[Protocol]):
             return
         self._enter(client, clientId)
         self._post(wire.arrived(clientId), client)
+        if self.history is not None:
+            self.tell(client, self.history.replay())
         self.log.info(
             "client {clientId} connected from {peer}",
             category="STATE",
@@ -209,6 +225,13 @@ class ChatRoom(ServerFactory[Protocol]):
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         if self._closing:
             return  # nothing is relayed after the shutdown notice
+        if self.commands is None:
+            self.broadcast(sender, lines)
+        else:
+            self.commands.received(sender, lines)
+
+    def broadcast(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        """Relay C{lines} from C{sender} to everyone else in the room."""
         frame = sender.frame(lines)
         self._post(frame, sender)
         self.peers.publish(frame)
@@ -222,6 +245,14 @@ class ChatRoom(ServerFactory[Protocol]):
                 relayedLines=lines,
             )
 
+    def announce(self, data: bytes, sender: ChatProtocol) -> None:
+        """
+        Send C{data}, lines of the server's making about C{sender} (a new
+        nick, an action), to everyone else in the room.
+        """
+        self._post(data, sender)
+        self.peers.publish(data)
+
     def deliverRemote(self, data: bytes) -> None:
         if not self._closing:
             self._post(data, None)
@@ -231,17 +262,31 @@ class ChatRoom(ServerFactory[Protocol]):
         Send C{data} to every client but C{origin} once this reactor
         iteration is over.
         """
-        if not self._batch:
+        if not self._due:
+            self._due = True
             self._clock.callLater(0, self._flush)
         self._batch.append((origin, data))
 
+    def tell(self, client: ChatProtocol, data: bytes) -> None:
+        """
+        Send C{data} to C{client} alone once this reactor iteration is
+        over, in its place among what is posted for everyone.
+        """
+        if not self._due:
+            self._due = True
+            self._clock.callLater(0, self._flush)
+        self._told.setdefault(client, []).append((len(self._batch), data))
+
     def _flush(self) -> None:
+        self._due = False
         batch, self._batch = self._batch, []
         joinedAt, self._joinedAt = self._joinedAt, {}
-        if not batch:
+        told, self._told = self._told, {}
+        if not batch and not told:
             return
         special = {origin for origin, _ in batch}
         special.update(joinedAt)
+        special.update(told)
         everything = b"".join([data for _, data in batch])
         backedUp = []
         for client in self.clients.values():
@@ -250,7 +295,10 @@ class ChatRoom(ServerFactory[Protocol]):
                 sendq.write(everything)
             else:
                 start = joinedAt.get(client, 0)
-                mine = [data for origin, data in batch[start:] if origin is not client]
+                if client in told:
+                    mine = _merge(batch, start, client, told[client])
+                else:
+                    mine = [d for origin, d in batch[start:] if origin is not client]
                 if mine:
                     sendq.write(b"".join(mine))
             if sendq.size:
@@ -355,6 +403,15 @@ class ChatRoom(ServerFactory[Protocol]):
         self._depart(client)
         client.transport.abortConnection()  # type: ignore[union-attr]
 
+    def quit(self, client: ChatProtocol, why: bytes) -> None:
+        """
+        C{client} asked to leave (C{/quit}), saying C{why} (or not): nothing
+        it sent after is relayed.
+        """
+        client.endInput(relay=False)
+        self._depart(client, why)
+        client.close(CLOSE_GRACE)
+
     def expel(self) -> None:
         self._flush()
         for client in list(self.clients.values()):
@@ -362,12 +419,17 @@ class ChatRoom(ServerFactory[Protocol]):
             client.sendq.write(wire.EXPELLED)
             client.close(CLOSE_GRACE)
 
-    def _depart(self, client: ChatProtocol, announce: bool = True) -> None:
+    def _depart(
+        self, client: ChatProtocol, why: bytes = b"", announce: bool = True
+    ) -> None:
         """
         C{client} leaves the room: what it sent is relayed, then, with
-        C{announce}, the others are told it left.  Without C{announce} (the
-        peers have announced it already) nothing more of it is relayed.
+        C{announce}, the others are told it left (saying C{why}, if it
+        said).  Without C{announce} (the peers have announced it already)
+        nothing more of it is relayed.
         """
+        if self.commands is not None:
+            self.commands.abandon(client, relay=announce)
         dropped = client.endInput(relay=announce)
         if dropped and announce:
             self.log.warn(
@@ -383,9 +445,13 @@ class ChatRoom(ServerFactory[Protocol]):
         if timer is not None:
             timer.cancel()
         if announce:
+            if client.nick is None and not why:
+                notice = wire.left(client.clientId)
+            else:
+                notice = wire.leftAs(client.label, why)
             if not self._closing:
-                self._post(wire.left(client.clientId), None)
-            self.peers.leave(client.clientId)
+                self._post(notice, None)
+            self.peers.leave(client.clientId, notice)
 
     def _forgetHost(self, client: ChatProtocol) -> None:
         host = self._hosts.pop(client, None)
@@ -408,6 +474,11 @@ class ChatRoom(ServerFactory[Protocol]):
         self._inputHeld = False
         for client in list(self.clients.values()):
             client.gate.release(Hold.CLUSTER)
+
+    def deliverPrivate(self, clientId: int, data: bytes) -> None:
+        client = self.clients.get(clientId)
+        if client is not None and not self._closing:
+            self.tell(client, data)
 
     # Shutting down
 
@@ -433,6 +504,32 @@ class ChatRoom(ServerFactory[Protocol]):
             return succeed(None)
         self._emptied = Deferred()
         return self._emptied
+
+
+def _merge(
+    batch: list[tuple[ChatProtocol | None, bytes]],
+    start: int,
+    client: ChatProtocol,
+    told: list[tuple[int, bytes]],
+) -> list[bytes]:
+    """
+    What C{client} receives of C{batch} from C{start} on, with what it
+    alone was told, each piece at the place in the batch it was told at.
+    """
+    mine: list[bytes] = []
+    notes = iter(told)
+    note = next(notes, None)
+    for at in range(start, len(batch)):
+        while note is not None and note[0] <= at:
+            mine.append(note[1])
+            note = next(notes, None)
+        origin, data = batch[at]
+        if origin is not client:
+            mine.append(data)
+    while note is not None:
+        mine.append(note[1])
+        note = next(notes, None)
+    return mine
 
 
 class _Adoption(ServerFactory[Protocol]):

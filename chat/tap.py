@@ -12,6 +12,7 @@ from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
 from chat import parsing
+from chat.history import MAX_HISTORY, History
 from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.log import LEVELS
@@ -99,6 +100,16 @@ class Options(usage.Options):
             "1024",
             "Connections the kernel queues before they are accepted (with --port).",
         ],  # noqa: E501
+        [
+            "history",
+            None,
+            "0",
+            f"Lines of history a newcomer receives, 0-{MAX_HISTORY} (0: none).",
+        ],
+    ]
+
+    optFlags = [
+        ["commands", None, "Slash commands: /nick, /me, /msg, /who, /quit, /help."],
     ]
 
     def __init__(self) -> None:
@@ -156,6 +167,9 @@ class Options(usage.Options):
             idleTimeout=parsing.decimal("--idle-timeout", self["idle-timeout"]),
         )
         backlog = parsing.wholeNumber("--backlog", self["backlog"], least=1)
+        self["history"] = parsing.wholeNumber(
+            "--history", self["history"], most=MAX_HISTORY
+        )
         if self["redis"] is not None:
             self["redis"] = _redis(self["redis"])
         self["room"] = _room(self["room"])
@@ -183,7 +197,15 @@ def makeService(
     log = Logger(namespace="chat", observer=publisher)
     if peers is None:
         peers = _peers(config, log, reactor)
-    room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"])
+    room = ChatRoom(
+        log,
+        reactor,
+        peers,
+        config["max-line"],
+        config["limits"],
+        history=_history(int(config["history"])),
+        commands=config["commands"],
+    )
     service = ChatService(
         room,
         publisher,
@@ -194,6 +216,10 @@ def makeService(
     for description in config["endpoints"]:
         service.listenOn(description)
     return service
+
+
+def _history(size: int) -> History | None:
+    return History(size) if size else None
 
 
 def _peers(config: Options, log: Logger, reactor: Any) -> IPeers:

@@ -14,6 +14,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
+from chat.history import History
 from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.peers import LocalPeers
@@ -74,13 +75,23 @@ class FakeRoom:
         maxLine: int = 65536,
         limits: Limits | None = None,
         peers: IPeers | None = None,
+        history: int = 0,
+        commands: bool = False,
     ) -> None:
         self.events: list[LogEvent] = []
         observer = cast(ILogObserver, self.events.append)
         self.clock = Clock()
         log = Logger(observer=observer)
         peers = peers or LocalPeers()
-        self.room = ChatRoom(log, self.clock, peers, maxLine, limits)
+        self.room = ChatRoom(
+            log,
+            self.clock,
+            peers,
+            maxLine,
+            limits,
+            history=History(history) if history else None,
+            commands=commands,
+        )
         self._ports = iter(range(40000, 50000))
 
     def transport(self) -> RecordingTransport:
