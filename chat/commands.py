@@ -126,7 +126,7 @@ class Commands:
             "client {clientId} ran {command}",
             category="CMD",
             clientId=client.clientId,
-            command=word if command is not None else b"an unknown command",
+            command=word.lower().decode() if command else "an unknown command",
         )
         if command is None:
             self._room.tell(client, wire.unknownCommand(word))
@@ -175,7 +175,7 @@ class Commands:
             "client {clientId} is now {nick}",
             category="STATE",
             clientId=client.clientId,
-            nick=name,
+            nick=name.decode(),
         )
 
     def me(self, client: ChatProtocol, text: bytes) -> None:

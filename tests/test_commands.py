@@ -200,7 +200,7 @@ def test_escape() -> None:
 def test_commandsOffAreRelayed() -> None:
     """Without --commands a slash line is an ordinary line (SPEC section 1)."""
     fake = FakeRoom()
-    (a, ta), (b, tb) = fake.connect(), fake.connect()
+    (a, ta), (_, tb) = fake.connect(), fake.connect()
     fake.received(ta)
     a.dataReceived(b"/nick alice\n//x\n")
     assert fake.received(tb) == b"client 0: /nick alice\nclient 0: //x\n"
