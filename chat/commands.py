@@ -43,6 +43,7 @@ HELP = (
 
 CLUSTER_FAILED = b"server: the cluster did not answer, try again\n"
 MSG_USAGE = b"server: usage: /msg NAME TEXT\n"
+LOGGED_IN = b"server: you are logged in already\n"
 
 Command = Callable[["Commands", "ChatProtocol", bytes], "Deferred[None] | None"]
 
@@ -68,6 +69,18 @@ class Commands:
             waiting.extend(lines)
         else:
             self._run(client, lines, leaving=False)
+
+    def loggedIn(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+        """
+        C{client}, in the room now, logged in as C{name}: it is called so, as
+        if it had sent C{/nick NAME}, then C{rest} is relayed.
+        """
+        answer = self.nick(client, name)
+        if answer is not None and not answer.called:
+            answer.addErrback(self._failed, client)
+            self._wait(client, answer, rest)
+        else:
+            self._run(client, rest, leaving=False)
 
     def abandon(self, client: ChatProtocol, relay: bool) -> None:
         """
@@ -219,6 +232,9 @@ class Commands:
     def help(self, client: ChatProtocol, argument: bytes) -> None:
         self._room.tell(client, HELP)
 
+    def login(self, client: ChatProtocol, argument: bytes) -> None:
+        self._room.tell(client, LOGGED_IN)
+
 
 _COMMANDS: dict[bytes, Command] = {
     b"/nick": Commands.nick,
@@ -227,4 +243,5 @@ _COMMANDS: dict[bytes, Command] = {
     b"/who": Commands.who,
     b"/quit": Commands.quit,
     b"/help": Commands.help,
+    b"/login": Commands.login,
 }

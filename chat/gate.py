@@ -26,6 +26,7 @@ class Hold(Enum):
     SHUTDOWN = "shutting down"
     CONSUMER = "paused by its consumer"
     COMMAND = "waiting for the answer to a command"
+    LOGIN = "checking a login"
 
 
 class ReadGate:

@@ -15,6 +15,7 @@ batch of their own.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
@@ -30,7 +31,10 @@ from chat.gate import Hold
 from chat.history import History
 from chat.interfaces import IClientHub, ILocalRoom, IPeers
 from chat.limits import Limits, TokenBucket
-from chat.protocol import ChatProtocol, TurnedAway
+from chat.protocol import UNNUMBERED, ChatProtocol, TurnedAway
+
+if TYPE_CHECKING:
+    from chat.auth import Gatekeeper
 
 SHUTDOWN_GRACE = 5.0
 """Seconds the clients get at shutdown to receive what is pending for them."""
@@ -53,6 +57,8 @@ class ChatRoom(ServerFactory[Protocol]):
         came (C{--history}), or L{None}.
     @ivar commands: the slash commands (C{--commands}), or L{None}: every
         line is relayed as it is.
+    @ivar gatekeeper: who lets new connections in once they have logged in
+        (C{--auth}, with C{commands}), or L{None}: they are let in at once.
     """
 
     def __init__(
@@ -64,6 +70,7 @@ class ChatRoom(ServerFactory[Protocol]):
         limits: Limits | None = None,
         history: History | None = None,
         commands: bool = False,
+        gatekeeper: Gatekeeper | None = None,
     ) -> None:
         self.log = log
         self.maxLine = maxLine
@@ -89,6 +96,10 @@ class ChatRoom(ServerFactory[Protocol]):
         if history is not None:
             peers.keepHistory(history)
         self.commands = Commands(self, peers, log) if commands else None
+        self.gatekeeper = gatekeeper
+        if gatekeeper is not None:
+            gatekeeper.admit = self._admit
+        self._logins: dict[ChatProtocol, tuple[bytes, list[bytes]]] = {}
 
     # Arriving
 
@@ -157,6 +168,21 @@ class ChatRoom(ServerFactory[Protocol]):
         if adoption is not None:
             self._adopted(client, *adoption)
             return
+        if self.gatekeeper is not None:
+            self.gatekeeper.greet(client)
+            return
+        self._number(client)
+
+    def _admit(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+        """
+        C{client} has logged in as C{name}: it joins the room, is called
+        C{name}, and C{rest}, what it sent after logging in, is relayed.
+        """
+        self._logins[client] = (name, rest)
+        self._number(client)
+
+    def _number(self, client: ChatProtocol) -> None:
+        """Have C{client} numbered; it enters the room once it is."""
         client.gate.hold(Hold.WAITING_FOR_ID)
         self.peers.join().addCallbacks(
             self._numbered,
@@ -175,6 +201,10 @@ class ChatRoom(ServerFactory[Protocol]):
         self._post(wire.arrived(clientId), client)
         if self.history is not None:
             self.tell(client, self.history.replay())
+        login = self._logins.pop(client, None)
+        if login is not None:
+            assert self.commands is not None
+            self.commands.loggedIn(client, *login)
         self.log.info(
             "client {clientId} connected from {peer}",
             category="STATE",
@@ -227,6 +257,8 @@ class ChatRoom(ServerFactory[Protocol]):
             return  # nothing is relayed after the shutdown notice
         if self.commands is None:
             self.broadcast(sender, lines)
+        elif self.gatekeeper is not None and sender.clientId == UNNUMBERED:
+            self.gatekeeper.received(sender, lines)
         else:
             self.commands.received(sender, lines)
 
@@ -353,6 +385,9 @@ class ChatRoom(ServerFactory[Protocol]):
         self._forgetHost(client)
         if client in self._waiting:
             self._waiting.remove(client)
+            self._logins.pop(client, None)
+            if self.gatekeeper is not None:
+                self.gatekeeper.forget(client)
             self.log.info(
                 "connection from {peer} closed before it had an id ({why})",
                 category="STATE",
@@ -479,6 +514,11 @@ class ChatRoom(ServerFactory[Protocol]):
         client = self.clients.get(clientId)
         if client is not None and not self._closing:
             self.tell(client, data)
+
+    def reload(self) -> None:
+        """Read again what an operator may have changed: the password file."""
+        if self.gatekeeper is not None:
+            self.gatekeeper.reload()
 
     # Shutting down
 

@@ -201,6 +201,9 @@ class ChatService(MultiService):
         """
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previousHandlers[signum] = signal.signal(signum, self._onSignal)
+        self._previousHandlers[signal.SIGHUP] = signal.signal(
+            signal.SIGHUP, self._onHangUp
+        )
 
     def _giveBackSignals(self) -> None:
         while self._previousHandlers:
@@ -209,6 +212,10 @@ class ChatService(MultiService):
 
     def _onSignal(self, signum: int, frame: FrameType | None) -> None:
         self._reactor.callFromThread(self._stopReactor, signal.Signals(signum).name)
+
+    def _onHangUp(self, signum: int, frame: FrameType | None) -> None:
+        """SIGHUP: the room reads its files again (the password file)."""
+        self._reactor.callFromThread(self.room.reload)
 
     def _stopReactor(self, signalName: str) -> None:
         self.room.log.info("received {signal}", category="stop", signal=signalName)

@@ -5,6 +5,7 @@ The C{twistd chat} command line: its options and the service it makes.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import suppress
 from typing import Any
 
 from twisted.internet.endpoints import quoteStringArgument, serverFromString
@@ -12,7 +13,9 @@ from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
 from chat import parsing
+from chat.auth import LOGIN_TIMEOUT, Gatekeeper, PasswordFileChecker, passwordPortal
 from chat.history import MAX_HISTORY, History
+from chat.htpasswd import PasswordFileError
 from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.log import LEVELS
@@ -106,10 +109,27 @@ class Options(usage.Options):
             "0",
             f"Lines of history a newcomer receives, 0-{MAX_HISTORY} (0: none).",
         ],
+        [
+            "auth",
+            None,
+            None,
+            "Password file (htpasswd -B format): connections must /login NAME PASSWORD first; implies --commands.",  # noqa: E501
+        ],
+        [
+            "login-timeout",
+            None,
+            str(LOGIN_TIMEOUT),
+            "With --auth: seconds a new connection has to log in.",
+        ],
     ]
 
     optFlags = [
         ["commands", None, "Slash commands: /nick, /me, /msg, /who, /quit, /help."],
+        [
+            "auth-plaintext",
+            None,
+            "With --auth: allow plain TCP on addresses other than loopback.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -180,6 +200,15 @@ class Options(usage.Options):
         ]
         for description in self["endpoints"]:
             _checkEndpoint(description)
+        self["login-timeout"] = parsing.decimal(
+            "--login-timeout", self["login-timeout"]
+        )
+        if self["auth"] is not None:
+            self["commands"] = True
+            self["checker"] = _checker(self["auth"])
+            if not self["auth-plaintext"]:
+                for description in self["endpoints"]:
+                    _checkPrivate(description)
 
 
 def makeService(
@@ -205,6 +234,7 @@ def makeService(
         config["limits"],
         history=_history(int(config["history"])),
         commands=config["commands"],
+        gatekeeper=_gatekeeper(config, log, reactor),
     )
     service = ChatService(
         room,
@@ -216,6 +246,40 @@ def makeService(
     for description in config["endpoints"]:
         service.listenOn(description)
     return service
+
+
+def _gatekeeper(config: Options, log: Logger, reactor: Any) -> Gatekeeper | None:
+    checker = config.get("checker")
+    if checker is None:
+        return None
+    portal = passwordPortal(checker)
+    return Gatekeeper(portal, checker, reactor, log, config["login-timeout"])
+
+
+def _checker(path: str) -> PasswordFileChecker:
+    try:
+        return PasswordFileChecker(path)
+    except PasswordFileError as bad:
+        raise usage.UsageError(f"--auth: {bad}") from None
+
+
+def _checkPrivate(description: str) -> None:
+    """
+    Refuse to ask for passwords in clear over a network: C{description}
+    must be TLS, a UNIX socket, or TCP on a loopback address.
+    """
+    kind, _, keywords = parsing.endpointArguments(description)
+    if kind in ("ssl", "unix"):
+        return
+    if kind in ("tcp", "tcp6"):
+        interface = keywords.get("interface", "::" if kind == "tcp6" else "0.0.0.0")
+        with suppress(ValueError):
+            if ipaddress.ip_address(interface).is_loopback:
+                return
+    raise usage.UsageError(
+        f"--auth: {description!r} would carry passwords in clear; use TLS"
+        " (ssl:...), a loopback address, or --auth-plaintext"
+    )
 
 
 def _history(size: int) -> History | None:

@@ -43,6 +43,9 @@ def linePrefix(clientId: int) -> bytes:
 # Chat for people (SPEC section 9): notices of the opt-in features.
 
 END_OF_HISTORY = b"server: end of history\n"
+LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"
+LOGIN_FAILED = b"server: login failed\n"
+LOGIN_TIMED_OUT = b"server: login timed out\n"
 INVALID_NICK = b"server: invalid nick\n"
 LEFT_AS = b"server: %s just left\n"
 """The leave notice by a client's label, which Redis fills in for a node's

@@ -4,6 +4,7 @@ In-memory clients for the room: real protocols on StringTransports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from twisted.internet.address import IPv4Address
@@ -14,6 +15,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
+from chat.auth import Gatekeeper
 from chat.history import History
 from chat.interfaces import IPeers
 from chat.limits import Limits
@@ -77,6 +79,7 @@ class FakeRoom:
         peers: IPeers | None = None,
         history: int = 0,
         commands: bool = False,
+        gatekeeper: Callable[[Clock, Logger], Gatekeeper] | None = None,
     ) -> None:
         self.events: list[LogEvent] = []
         observer = cast(ILogObserver, self.events.append)
@@ -90,7 +93,8 @@ class FakeRoom:
             maxLine,
             limits,
             history=History(history) if history else None,
-            commands=commands,
+            commands=commands or gatekeeper is not None,
+            gatekeeper=gatekeeper(self.clock, log) if gatekeeper else None,
         )
         self._ports = iter(range(40000, 50000))
 
