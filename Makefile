@@ -5,14 +5,14 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test redis-server
+.PHONY: run test redis-server htpasswd
 
 # Start the server on port 8080 in the foreground (Ctrl+C stops it).
 run: $(STAMP)
 	$(BIN)/twistd -n chat --port 8080
 
 # Lint, format check, type check, then every test.
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server htpasswd
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -24,6 +24,13 @@ redis-server:
 	@command -v redis-server >/dev/null || ! command -v apt-get >/dev/null || { \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+# The login tests check a password file written by Apache's htpasswd -B:
+# Debian's apache2-utils, installed the same way.
+htpasswd:
+	@command -v htpasswd >/dev/null || ! command -v apt-get >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

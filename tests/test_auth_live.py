@@ -1,0 +1,129 @@
+"""
+Logins (SPEC section 9, C{--auth}) with real processes: a password file
+written by C{chat-passwd} and one by Apache's C{htpasswd -B}, the log, the
+start-up refusals, the file read again on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chat import wire
+from tests.live import DEADLINE, Client, StartServer, run, waitFor
+
+PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
+
+
+def chatPasswd(
+    path: Path, name: str, password: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PASSWD, "--cost", "4", str(path), name],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+
+
+def login(port: int, name: bytes, password: bytes) -> Client:
+    client = Client(port)
+    client.send(b"/login " + name + b" " + password + b"\n")
+    return client
+
+
+@pytest.mark.live
+def test_loginWithChatPasswd(startServer: StartServer, tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    assert chatPasswd(users, "alice", "open sesame").returncode == 0
+    assert chatPasswd(users, "bob", "first").returncode == 0
+    assert chatPasswd(users, "bob", "builder").returncode == 0  # changed
+    server = startServer("--auth", str(users), "--login-timeout", "20")
+    alice = login(server.port, b"alice", b"open sesame")
+    alice.send(b"/who\n")
+    alice.expect(b"server: 1 clients: alice\n")
+    bob = login(server.port, b"bob", b"first")
+    assert bob.readToEnd() == wire.LOGIN_FAILED
+    bob = login(server.port, b"bob", b"builder")
+    alice.expect(b"server: client 1 just arrived\nserver: client 1 is now bob\n")
+    bob.send(b"hello\n")
+    alice.expect(b"bob: hello\n")
+    waitFor(lambda: "client 1 is now bob" in server.logText(), "the log")
+    log = server.logText()
+    assert "[AUTH] login failed for bob from 127.0.0.1" in log
+    assert "[STATE] client 1 is now bob" in log
+    for secret in ("open sesame", "builder", "first"):
+        assert secret not in log
+
+
+@pytest.mark.live
+def test_loginWithApacheHtpasswd(startServer: StartServer, tmp_path: Path) -> None:
+    if shutil.which("htpasswd") is None:
+        if os.environ.get("CI"):
+            pytest.fail("htpasswd (apache2-utils) is missing under CI")
+        pytest.skip("htpasswd (Debian's apache2-utils) is not installed")
+    users = tmp_path / "users"
+    subprocess.run(
+        ["htpasswd", "-c", "-b", "-B", "-C", "5", str(users), "carol", "s3cret"],
+        check=True,
+        capture_output=True,
+        timeout=DEADLINE,
+    )
+    server = startServer("--auth", str(users))
+    carol = login(server.port, b"CAROL", b"s3cret")
+    carol.send(b"/who\n")
+    carol.expect(b"server: 1 clients: carol\n")
+
+
+@pytest.mark.live
+def test_reloadOnSighup(startServer: StartServer, tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "a")
+    server = startServer("--auth", str(users))
+    chatPasswd(users, "dave", "d")
+    server.process.send_signal(signal.SIGHUP)
+    waitFor(lambda: "read 2 users" in server.logText(), "the reload")
+    dave = login(server.port, b"dave", b"d")
+    dave.send(b"/who\n")
+    dave.expect(b"server: 1 clients: dave\n")
+
+
+@pytest.mark.live
+def test_startRefusals(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("alice:$2y$05$" + "x" * 53 + "\nbob\n")
+    result = run("--port", "0", "--auth", str(users), cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith(f"--auth: {users}, line 2: not name:hash")
+    chatPasswd(users.with_name("good"), "alice", "a")
+    good = str(users.with_name("good"))
+    for arguments in (
+        ("--interface", "0.0.0.0"),
+        ("--listen", "tcp:0"),
+        ("--listen", "tcp:0:interface=192.0.2.1"),
+    ):
+        result = run("--port", "0", "--auth", good, *arguments, cwd=tmp_path)
+        assert result.returncode != 0
+        assert "--auth-plaintext" in result.stderr
+        assert "Traceback" not in result.stderr
+    result = run("--auth", str(tmp_path / "missing"), cwd=tmp_path)
+    assert "--auth:" in result.stderr and "No such file" in result.stderr
+
+
+@pytest.mark.live
+def test_chatPasswdRefusals(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    assert "not a nick" in chatPasswd(users, "client4", "x").stderr
+    assert "empty password" in chatPasswd(users, "alice", "").stderr
+    users.write_text("garbage\n")
+    result = chatPasswd(users, "alice", "x")
+    assert result.returncode != 0
+    assert "line 1" in result.stderr
+    assert users.read_text() == "garbage\n"
