@@ -82,6 +82,8 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     def _prefixWith(self, prefix: bytes) -> None:
         self._prefix = prefix
         self._separator = wire.DELIMITER + prefix
+        self.commandMark = prefix + b"/"
+        """In L{frame}'s output wherever one of the lines begins with C{/}."""
 
     @property
     def label(self) -> bytes:

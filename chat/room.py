@@ -264,7 +264,12 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def broadcast(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         """Relay C{lines} from C{sender} to everyone else in the room."""
-        frame = sender.frame(lines)
+        self.broadcastFrame(sender, sender.frame(lines), lines)
+
+    def broadcastFrame(
+        self, sender: ChatProtocol, frame: bytes, lines: list[bytes]
+    ) -> None:
+        """Relay C{lines} from C{sender}, framed as C{frame}, to the others."""
         self._post(frame, sender)
         self.peers.publish(frame)
         if self.logRelays:
