@@ -14,7 +14,7 @@ from twisted.python import usage
 
 from chat import parsing
 from chat.auth import LOGIN_TIMEOUT, Gatekeeper, PasswordFileChecker, passwordPortal
-from chat.history import MAX_HISTORY, History
+from chat.history import MAX_HISTORY, History, historyFor
 from chat.htpasswd import PasswordFileError
 from chat.interfaces import IPeers
 from chat.limits import Limits
@@ -232,7 +232,7 @@ def makeService(
         peers,
         config["max-line"],
         config["limits"],
-        history=_history(int(config["history"])),
+        history=_history(int(config["history"]), config["limits"]),
         commands=config["commands"],
         gatekeeper=_gatekeeper(config, log, reactor),
     )
@@ -282,8 +282,8 @@ def _checkPrivate(description: str) -> None:
     )
 
 
-def _history(size: int) -> History | None:
-    return History(size) if size else None
+def _history(size: int, limits: Limits) -> History | None:
+    return historyFor(size, limits) if size else None
 
 
 def _peers(config: Options, log: Logger, reactor: Any) -> IPeers:

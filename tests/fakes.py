@@ -16,7 +16,7 @@ from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
 from chat.auth import Gatekeeper
-from chat.history import History
+from chat.history import historyFor
 from chat.interfaces import IPeers
 from chat.limits import Limits
 from chat.peers import LocalPeers
@@ -92,7 +92,7 @@ class FakeRoom:
             peers,
             maxLine,
             limits,
-            history=History(history) if history else None,
+            history=historyFor(history, limits or Limits()) if history else None,
             commands=commands or gatekeeper is not None,
             gatekeeper=gatekeeper(self.clock, log) if gatekeeper else None,
         )

@@ -91,3 +91,35 @@ def test_recordOlder() -> None:
     assert history.replay() == (
         wire.historyStart(3) + b"c: c\nc: older\nc: new\n" + wire.END_OF_HISTORY
     )
+
+
+def test_boundedByBytes() -> None:
+    """Never more than maxBytes, counting each line's newline."""
+    history = History(10, maxBytes=15)
+    history.record(b"c: 1\nc: 2\nc: 3\n")
+    assert history.replay() == (
+        wire.historyStart(3) + b"c: 1\nc: 2\nc: 3\n" + wire.END_OF_HISTORY
+    )
+    history.record(b"c: 4\n")
+    assert len(history) == 3
+    history.record(b"c: " + b"x" * 20 + b"\n")
+    assert len(history) == 0  # longer than the whole allowance
+    assert history.recordOlder(b"c: 5\nc: 6\n") is True
+    assert history.recordOlder(b"c: 7\nc: 8\n") is False
+    assert history.replay() == (
+        wire.historyStart(3) + b"c: 8\nc: 5\nc: 6\n" + wire.END_OF_HISTORY
+    )
+
+
+def test_historyWithinTheSendQ() -> None:
+    """A newcomer's history never gets it cut off by the SendQ limit."""
+    from chat.limits import Limits
+
+    fake = FakeRoom(history=100, limits=Limits(sendqHard=4096, sendqSoft=2048))
+    a, ta = fake.connect()
+    fake.received(ta)
+    a.dataReceived((b"y" * 100 + b"\n") * 100)
+    b, tb = fake.connect()
+    received = fake.received(tb)
+    assert received.startswith(wire.historyStart(9))
+    assert not tb.aborted
