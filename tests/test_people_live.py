@@ -5,12 +5,22 @@ and two nodes of a cluster for what the whole room must agree on.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chat import wire
 from chat.commands import HELP
-from tests.live import Client, StartServer, waitFor
+from tests.live import DEADLINE, Client, StartServer, waitFor
 from tests.livecluster import Cluster
+
+
+def tool(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
 
 EMPTY_HISTORY = wire.historyStart(0) + wire.END_OF_HISTORY
 
@@ -153,3 +163,28 @@ def test_sameHistoryOnEveryNode(cluster: Cluster) -> None:
             + b"client 2: from two\n"
             + wire.END_OF_HISTORY
         )
+
+
+@pytest.mark.live
+def test_toolsAgainstChatMode(startServer: StartServer, tmp_path: Path) -> None:
+    """chat-tester and chat-bench pass against --commands --history."""
+    server = startServer("--commands", "--history", "50")
+    for _ in range(2):  # the second run meets a full history
+        tester = subprocess.run(
+            [tool("chat-tester"), "--port", str(server.port), "--clients", "5"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE * 3,
+        )
+        assert tester.returncode == 0, tester.stdout + tester.stderr
+    bench = subprocess.run(
+        [tool("chat-bench"), "--target", f"127.0.0.1:{server.port}"]
+        + ["-c", "10", "-s", "3", "-d", "0.5", "--warmup", "0.2", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+    )
+    assert bench.returncode == 0, bench.stdout + bench.stderr
+    assert json.loads(bench.stdout)["ok"]

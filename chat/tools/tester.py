@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from chat import parsing, wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
-from chat.tools.notices import ARRIVAL
+from chat.tools.notices import ARRIVAL, HistorySkipper
 
 PROGRAM = "chat-tester"
 
@@ -117,8 +117,10 @@ class Recorder(Protocol):
         self._logged = 0
         self._waiting: list[tuple[int, Deferred[None]]] = []
         self.gone: Deferred[None] = Deferred()
+        self._history = HistorySkipper()
 
     def dataReceived(self, data: bytes) -> None:
+        data = self._history.feed(data)
         self.received += data
         self.lines += data.count(b"\n")
         self._logLines()
