@@ -22,13 +22,23 @@ def pending(harness: Harness, verb: bytes) -> tuple[tuple[Any, ...], Any]:
     return found
 
 
+def joined(size: int, lastId: bytes, readBack: bool = True) -> tuple[Harness, History]:
+    """
+    A node that keeps a history of C{size} lines and has joined at
+    C{lastId}; with C{readBack}, the stream had nothing to read back.
+    """
+    harness = Harness()
+    history = History(size)
+    harness.peers.keepHistory(history)
+    harness.joinCluster(lastId=lastId)
+    if readBack:
+        pending(harness, b"XREVRANGE")[1].callback([])
+    return harness, history
+
+
 def test_historyInStreamOrderWithOwnEntries() -> None:
     """Every node records every entry, its own too, in the stream's order."""
-    harness = Harness()
-    history = History(10)
-    harness.peers.keepHistory(history)
-    harness.joinCluster(lastId=b"0-0")
-    pending(harness, b"XREVRANGE")[1].callback([])
+    harness, history = joined(10, b"0-0")
     node = harness.peers.node.encode()
     harness.peers.publish(b"client 0: not recorded until read\n")
     assert len(history) == 0
@@ -46,10 +56,7 @@ def test_historyInStreamOrderWithOwnEntries() -> None:
 
 def test_historyReadBackBeforeReading() -> None:
     """A joining node reads the last entries back, then reads on from there."""
-    harness = Harness()
-    history = History(3)
-    harness.peers.keepHistory(history)
-    harness.joinCluster(lastId=b"9-0")
+    harness, history = joined(3, b"9-0", readBack=False)
     command, reply = pending(harness, b"XREVRANGE")
     assert command[2:4] == (b"9-0", b"-")
     reply.callback(
@@ -67,10 +74,7 @@ def test_historyReadBackBeforeReading() -> None:
 
 
 def test_historyReadBackResumesAfterALostConnection() -> None:
-    harness = Harness()
-    history = History(1000)
-    harness.peers.keepHistory(history)
-    harness.joinCluster(lastId=b"999-0")
+    harness, history = joined(1000, b"999-0", readBack=False)
     page = [
         [b"%d-0" % n, [b"n", b"x", b"d", b"c: %d\n" % n]] for n in range(999, 743, -1)
     ]
@@ -88,11 +92,7 @@ def test_historyReadBackResumesAfterALostConnection() -> None:
 
 def test_privateEntries() -> None:
     """An entry for one client goes to it alone, in order, never to history."""
-    harness = Harness()
-    history = History(10)
-    harness.peers.keepHistory(history)
-    harness.joinCluster(lastId=b"0-0")
-    pending(harness, b"XREVRANGE")[1].callback([])
+    harness, history = joined(10, b"0-0")
     _, reply = pending(harness, b"XREAD")
     reply.callback(
         [

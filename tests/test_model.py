@@ -6,6 +6,8 @@ step each client has received exactly what the model says.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -48,6 +50,18 @@ def pieces(line: bytes) -> list[bytes]:
     if line.endswith(b"\r"):
         line = line[:-1]
     return [line[i : i + LIMIT] for i in range(0, len(line), LIMIT)] or [b""]
+
+
+def receivedAsModelled(
+    fake: FakeRoom,
+    real: dict[int, tuple[ChatProtocol, RecordingTransport]],
+    received: dict[int, bytes],
+    model: Mapping[int, ModelClient | ChatModelClient],
+) -> None:
+    """Each client has received, so far, exactly what the model says."""
+    for clientId, (_, transport) in real.items():
+        received[clientId] += fake.received(transport)
+        assert received[clientId] == model[clientId].expected
 
 
 class RoomMachine(RuleBasedStateMachine):
@@ -96,9 +110,7 @@ class RoomMachine(RuleBasedStateMachine):
 
     @invariant()
     def everyoneReceivedWhatTheModelSays(self) -> None:
-        for clientId, (_, transport) in self.real.items():
-            self.received[clientId] += self.fake.received(transport)
-            assert self.received[clientId] == self.model[clientId].expected
+        receivedAsModelled(self.fake, self.real, self.received, self.model)
 
 
 TestRoom = RoomMachine.TestCase
@@ -249,9 +261,7 @@ class ChatMachine(RuleBasedStateMachine):
 
     @invariant()
     def everyoneReceivedWhatTheModelSays(self) -> None:
-        for clientId, (_, transport) in self.real.items():
-            self.received[clientId] += self.fake.received(transport)
-            assert self.received[clientId] == self.model[clientId].expected
+        receivedAsModelled(self.fake, self.real, self.received, self.model)
 
 
 TestChat = ChatMachine.TestCase

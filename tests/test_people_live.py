@@ -15,7 +15,7 @@ import pytest
 from chat import wire
 from chat.commands import HELP
 from tests.live import DEADLINE, Client, StartServer, waitFor
-from tests.livecluster import Cluster
+from tests.livecluster import Cluster, Node
 
 
 def tool(name: str) -> str:
@@ -91,13 +91,21 @@ def test_optionsOffAreMiniServ(startServer: StartServer) -> None:
     c.expect(b"client 0: sentinel\n")
 
 
+def aliceOnOne(cluster: Cluster) -> tuple[Node, Node, Client, Client]:
+    """Two nodes; client 0, on the first, is alice; client 1 on the second."""
+    one, two = cluster.start(2, "--commands")
+    a, b = cluster.connect(one), cluster.connect(two)
+    a.send(b"/nick alice\n")
+    b.expect(b"server: client 0 is now alice\n")
+    return one, two, a, b
+
+
 @pytest.mark.cluster
 @pytest.mark.live
 def test_namesWhoMsgAcrossNodes(cluster: Cluster) -> None:
-    one, two = cluster.start(2, "--commands")
-    a, b = cluster.connect(one), cluster.connect(two)
-    a.send(b"/nick alice\nhi\n")
-    b.expect(b"server: client 0 is now alice\nalice: hi\n")
+    _, two, a, b = aliceOnOne(cluster)
+    a.send(b"hi\n")
+    b.expect(b"alice: hi\n")
     b.send(b"/nick Alice\n/nick bob\nsentinel\n")
     b.expect(wire.nickTaken(b"Alice"))
     a.expect(b"server: client 1 is now bob\nbob: sentinel\n")
@@ -119,10 +127,7 @@ def test_namesWhoMsgAcrossNodes(cluster: Cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_nickFreedWhenNodeDies(cluster: Cluster) -> None:
-    one, two = cluster.start(2, "--commands")
-    a, b = cluster.connect(one), cluster.connect(two)
-    a.send(b"/nick alice\n")
-    b.expect(b"server: client 0 is now alice\n")
+    one, _, _, b = aliceOnOne(cluster)
     one.crash()
     b.expect(b"server: alice just left\n")
     b.send(b"/nick alice\n/who\n")
