@@ -17,6 +17,7 @@ import pytest
 
 from chat import wire
 from tests.live import DEADLINE, Client, StartServer, run, waitFor
+from tests.livecluster import Cluster
 
 PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
 
@@ -127,3 +128,55 @@ def test_chatPasswdRefusals(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "line 1" in result.stderr
     assert users.read_text() == "garbage\n"
+
+
+@pytest.mark.live
+def test_bruteForce(startServer: StartServer, tmp_path: Path) -> None:
+    """After 5 failed logins from an address, the right password fails too."""
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right")
+    server = startServer("--auth", str(users))
+    guesses = [login(server.port, b"alice", b"guess%d" % n) for n in range(5)]
+    for guess in guesses:
+        assert guess.readToEnd() == wire.LOGIN_FAILED
+    late = login(server.port, b"alice", b"right")
+    assert late.readToEnd() == wire.LOGIN_FAILED
+    waitFor(lambda: server.logText().count("login failed for alice") == 6, "the log")
+
+
+@pytest.mark.live
+def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right")
+    server = startServer("--auth", str(users), "--login-timeout", "0.5")
+    slow = Client(server.port)
+    slow.send(b"/login alice ri")
+    assert slow.readToEnd() == wire.LOGIN_TIMED_OUT
+    alice = login(server.port, b"alice", b"right")
+    alice.send(b"/who\n")
+    alice.expect(b"server: 1 clients: alice\n")
+    quitter = Client(server.port)
+    quitter.send(b"/login alice rig")
+    quitter.close()
+    alice.send(b"/who\n")
+    alice.expect(b"server: 1 clients: alice\n")
+    alice.nothingMore()
+
+
+@pytest.mark.cluster
+@pytest.mark.live
+def test_loginAcrossNodes(cluster: Cluster, tmp_path: Path) -> None:
+    """A name logged in on one node is taken on the other."""
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right")
+    chatPasswd(users, "bob", "builder")
+    one, two = cluster.start(2, "--auth", str(users))
+    alice = login(one.port, b"alice", b"right")
+    one.waitForLog(r"client 0 is now alice")
+    bob = login(two.port, b"bob", b"builder")
+    alice.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
+    again = login(two.port, b"Alice", b"right")
+    again.expect(wire.nickTaken(b"alice"))
+    alice.expect(wire.arrived(2))
+    bob.send(b"/msg alice hi\n")
+    alice.expect(b"bob (private): hi\n")

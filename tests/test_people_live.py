@@ -193,3 +193,37 @@ def test_toolsAgainstChatMode(startServer: StartServer, tmp_path: Path) -> None:
     )
     assert bench.returncode == 0, bench.stdout + bench.stderr
     assert json.loads(bench.stdout)["ok"]
+
+
+@pytest.mark.live
+def test_limitsHoldForCommands(startServer: StartServer) -> None:
+    """
+    --max-line cuts a command like any line; under flood control every
+    command is answered, in order, as the allowance refills (that commands
+    spend it is shown in memory: test_commands.test_floodControlCountsCommands).
+    """
+    server = startServer(
+        "--commands", "--max-line", "16", "--flood-rate", "2", "--flood-burst", "3"
+    )
+    a, b = server.connect(), server.connect()
+    a.send(b"/nick " + b"n" * 12 + b"\n")
+    b.expect(b"server: client 0 is now nnnnnnnnnn\nnnnnnnnnnn: nn\n")
+    a.send(b"/who\n" * 6 + b"/me done\n")
+    a.expect(b"server: 2 clients: nnnnnnnnnn, client 1\n" * 6)
+    b.expect(b"* nnnnnnnnnn done\n")
+
+
+@pytest.mark.live
+def test_garbageCommands(startServer: StartServer) -> None:
+    """Bytes no command expects are answered, never crash or reach others."""
+    server = startServer("--commands")
+    a, b = server.connect(), server.connect()
+    a.send(b"/\xff\x00\n/nick \xff\xfe\n/msg \x00 x\n/ \n//\n")
+    a.expect(
+        wire.unknownCommand(b"/\xff\x00")
+        + wire.INVALID_NICK
+        + wire.noSuchNick(b"\x00")
+        + wire.unknownCommand(b"/")
+    )
+    b.expect(b"client 0: /\n")
+    b.nothingMore()
