@@ -287,6 +287,8 @@ class ChatRoom(ServerFactory[Protocol]):
         Send C{data}, lines of the server's making about C{sender} (a new
         nick, an action), to everyone else in the room.
         """
+        if self._closing:
+            return  # answers that come after the shutdown notice
         self._post(data, sender)
         self.peers.publish(data)
 
@@ -309,6 +311,8 @@ class ChatRoom(ServerFactory[Protocol]):
         Send C{data} to C{client} alone once this reactor iteration is
         over, in its place among what is posted for everyone.
         """
+        if self._closing:
+            return
         if not self._due:
             self._due = True
             self._clock.callLater(0, self._flush)
