@@ -128,8 +128,8 @@ class Gatekeeper:
     """
     Lets a connection into the room once it has logged in.
 
-    @param admit: called with the client, its name and the lines it sent
-        after its C{/login}, when it has logged in.
+    @ivar admit: set by the room: called with the client, its name and the
+        lines it sent after its C{/login}, once it has logged in.
     """
 
     def __init__(
@@ -207,7 +207,6 @@ class Gatekeeper:
             attempt = self._portal.login(
                 UsernamePassword(name, password), None, IChatUser
             )
-        del password, credentials
         attempt.addCallbacks(
             self._succeeded,
             self._refused,
@@ -234,7 +233,8 @@ class Gatekeeper:
     def _refused(
         self, reason: Failure, client: ChatProtocol, name: bytes, host: str
     ) -> None:
-        reason.trap(UnauthorizedLogin)
+        if not reason.check(UnauthorizedLogin):
+            self._log.failure("checking a password failed", reason, category="AUTH")
         failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
         failures.append(self._clock.seconds())
         self._log.warn(

@@ -5,6 +5,7 @@ relayed, exactly as they were delivered, for newcomers.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from chat import wire
@@ -30,7 +31,7 @@ class History:
     def __init__(self, size: int, maxBytes: int | None = None) -> None:
         self._lines: deque[bytes] = deque()
         self._size = size
-        self._maxBytes = maxBytes if maxBytes is not None else size * (1 << 32)
+        self._maxBytes = math.inf if maxBytes is None else maxBytes
         self._bytes = 0
 
     def __len__(self) -> int:

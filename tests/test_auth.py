@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import Logger
 
@@ -181,3 +181,24 @@ def test_malformedFile(tmp_path: Path, content: bytes, complaint: str) -> None:
     path.write_bytes(content)
     with pytest.raises(htpasswd.PasswordFileError, match=complaint):
         htpasswd.read(str(path))
+
+
+def test_checkerErrorIsAFailedLogin(tmp_path: Path) -> None:
+    """A check that breaks turns the connection away like a wrong password."""
+    path = tmp_path / "users"
+    htpasswd.write(str(path), dict(HASHES))
+
+    def broken(password: bytes, hashed: bytes) -> Deferred[bool]:
+        return fail(RuntimeError("no threads left"))
+
+    checker = PasswordFileChecker(str(path), verify=broken)
+
+    def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
+        return Gatekeeper(passwordPortal(checker), checker, clock, log)
+
+    fake = FakeRoom(gatekeeper=gatekeeper)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login alice wonderland\n")
+    fake.clock.advance(FAILURE_DELAY)
+    assert fake.received(ta) == wire.LOGIN_FAILED
+    assert any("no threads left" in repr(event) for event in fake.events)
