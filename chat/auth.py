@@ -225,7 +225,7 @@ class Gatekeeper:
             "{name} logged in from {peer}",
             category="AUTH",
             name=name.decode(),
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            peer=_peer(client),
         )
         client.gate.release(Hold.LOGIN)
         self.admit(client, name, rest)
@@ -241,7 +241,7 @@ class Gatekeeper:
             "login failed for {name} from {peer}",
             category="AUTH",
             name=printable(name[:64]),
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            peer=_peer(client),
         )
         self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
 
@@ -249,7 +249,7 @@ class Gatekeeper:
         self._log.info(
             "{peer} did not log in in time",
             category="AUTH",
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            peer=_peer(client),
         )
         self._turnAway(client, wire.LOGIN_TIMED_OUT)
 
@@ -272,6 +272,10 @@ class Gatekeeper:
             del self._failures[host]
             return False
         return len(failures) >= self._perMinute
+
+
+def _peer(client: ChatProtocol) -> str:
+    return describePeer(client.transport)  # type: ignore[arg-type]
 
 
 def _host(client: ChatProtocol) -> str:

@@ -28,19 +28,19 @@ HASHES = {
 }
 
 
-def verifyAtOnce(password: bytes, hashed: bytes) -> object:
+def verifyAtOnce(password: bytes, hashed: bytes) -> Deferred[bool]:
     return succeed(bcrypt.checkpw(password, hashed))
 
 
-def authRoom(tmp_path: Path, **options: object) -> tuple[FakeRoom, PasswordFileChecker]:
+def authRoom(tmp_path: Path, history: int = 0) -> tuple[FakeRoom, PasswordFileChecker]:
     path = tmp_path / "users"
     htpasswd.write(str(path), dict(HASHES))
-    checker = PasswordFileChecker(str(path), verify=verifyAtOnce)  # type: ignore[arg-type]
+    checker = PasswordFileChecker(str(path), verify=verifyAtOnce)
 
     def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
         return Gatekeeper(passwordPortal(checker), checker, clock, log, timeout=30.0)
 
-    return FakeRoom(gatekeeper=gatekeeper, **options), checker  # type: ignore[arg-type]
+    return FakeRoom(gatekeeper=gatekeeper, history=history), checker
 
 
 def test_loginJoinsTheRoom(tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ from tests.fakes import FakeRoom, RecordingTransport
 Pair = tuple[ChatProtocol, RecordingTransport]
 
 
-def room(**options: object) -> tuple[FakeRoom, Pair, Pair]:
+def room(
+    maxLine: int = 65536, limits: Limits | None = None
+) -> tuple[FakeRoom, Pair, Pair]:
     """A room with --commands and two clients who have seen each other."""
-    fake = FakeRoom(commands=True, **options)  # type: ignore[arg-type]
+    fake = FakeRoom(maxLine, limits, commands=True)
     a, b = fake.connect(), fake.connect()
     fake.received(a[1])
     fake.received(b[1])
