@@ -256,7 +256,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if self._closing:
             return  # nothing is relayed after the shutdown notice
         if self.commands is None:
-            self.broadcast(sender, lines)
+            self.broadcastFrame(sender, sender.frame(lines), lines)
         elif self.gatekeeper is not None and sender.clientId == UNNUMBERED:
             self.gatekeeper.received(sender, lines)
         else:
