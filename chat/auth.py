@@ -152,6 +152,7 @@ class Gatekeeper:
         self._timers: dict[ChatProtocol, IDelayedCall] = {}
         self._checking: dict[ChatProtocol, list[bytes]] = {}
         self._failures: dict[str, deque[float]] = {}
+        self._reminded: set[ChatProtocol] = set()
         self.admit: Callable[[ChatProtocol, bytes, list[bytes]], None]
 
     def reload(self) -> None:
@@ -182,6 +183,7 @@ class Gatekeeper:
         if timer is not None and timer.active():
             timer.cancel()
         self._checking.pop(client, None)
+        self._reminded.discard(client)
 
     def received(self, client: ChatProtocol, lines: list[bytes]) -> None:
         """C{client}, not let in yet, sent C{lines}."""
@@ -192,7 +194,10 @@ class Gatekeeper:
             if word.lower() == LOGIN:
                 self._login(client, credentials, lines[at + 1 :])
                 return
-            client.sendq.write(wire.LOGIN_REQUIRED)
+            if client not in self._reminded:
+                # Once: its output is outside the SendQ limits until it is in.
+                self._reminded.add(client)
+                client.sendq.write(wire.LOGIN_REQUIRED)
 
     def _login(
         self, client: ChatProtocol, credentials: bytes, rest: list[bytes]
@@ -220,6 +225,7 @@ class Gatekeeper:
         if rest is None or timer is None:
             return  # it went away meanwhile
         timer.cancel()
+        self._reminded.discard(client)
         name = login[1]
         self._log.info(
             "{name} logged in from {peer}",

@@ -65,8 +65,9 @@ def test_nothingBeforeLogin(tmp_path: Path) -> None:
     """A connection not logged in receives nothing of the room's."""
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
-    a.dataReceived(b"hello\n")
-    assert fake.received(ta) == wire.LOGIN_REQUIRED
+    a.dataReceived(b"hello\n" * 1000)
+    a.dataReceived(b"again\n")
+    assert fake.received(ta) == wire.LOGIN_REQUIRED  # once: no amplification
     b, tb = fake.connect()
     b.dataReceived(b"/login alice wonderland\nhi\n")
     assert fake.received(ta) == b""
