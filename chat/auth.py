@@ -48,6 +48,9 @@ FAILURE_DELAY = 1.0
 FAILURES_PER_MINUTE = 5
 """Failed logins from one address in a minute past which no password is tried."""
 
+KEPT_ADDRESSES = 4096
+"""Addresses with failures kept before those of over a minute ago are forgotten."""
+
 Verify = Callable[[bytes, bytes], Deferred[bool]]
 
 
@@ -241,6 +244,8 @@ class Gatekeeper:
     ) -> None:
         if not reason.check(UnauthorizedLogin):
             self._log.failure("checking a password failed", reason, category="AUTH")
+        if len(self._failures) >= KEPT_ADDRESSES:
+            self._forgetOldFailures()
         failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
         failures.append(self._clock.seconds())
         self._log.warn(
@@ -265,6 +270,13 @@ class Gatekeeper:
         self.forget(client)
         client.sendq.write(notice)
         client.close(self._delay)
+
+    def _forgetOldFailures(self) -> None:
+        """Forget the addresses whose last failure is over a minute old."""
+        since = self._clock.seconds() - 60.0
+        old = [host for host, times in self._failures.items() if times[-1] <= since]
+        for host in old:
+            del self._failures[host]
 
     def _tooMany(self, host: str) -> bool:
         """Whether C{host} failed to log in too often in the last minute."""

@@ -31,8 +31,8 @@ class RecordingTransport(StringTransport):
     pause, as a real transport does once its buffer is full.
     """
 
-    def __init__(self, port: int) -> None:
-        super().__init__(peerAddress=IPv4Address("TCP", "127.0.0.1", port))
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(peerAddress=IPv4Address("TCP", host, port))
         self.writes: list[bytes] = []
         self.aborted = False
         self.lost = False
@@ -98,12 +98,14 @@ class FakeRoom:
         )
         self._ports = iter(range(40000, 50000))
 
-    def transport(self) -> RecordingTransport:
-        """A transport from 127.0.0.1 and a port of its own."""
-        return RecordingTransport(next(self._ports))
+    def transport(self, host: str = "127.0.0.1") -> RecordingTransport:
+        """A transport from C{host} and a port of its own."""
+        return RecordingTransport(next(self._ports), host)
 
-    def connect(self) -> tuple[ChatProtocol, RecordingTransport]:
-        transport = self.transport()
+    def connect(
+        self, host: str = "127.0.0.1"
+    ) -> tuple[ChatProtocol, RecordingTransport]:
+        transport = self.transport(host)
         client = self.room.buildProtocol(transport.getPeer())
         assert isinstance(client, ChatProtocol)
         transport.protocol = client

@@ -203,3 +203,20 @@ def test_checkerErrorIsAFailedLogin(tmp_path: Path) -> None:
     fake.clock.advance(FAILURE_DELAY)
     assert fake.received(ta) == wire.LOGIN_FAILED
     assert any("no threads left" in repr(event) for event in fake.events)
+
+
+def test_failuresOfManyAddressesAreBounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Addresses whose failures are over a minute old are forgotten."""
+    monkeypatch.setattr("chat.auth.KEPT_ADDRESSES", 3)
+    fake, _ = authRoom(tmp_path)
+    gatekeeper = fake.room.gatekeeper
+    assert gatekeeper is not None
+    for n in range(3):
+        client, _ = fake.connect(f"10.0.0.{n}")
+        client.dataReceived(b"/login alice wrong\n")
+    fake.clock.advance(61.0)
+    client, _ = fake.connect("10.0.0.9")
+    client.dataReceived(b"/login alice wrong\n")
+    assert list(gatekeeper._failures) == ["10.0.0.9"]
