@@ -244,6 +244,41 @@ class ChatMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self.model)
+    @rule(
+        data=st.data(),
+        chunks=st.lists(
+            st.lists(st.sampled_from([b"hi", b"/who", b"/me x", b"//y", b"/z"]))
+        ),
+    )
+    def oneRound(self, data: st.DataObject, chunks: list[list[bytes]]) -> None:
+        """
+        Chunks of lines and commands from several clients in one reactor
+        iteration: each line and each answer in its place.
+        """
+        for lines in chunks:
+            clientId = data.draw(st.sampled_from(sorted(self.model)))
+            for line in lines:
+                self.modelLine(clientId, line)
+            chunk = b"".join(line + b"\n" for line in lines)
+            self.real[clientId][0].dataReceived(chunk)
+
+    def modelLine(self, clientId: int, line: bytes) -> None:
+        client = self.model[clientId]
+        if line == b"/who":
+            labels = [self.model[i].label for i in sorted(self.model)]
+            client.expected += b"server: %d clients: %s\n" % (
+                len(labels),
+                b", ".join(labels),
+            )
+        elif line == b"/me x":
+            self.relayed(clientId, b"* " + client.label + b" x\n")
+        elif line == b"/z":
+            client.expected += b"server: unknown command /z, try /help\n"
+        else:
+            text = line.removeprefix(b"/")  # "//y" is relayed as "/y"
+            self.relayed(clientId, client.label + b": " + text + b"\n")
+
+    @precondition(lambda self: self.model)
     @rule(data=st.data(), why=st.sampled_from([None, b"", b"bye now"]))
     def leave(self, data: st.DataObject, why: bytes | None) -> None:
         clientId = data.draw(st.sampled_from(sorted(self.model)))
