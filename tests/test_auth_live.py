@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chat import wire
-from tests.live import DEADLINE, Client, StartServer, run, waitFor
+from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
 
 PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
@@ -148,10 +148,16 @@ def test_bruteForce(startServer: StartServer, tmp_path: Path) -> None:
 def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> None:
     users = tmp_path / "users"
     chatPasswd(users, "alice", "right")
-    server = startServer("--auth", str(users), "--login-timeout", "0.5")
-    slow = Client(server.port)
-    slow.send(b"/login alice ri")
-    assert slow.readToEnd() == wire.LOGIN_TIMED_OUT
+    hurried = tmp_path / "hurried"
+    hurried.mkdir()
+    short = Server(hurried, "--auth", str(users), "--login-timeout", "0.5")
+    try:
+        slow = Client(short.port)
+        slow.send(b"/login alice ri")
+        assert slow.readToEnd() == wire.LOGIN_TIMED_OUT
+    finally:
+        short.kill()
+    server = startServer("--auth", str(users))
     alice = login(server.port, b"alice", b"right")
     alice.send(b"/who\n")
     alice.expect(b"server: 1 clients: alice\n")
