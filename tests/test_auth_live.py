@@ -186,3 +186,23 @@ def test_loginAcrossNodes(cluster: Cluster, tmp_path: Path) -> None:
     alice.expect(wire.arrived(2))
     bob.send(b"/msg alice hi\n")
     alice.expect(b"bob (private): hi\n")
+
+
+@pytest.mark.live
+def test_testerLogsIn(startServer: StartServer, tmp_path: Path) -> None:
+    """chat-tester --login passes against --auth; its log hides the password."""
+    users = tmp_path / "users"
+    chatPasswd(users, "tester", "s3cret")
+    server = startServer("--auth", str(users), "--history", "5")
+    tester = subprocess.run(
+        [str(Path(sys.executable).with_name("chat-tester"))]
+        + ["--port", str(server.port), "--clients", "4", "--login", "tester:s3cret"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+    )
+    assert tester.returncode == 0, tester.stdout + tester.stderr
+    log = (tmp_path / "tester.log").read_text()
+    assert "/login" in log
+    assert "s3cret" not in log

@@ -49,6 +49,13 @@ class Options(usage.Options):
         ["timeout", None, "5", "Seconds to wait for each step's messages."],
         ["settle", None, "0.2", "Seconds to wait at the end for anything unexpected."],
         ["log", None, "tester.log", "Log file, in the server log's format."],
+        [
+            "login",
+            None,
+            None,
+            "NAME:PASSWORD, for a server with --auth: every connection logs in"
+            " with it (the first one gets the nick; the others stay client N).",
+        ],
     ]
 
     def postOptions(self) -> None:
@@ -56,6 +63,11 @@ class Options(usage.Options):
         self["clients"] = parsing.wholeNumber("--clients", self["clients"], 2, 100000)
         self["timeout"] = parsing.decimal("--timeout", self["timeout"], 0.001, 3600)
         self["settle"] = parsing.decimal("--settle", self["settle"], 0, 3600)
+        if self["login"] is not None:
+            name, colon, password = self["login"].partition(":")
+            if not (name and colon and password):
+                raise usage.UsageError("--login: expected NAME:PASSWORD")
+            self["login"] = b"/login %s %s" % (name.encode(), password.encode())
 
 
 def lineOf(index: int) -> bytes:
@@ -144,6 +156,12 @@ class Recorder(Protocol):
             )
         self._logged = max(end, self._logged)
 
+    def forget(self) -> None:
+        """Start the transcript anew: what came so far is not part of it."""
+        self.received = b""
+        self.lines = 0
+        self._logged = 0
+
     def linesReceived(self, count: int) -> Deferred[None]:
         """Fires once C{count} lines in all have been received."""
         waiter: Deferred[None] = Deferred()
@@ -153,12 +171,13 @@ class Recorder(Protocol):
             self._waiting.append((count, waiter))
         return waiter
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, shown: bytes | None = None) -> None:
+        """Send C{line}; the log shows it, or C{shown} (for a password)."""
         self.log.info(
             "[connection {index}] {line}",
             category="TX",
             index=self.index,
-            line=printable(line),
+            line=printable(line if shown is None else shown),
         )
         self.transport.write(line + b"\n")  # type: ignore[union-attr]
 
@@ -188,6 +207,12 @@ class Session:
         """Play the steps; return what the first connection received."""
         clients = self.options["clients"]
         observer = await self.connect(0)
+        if self.options["login"] is not None:
+            # Logged in once the answer to /who comes, which is not part of
+            # the transcript: the others log in after it and keep their ids.
+            observer.send(b"/who")
+            await self.until(1, "the login")
+            observer.forget()
         for index in range(1, clients):
             await self.connect(index)
             await self.until(index, f"arrival notice {index}")
@@ -210,6 +235,8 @@ class Session:
         endpoint = HostnameEndpoint(self.reactor, host, port, self.options["timeout"])
         recorder = await connectProtocol(endpoint, Recorder(index, self.log))
         self.log.info("connection {index} open", category="STATE", index=index)
+        if self.options["login"] is not None:
+            recorder.send(self.options["login"], shown=b"/login")
         self.connections.append(recorder)
         return recorder
 
