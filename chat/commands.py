@@ -67,14 +67,8 @@ class Commands:
         waiting = self._waiting.get(client)
         if waiting is not None:
             waiting.extend(lines)
-            return
-        # The frame is built anyway: one search in it rules out commands in
-        # nearly every chunk, with no work per line.
-        frame = client.frame(lines)
-        if client.commandMark in frame:
-            self._run(client, lines, leaving=False)
         else:
-            self._room.broadcastFrame(client, frame, lines)
+            self._run(client, lines, leaving=False)
 
     def loggedIn(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
         """

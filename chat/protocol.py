@@ -73,6 +73,9 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """Give this client its id."""
         self.clientId = clientId
         self._prefixWith(wire.linePrefix(clientId))
+        if clientId == UNNUMBERED:
+            # Before it has an id, whatever it sends may be a login.
+            self.commandMark = b""
 
     def rename(self, nick: bytes) -> None:
         """From now on this client is C{nick} to the others."""
@@ -83,7 +86,10 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         self._prefix = prefix
         self._separator = wire.DELIMITER + prefix
         self.commandMark = prefix + b"/"
-        """In L{frame}'s output wherever one of the lines begins with C{/}."""
+        """
+        In L{frame}'s output wherever one of the lines begins with C{/}: the
+        lines of a frame without it hold no command.
+        """
 
     @property
     def label(self) -> bytes:

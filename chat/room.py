@@ -255,9 +255,18 @@ class ChatRoom(ServerFactory[Protocol]):
     def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         if self._closing:
             return  # nothing is relayed after the shutdown notice
-        if self.commands is None:
-            self.broadcastFrame(sender, sender.frame(lines), lines)
-        elif self.gatekeeper is not None and sender.clientId == UNNUMBERED:
+        frame = sender.frame(lines)
+        # One search in the frame, built anyway, rules out commands in nearly
+        # every chunk: no work per line.
+        if self.commands is not None and sender.commandMark in frame:
+            self._runCommands(sender, lines)
+        else:
+            self.broadcastFrame(sender, frame, lines)
+
+    def _runCommands(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        """C{lines} from C{sender} may hold commands, or a login."""
+        assert self.commands is not None
+        if self.gatekeeper is not None and sender.clientId == UNNUMBERED:
             self.gatekeeper.received(sender, lines)
         else:
             self.commands.received(sender, lines)
