@@ -73,9 +73,6 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """Give this client its id."""
         self.clientId = clientId
         self._prefixWith(wire.linePrefix(clientId))
-        if clientId == UNNUMBERED:
-            # Before it has an id, whatever it sends may be a login.
-            self.commandMark = b""
 
     def rename(self, nick: bytes) -> None:
         """From now on this client is C{nick} to the others."""

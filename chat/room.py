@@ -256,9 +256,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if self._closing:
             return  # nothing is relayed after the shutdown notice
         frame = sender.frame(lines)
-        # One search in the frame, built anyway, rules out commands in nearly
-        # every chunk: no work per line.
-        if self.commands is not None and sender.commandMark in frame:
+        if self.commands is not None and _mayHoldCommands(sender, frame):
             self._runCommands(sender, lines)
         else:
             self.broadcastFrame(sender, frame, lines)
@@ -562,6 +560,18 @@ class ChatRoom(ServerFactory[Protocol]):
             return succeed(None)
         self._emptied = Deferred()
         return self._emptied
+
+
+def _mayHoldCommands(sender: ChatProtocol, frame: bytes) -> bool:
+    """
+    Whether C{frame}, lines of C{sender}, may hold commands (or a login,
+    before it has an id).  A search for C{/} in the frame, built anyway,
+    rules out commands in nearly every chunk with no work per line; a
+    search for the prefix of a line that begins with C{/} in most others.
+    """
+    return sender.clientId == UNNUMBERED or (
+        b"/" in frame and sender.commandMark in frame
+    )
 
 
 def _merge(
