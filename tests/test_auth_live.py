@@ -40,6 +40,14 @@ def login(port: int, name: bytes, password: bytes) -> Client:
     return client
 
 
+def alone(port: int, name: bytes, password: bytes, nick: bytes) -> Client:
+    """Log in, alone in the room: /who lists C{nick} alone."""
+    client = login(port, name, password)
+    client.send(b"/who\n")
+    client.expect(b"server: 1 clients: " + nick + b"\n")
+    return client
+
+
 @pytest.mark.live
 def test_loginWithChatPasswd(startServer: StartServer, tmp_path: Path) -> None:
     users = tmp_path / "users"
@@ -47,9 +55,7 @@ def test_loginWithChatPasswd(startServer: StartServer, tmp_path: Path) -> None:
     assert chatPasswd(users, "bob", "first").returncode == 0
     assert chatPasswd(users, "bob", "builder").returncode == 0  # changed
     server = startServer("--auth", str(users), "--login-timeout", "20")
-    alice = login(server.port, b"alice", b"open sesame")
-    alice.send(b"/who\n")
-    alice.expect(b"server: 1 clients: alice\n")
+    alice = alone(server.port, b"alice", b"open sesame", b"alice")
     bob = login(server.port, b"bob", b"first")
     assert bob.readToEnd() == wire.LOGIN_FAILED
     bob = login(server.port, b"bob", b"builder")
@@ -78,9 +84,7 @@ def test_loginWithApacheHtpasswd(startServer: StartServer, tmp_path: Path) -> No
         timeout=DEADLINE,
     )
     server = startServer("--auth", str(users))
-    carol = login(server.port, b"CAROL", b"s3cret")
-    carol.send(b"/who\n")
-    carol.expect(b"server: 1 clients: carol\n")
+    alone(server.port, b"CAROL", b"s3cret", b"carol")
 
 
 @pytest.mark.live
@@ -91,9 +95,7 @@ def test_reloadOnSighup(startServer: StartServer, tmp_path: Path) -> None:
     chatPasswd(users, "dave", "d")
     server.process.send_signal(signal.SIGHUP)
     waitFor(lambda: "read 2 users" in server.logText(), "the reload")
-    dave = login(server.port, b"dave", b"d")
-    dave.send(b"/who\n")
-    dave.expect(b"server: 1 clients: dave\n")
+    alone(server.port, b"dave", b"d", b"dave")
 
 
 @pytest.mark.live
@@ -158,9 +160,7 @@ def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> N
     finally:
         short.kill()
     server = startServer("--auth", str(users))
-    alice = login(server.port, b"alice", b"right")
-    alice.send(b"/who\n")
-    alice.expect(b"server: 1 clients: alice\n")
+    alice = alone(server.port, b"alice", b"right", b"alice")
     quitter = Client(server.port)
     quitter.send(b"/login alice rig")
     quitter.close()
