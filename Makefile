@@ -21,12 +21,14 @@ test: $(STAMP) test-programs
 	$(BIN)/pytest
 
 # Programs some tests start besides the server: redis-server for the
-# cluster, systemd-socket-activate for the systemd units.  Debian's packages
-# are installed when one is missing and apt-get is there.
+# cluster, systemd-socket-activate for the systemd units, Apache's htpasswd
+# for a password file written by it.  Debian's packages are installed when
+# one is missing and apt-get is there.
 test-programs:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }

@@ -30,6 +30,10 @@ class Hold(Flag):
     """The server is shutting down."""
     CONSUMER = 16
     """Paused through the protocol's own producer API."""
+    COMMAND = 32
+    """A command of the client's waits for its answer (from the cluster)."""
+    LOGIN = 64
+    """The client's login is being checked."""
 
 
 class ReadGate:

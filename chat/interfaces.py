@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
+    from chat.history import History
     from chat.protocol import ChatProtocol
 
 
@@ -48,6 +49,12 @@ class ILocalRoom(Interface):
         """
         Disconnect every local client without a leave notice: the peers
         have announced them gone already.
+        """
+
+    def deliverPrivate(clientId: int, data: bytes) -> None:
+        """
+        Send C{data}, a private message from another process, to local
+        client C{clientId} alone, if it is still here.
         """
 
 
@@ -87,11 +94,37 @@ class IPeers(Interface):
         them, goes to the peers, in the order published.
         """
 
-    def leave(clientId: int) -> None:
+    def leave(clientId: int, notice: bytes | None = None) -> None:
         """
         Local client C{clientId} has gone: announce it to the peers, after
-        everything it published.
+        everything it published, with C{notice} (by default
+        L{chat.wire.left}), and free its nick.
         """
+
+    # Chat for people (SPEC section 9): what the whole room must agree on.
+
+    def keepHistory(history: History) -> None:
+        """
+        Keep C{history} up to date with the lines relayed in the whole
+        room, in the order that every process of the room sees them, from
+        now on.
+        """
+
+    def claim(clientId: int, name: bytes) -> Deferred[bool]:
+        """
+        Make C{name} the nick of C{clientId}, a local client, in the whole
+        room, freeing its former one: whether it could be had (no other
+        client has it, ignoring case).
+        """
+
+    def find(name: bytes) -> Deferred[int | None]:
+        """The id of the client whose nick is C{name} ignoring case, if any."""
+
+    def who() -> Deferred[list[bytes]]:
+        """Every client of the room as others see it named, in id order."""
+
+    def tell(clientId: int, data: bytes) -> None:
+        """Send C{data} to C{clientId} alone, a client of another process."""
 
 
 class IClientHub(Interface):

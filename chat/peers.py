@@ -9,13 +9,17 @@ from itertools import count
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
+from chat import wire
+from chat.history import History
 from chat.interfaces import ILocalRoom, IPeers
+from chat.names import nickKey
 
 
 @implementer(IPeers)
 class LocalPeers:
     """
-    Ids from a counter, at once; nobody else to tell anything.
+    Ids from a counter, at once; nobody else to tell anything.  The nicks
+    and the history of the room are kept here, in memory.
 
     @param firstId: the first id to hand out (a server that takes over
         clients numbered elsewhere continues their sequence).
@@ -26,9 +30,13 @@ class LocalPeers:
 
     def __init__(self, firstId: int = 0) -> None:
         self._ids = count(firstId)
+        self._room: ILocalRoom | None = None
+        self._history: History | None = None
+        self._holders: dict[bytes, int] = {}
+        self._nicks: dict[int, bytes] = {}
 
     def attach(self, room: ILocalRoom) -> None:
-        pass
+        self._room = room
 
     def start(self) -> None:
         pass
@@ -40,7 +48,35 @@ class LocalPeers:
         return succeed(next(self._ids))
 
     def publish(self, data: bytes) -> None:
-        pass
+        if self._history is not None:
+            self._history.record(data)
 
-    def leave(self, clientId: int) -> None:
-        pass
+    def leave(self, clientId: int, notice: bytes | None = None) -> None:
+        nick = self._nicks.pop(clientId, None)
+        if nick is not None:
+            del self._holders[nickKey(nick)]
+
+    def keepHistory(self, history: History) -> None:
+        self._history = history
+
+    def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
+        key = nickKey(name)
+        if self._holders.setdefault(key, clientId) != clientId:
+            return succeed(False)
+        old = self._nicks.get(clientId)
+        if old is not None and nickKey(old) != key:
+            del self._holders[nickKey(old)]
+        self._nicks[clientId] = name
+        return succeed(True)
+
+    def find(self, name: bytes) -> Deferred[int | None]:
+        return succeed(self._holders.get(nickKey(name)))
+
+    def who(self) -> Deferred[list[bytes]]:
+        assert self._room is not None
+        nicks = self._nicks
+        ids = sorted(self._room.localIds())
+        return succeed([nicks.get(i) or wire.clientLabel(i) for i in ids])
+
+    def tell(self, clientId: int, data: bytes) -> None:
+        pass  # every client of the room is local: nobody else to tell

@@ -46,6 +46,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
 
     @ivar hub: the room this client is in.
     @ivar clientId: the id the room gave this client, L{UNNUMBERED} before.
+    @ivar nick: the client's nick (C{--commands}), or L{None}.
     @ivar sendq: everything sent to this client goes through it.
     @ivar gate: whether this client's input is read, and why not.
     @ivar bucket: the client's allowance of lines under flood control, or
@@ -56,6 +57,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
 
     bucket: TokenBucket | None = None
     host: str | None = None
+    nick: bytes | None = None
     # Defaults as class attributes: an idle client stores none of them.
     _unread = b""
     _ended = False
@@ -74,8 +76,31 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     def number(self, clientId: int) -> None:
         """Give this client its id."""
         self.clientId = clientId
-        self._prefix = wire.linePrefix(clientId)
-        self._separator = wire.DELIMITER + self._prefix
+        self._prefixWith(wire.linePrefix(clientId))
+
+    def rename(self, nick: bytes) -> None:
+        """From now on this client is C{nick} to the others."""
+        self.nick = nick
+        self._prefixWith(nick + b": ")
+
+    def _prefixWith(self, prefix: bytes) -> None:
+        self._prefix = prefix
+        self._separator = wire.DELIMITER + prefix
+        self.commandMark = prefix + b"/"
+        """
+        In L{frame}'s output wherever one of the lines begins with C{/}: the
+        lines of a frame without it hold no command.
+        """
+
+    @property
+    def label(self) -> bytes:
+        """How the others know this client: its nick, or C{client N}."""
+        return self.nick or wire.clientLabel(self.clientId)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the client's input has ended: it is leaving."""
+        return self._ended
 
     def frame(self, lines: list[bytes]) -> bytes:
         """

@@ -15,6 +15,7 @@ batch of their own.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
@@ -25,12 +26,17 @@ from zope.interface import implementer
 
 from chat import wire
 from chat.addresses import describeAddress, describePeer, describeReason
+from chat.commands import Commands
 from chat.gate import Hold
+from chat.history import History
 from chat.interfaces import IClientHub, ILocalRoom, IMetrics, IPeers
 from chat.limits import Limits, TokenBucket
 from chat.log import plural
 from chat.metrics import NO_METRICS
-from chat.protocol import ChatProtocol, TurnedAway
+from chat.protocol import UNNUMBERED, ChatProtocol, TurnedAway
+
+if TYPE_CHECKING:
+    from chat.auth import Gatekeeper
 
 SHUTDOWN_GRACE = 5.0
 """Seconds the clients get at shutdown to receive what is pending for them."""
@@ -49,6 +55,12 @@ class ChatRoom(ServerFactory[Protocol]):
 
     @ivar clients: the connected clients by id, in the order they joined.
     @ivar peers: the room's peers.
+    @ivar history: what newcomers receive of what was said before they
+        came (C{--history}), or L{None}.
+    @ivar commands: the slash commands (C{--commands}), or L{None}: every
+        line is relayed as it is.
+    @ivar gatekeeper: who lets new connections in once they have logged in
+        (C{--auth}, with C{commands}), or L{None}: they are let in at once.
     """
 
     def __init__(
@@ -58,6 +70,9 @@ class ChatRoom(ServerFactory[Protocol]):
         peers: IPeers,
         maxLine: int = 65536,
         limits: Limits | None = None,
+        history: History | None = None,
+        commands: bool = False,
+        gatekeeper: Gatekeeper | None = None,
         metrics: IMetrics = NO_METRICS,
     ) -> None:
         self.log = log
@@ -73,11 +88,22 @@ class ChatRoom(ServerFactory[Protocol]):
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
         self._batch: list[tuple[ChatProtocol | None, bytes]] = []
+        self._told: dict[ChatProtocol, list[tuple[int, bytes]]] = {}
+        self._due = False
         self._joinedAt: dict[ChatProtocol, int] = {}
         self._inputHeld = False
         self._closing = False
         self._emptied: Deferred[None] | None = None
         peers.attach(self)
+        self.history = history
+        if history is not None:
+            peers.keepHistory(history)
+        self.commands = Commands(self, peers, log) if commands else None
+        self.gatekeeper = gatekeeper
+        if gatekeeper is not None:
+            gatekeeper.admit = self._admit
+            gatekeeper.metrics = metrics
+        self._logins: dict[ChatProtocol, tuple[bytes, list[bytes]]] = {}
 
     # Arriving
 
@@ -151,6 +177,21 @@ class ChatRoom(ServerFactory[Protocol]):
         if adoption is not None:
             self._adopted(client, *adoption)
             return
+        if self.gatekeeper is not None:
+            self.gatekeeper.greet(client)
+            return
+        self._number(client)
+
+    def _admit(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+        """
+        C{client} has logged in as C{name}: it joins the room, is called
+        C{name}, and C{rest}, what it sent after logging in, is relayed.
+        """
+        self._logins[client] = (name, rest)
+        self._number(client)
+
+    def _number(self, client: ChatProtocol) -> None:
+        """Have C{client} numbered; it enters the room once it is."""
         client.gate.hold(Hold.WAITING_FOR_ID)
         self.peers.join().addCallbacks(
             self._numbered,
@@ -167,6 +208,12 @@ class ChatRoom(ServerFactory[Protocol]):
             return
         self._enter(client, clientId)
         self._post(wire.arrived(clientId), client)
+        if self.history is not None:
+            self.tell(client, self.history.replay())
+        login = self._logins.pop(client, None)
+        if login is not None:
+            assert self.commands is not None
+            self.commands.loggedIn(client, *login)
         self.log.info(
             "client {clientId} connected from {peer}",
             category="STATE",
@@ -220,6 +267,27 @@ class ChatRoom(ServerFactory[Protocol]):
         if self._closing:
             return  # nothing is relayed after the shutdown notice
         frame = sender.frame(lines)
+        if self.commands is not None and _mayHoldCommands(sender, frame):
+            self._runCommands(sender, lines)
+        else:
+            self.broadcastFrame(sender, frame, lines)
+
+    def _runCommands(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        """C{lines} from C{sender} may hold commands, or a login."""
+        assert self.commands is not None
+        if self.gatekeeper is not None and sender.clientId == UNNUMBERED:
+            self.gatekeeper.received(sender, lines)
+        else:
+            self.commands.received(sender, lines)
+
+    def broadcast(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+        """Relay C{lines} from C{sender} to everyone else in the room."""
+        self.broadcastFrame(sender, sender.frame(lines), lines)
+
+    def broadcastFrame(
+        self, sender: ChatProtocol, frame: bytes, lines: list[bytes]
+    ) -> None:
+        """Relay C{lines} from C{sender}, framed as C{frame}, to the others."""
         self._post(frame, sender)
         self.peers.publish(frame)
         self.metrics.relayed(lines, len(self.clients) - 1)
@@ -232,6 +300,16 @@ class ChatRoom(ServerFactory[Protocol]):
                 recipients=len(self.clients) - 1,
                 relayedLines=lines,
             )
+
+    def announce(self, data: bytes, sender: ChatProtocol) -> None:
+        """
+        Send C{data}, lines of the server's making about C{sender} (a new
+        nick, an action), to everyone else in the room.
+        """
+        if self._closing:
+            return  # answers that come after the shutdown notice
+        self._post(data, sender)
+        self.peers.publish(data)
 
     def deliverRemote(self, data: bytes) -> None:
         if not self._closing:
@@ -246,17 +324,33 @@ class ChatRoom(ServerFactory[Protocol]):
         Send C{data} to every client but C{origin} once this reactor
         iteration is over.
         """
-        if not self._batch:
+        if not self._due:
+            self._due = True
             self._clock.callLater(0, self._flush)
         self._batch.append((origin, data))
 
+    def tell(self, client: ChatProtocol, data: bytes) -> None:
+        """
+        Send C{data} to C{client} alone once this reactor iteration is
+        over, in its place among what is posted for everyone.
+        """
+        if self._closing:
+            return
+        if not self._due:
+            self._due = True
+            self._clock.callLater(0, self._flush)
+        self._told.setdefault(client, []).append((len(self._batch), data))
+
     def _flush(self) -> None:
+        self._due = False
         batch, self._batch = self._batch, []
         joinedAt, self._joinedAt = self._joinedAt, {}
-        if not batch:
+        told, self._told = self._told, {}
+        if not batch and not told:
             return
         special = {origin for origin, _ in batch}
         special.update(joinedAt)
+        special.update(told)
         everything = b"".join([data for _, data in batch])
         backedUp = []
         for client in self.clients.values():
@@ -265,7 +359,10 @@ class ChatRoom(ServerFactory[Protocol]):
                 sendq.write(everything)
             else:
                 start = joinedAt.get(client, 0)
-                mine = [data for origin, data in batch[start:] if origin is not client]
+                if client in told:
+                    mine = _merge(batch, start, client, told[client])
+                else:
+                    mine = [d for origin, d in batch[start:] if origin is not client]
                 if mine:
                     sendq.write(b"".join(mine))
             if sendq.size:
@@ -320,6 +417,9 @@ class ChatRoom(ServerFactory[Protocol]):
         self._forgetHost(client)
         if client in self._waiting:
             self._waiting.remove(client)
+            self._logins.pop(client, None)
+            if self.gatekeeper is not None:
+                self.gatekeeper.forget(client)
             self.log.info(
                 "connection from {peer} closed before it had an id ({why})",
                 category="STATE",
@@ -370,6 +470,15 @@ class ChatRoom(ServerFactory[Protocol]):
         self._depart(client, "sendq")
         client.transport.abortConnection()  # type: ignore[union-attr]
 
+    def quit(self, client: ChatProtocol, why: bytes) -> None:
+        """
+        C{client} asked to leave (C{/quit}), saying C{why} (or not): nothing
+        it sent after is relayed.
+        """
+        client.endInput(relay=False)
+        self._depart(client, "closed", why)
+        client.close(CLOSE_GRACE)
+
     def expel(self) -> None:
         self._flush()
         for client in list(self.clients.values()):
@@ -377,14 +486,22 @@ class ChatRoom(ServerFactory[Protocol]):
             client.sendq.write(wire.EXPELLED)
             client.close(CLOSE_GRACE)
 
-    def _depart(self, client: ChatProtocol, reason: str, announce: bool = True) -> None:
+    def _depart(
+        self,
+        client: ChatProtocol,
+        reason: str,
+        why: bytes = b"",
+        announce: bool = True,
+    ) -> None:
         """
         C{client} leaves the room, for C{reason} (as the metrics label it):
         what it sent is relayed, then, with C{announce}, the others are told
-        it left.  Without C{announce} (the peers have announced it already)
-        nothing more of it is relayed.
+        it left (saying C{why}, if it said).  Without C{announce} (the peers
+        have announced it already) nothing more of it is relayed.
         """
         self.metrics.disconnected(reason)
+        if self.commands is not None:
+            self.commands.abandon(client, relay=announce)
         dropped = client.endInput(relay=announce)
         if dropped and announce:
             self.log.warn(
@@ -400,9 +517,13 @@ class ChatRoom(ServerFactory[Protocol]):
         if timer is not None:
             timer.cancel()
         if announce:
+            if client.nick is None and not why:
+                notice = wire.left(client.clientId)
+            else:
+                notice = wire.leftAs(client.label, why)
             if not self._closing:
-                self._post(wire.left(client.clientId), None)
-            self.peers.leave(client.clientId)
+                self._post(notice, None)
+            self.peers.leave(client.clientId, notice)
 
     def _forgetHost(self, client: ChatProtocol) -> None:
         host, client.host = client.host, None
@@ -425,6 +546,16 @@ class ChatRoom(ServerFactory[Protocol]):
         self._inputHeld = False
         for client in list(self.clients.values()):
             client.gate.release(Hold.CLUSTER)
+
+    def deliverPrivate(self, clientId: int, data: bytes) -> None:
+        client = self.clients.get(clientId)
+        if client is not None and not self._closing:
+            self.tell(client, data)
+
+    def reload(self) -> None:
+        """Read again what an operator may have changed: the password file."""
+        if self.gatekeeper is not None:
+            self.gatekeeper.reload()
 
     # Shutting down
 
@@ -463,6 +594,44 @@ class ChatRoom(ServerFactory[Protocol]):
         self._emptied = None
         for client in stragglers:
             client.transport.abortConnection()  # type: ignore[union-attr]
+
+
+def _mayHoldCommands(sender: ChatProtocol, frame: bytes) -> bool:
+    """
+    Whether C{frame}, lines of C{sender}, may hold commands (or a login,
+    before it has an id).  A search for C{/} in the frame, built anyway,
+    rules out commands in nearly every chunk with no work per line; a
+    search for the prefix of a line that begins with C{/} in most others.
+    """
+    return sender.clientId == UNNUMBERED or (
+        b"/" in frame and sender.commandMark in frame
+    )
+
+
+def _merge(
+    batch: list[tuple[ChatProtocol | None, bytes]],
+    start: int,
+    client: ChatProtocol,
+    told: list[tuple[int, bytes]],
+) -> list[bytes]:
+    """
+    What C{client} receives of C{batch} from C{start} on, with what it
+    alone was told, each piece at the place in the batch it was told at.
+    """
+    mine: list[bytes] = []
+    notes = iter(told)
+    note = next(notes, None)
+    for at in range(start, len(batch)):
+        while note is not None and note[0] <= at:
+            mine.append(note[1])
+            note = next(notes, None)
+        origin, data = batch[at]
+        if origin is not client:
+            mine.append(data)
+    while note is not None:
+        mine.append(note[1])
+        note = next(notes, None)
+    return mine
 
 
 class _Adoption(ServerFactory[Protocol]):

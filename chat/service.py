@@ -266,9 +266,18 @@ class ChatService(MultiService):
         self._reactor.callFromThread(self._stopReactor, signal.Signals(signum).name)
 
     def _onReopenSignal(self, signum: int, frame: FrameType | None) -> None:
-        self._reactor.callFromThread(self._reopenLog, signal.Signals(signum).name)
+        self._reactor.callFromThread(self._reopen, signal.Signals(signum))
         if signum == signal.SIGUSR1 and callable(self._twistdRotation):
             self._twistdRotation(signum, frame)
+
+    def _reopen(self, signum: signal.Signals) -> None:
+        """
+        SIGHUP and SIGUSR1 reopen the log; SIGHUP also has the room read its
+        files again (the password file).
+        """
+        self._reopenLog(signum.name)
+        if signum == signal.SIGHUP:
+            self.room.reload()
 
     def _stopReactor(self, signalName: str) -> None:
         self.room.log.info("received {signal}", category="stop", signal=signalName)

@@ -5,6 +5,7 @@ The C{twistd chat} command line: its options and the service it makes.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import suppress
 from typing import Any
 
 from twisted.internet.endpoints import quoteStringArgument, serverFromString
@@ -12,6 +13,9 @@ from twisted.logger import Logger, LogPublisher
 from twisted.python import usage
 
 from chat import parsing
+from chat.auth import LOGIN_TIMEOUT, Gatekeeper, PasswordFileChecker, passwordPortal
+from chat.history import MAX_HISTORY, History, historyFor
+from chat.htpasswd import PasswordFileError
 from chat.interfaces import IMetrics, IPeers
 from chat.limits import Limits
 from chat.log import FORMATS, LEVELS
@@ -113,6 +117,33 @@ class Options(VersionOption, usage.Options):
             "1024",
             "Connections the kernel queues before they are accepted (with --port).",
         ],  # noqa: E501
+        [
+            "history",
+            None,
+            "0",
+            f"Lines of history a newcomer receives, 0-{MAX_HISTORY} (0: none).",
+        ],
+        [
+            "auth",
+            None,
+            None,
+            "Password file (htpasswd -B format): connections must /login NAME PASSWORD first; implies --commands.",  # noqa: E501
+        ],
+        [
+            "login-timeout",
+            None,
+            str(LOGIN_TIMEOUT),
+            "With --auth: seconds a new connection has to log in.",
+        ],
+    ]
+
+    optFlags = [
+        ["commands", None, "Slash commands: /nick, /me, /msg, /who, /quit, /help."],
+        [
+            "auth-plaintext",
+            None,
+            "With --auth: allow plain TCP on addresses other than loopback.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -171,6 +202,9 @@ class Options(VersionOption, usage.Options):
             idleTimeout=parsing.decimal("--idle-timeout", self["idle-timeout"]),
         )
         backlog = parsing.wholeNumber("--backlog", self["backlog"], least=1)
+        self["history"] = parsing.wholeNumber(
+            "--history", self["history"], most=MAX_HISTORY
+        )
         if self["redis"] is not None:
             self["redis"] = _redis(self["redis"])
         self["room"] = _room(self["room"])
@@ -183,6 +217,15 @@ class Options(VersionOption, usage.Options):
             _checkEndpoint("--listen", description)
         if self["metrics"] is not None:
             _checkEndpoint("--metrics", self["metrics"])
+        self["login-timeout"] = parsing.decimal(
+            "--login-timeout", self["login-timeout"]
+        )
+        if self["auth"] is not None:
+            self["commands"] = True
+            self["checker"] = _checker(self["auth"])
+            if not self["auth-plaintext"]:
+                for description in self["endpoints"]:
+                    _checkPrivate(description)
 
 
 def makeService(
@@ -207,7 +250,17 @@ def makeService(
         from chat.prometheus import PrometheusMetrics
 
         metrics = exporter = PrometheusMetrics()
-    room = ChatRoom(log, reactor, peers, config["max-line"], config["limits"], metrics)
+    room = ChatRoom(
+        log,
+        reactor,
+        peers,
+        config["max-line"],
+        config["limits"],
+        history=_history(int(config["history"]), config["limits"]),
+        commands=config["commands"],
+        gatekeeper=_gatekeeper(config, log, reactor),
+        metrics=metrics,
+    )
     service = ChatService(
         room,
         publisher,
@@ -224,6 +277,44 @@ def makeService(
             exporter.watchCluster(peers)
         service.listenOn(config["metrics"], exporter.site(), " (metrics)")
     return service
+
+
+def _gatekeeper(config: Options, log: Logger, reactor: Any) -> Gatekeeper | None:
+    checker = config.get("checker")
+    if checker is None:
+        return None
+    portal = passwordPortal(checker)
+    return Gatekeeper(portal, checker, reactor, log, config["login-timeout"])
+
+
+def _checker(path: str) -> PasswordFileChecker:
+    try:
+        return PasswordFileChecker(path)
+    except PasswordFileError as bad:
+        raise usage.UsageError(f"--auth: {bad}") from None
+
+
+def _checkPrivate(description: str) -> None:
+    """
+    Refuse to ask for passwords in clear over a network: C{description}
+    must be TLS, a UNIX socket, or TCP on a loopback address.
+    """
+    kind, _, keywords = parsing.endpointArguments(description)
+    if kind in ("ssl", "unix"):
+        return
+    if kind in ("tcp", "tcp6"):
+        interface = keywords.get("interface", "::" if kind == "tcp6" else "0.0.0.0")
+        with suppress(ValueError):
+            if ipaddress.ip_address(interface).is_loopback:
+                return
+    raise usage.UsageError(
+        f"--auth: {description!r} would carry passwords in clear; use TLS"
+        " (ssl:...), a loopback address, or --auth-plaintext"
+    )
+
+
+def _history(size: int, limits: Limits) -> History | None:
+    return historyFor(size, limits) if size else None
 
 
 def _peers(config: Options, log: Logger, reactor: Any) -> IPeers:

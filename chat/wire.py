@@ -38,3 +38,67 @@ def left(clientId: int) -> bytes:
 def linePrefix(clientId: int) -> bytes:
     """What comes before each line relayed from C{clientId}."""
     return LINE_PREFIX % (clientId,)
+
+
+# Chat for people (SPEC section 9): notices of the opt-in features.
+
+END_OF_HISTORY = b"server: end of history\n"
+LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"
+LOGIN_FAILED = b"server: login failed\n"
+LOGIN_TIMED_OUT = b"server: login timed out\n"
+INVALID_NICK = b"server: invalid nick\n"
+LEFT_AS = b"server: %s just left\n"
+"""The leave notice by a client's label, which Redis fills in for a node's
+clients when it buries the node."""
+
+
+def historyStart(count: int) -> bytes:
+    """What a newcomer receives before the C{count} lines of history."""
+    return b"server: last %d lines\n" % (count,)
+
+
+def clientLabel(clientId: int) -> bytes:
+    """How a client without a nick is named: C{client N}."""
+    return b"client %d" % (clientId,)
+
+
+def leftAs(label: bytes, why: bytes = b"") -> bytes:
+    """
+    The notice every other client receives when the client called C{label}
+    goes away, with C{why} when it said why (C{/quit TEXT}).
+    """
+    if why:
+        return b"server: %s just left (%s)\n" % (label, why)
+    return LEFT_AS % (label,)
+
+
+def renamed(old: bytes, new: bytes) -> bytes:
+    """The notice every other client receives when C{old} takes a nick."""
+    return SERVER_PREFIX + old + b" is now " + new + DELIMITER
+
+
+def nickTaken(name: bytes) -> bytes:
+    return b"server: nick " + name + b" is taken\n"
+
+
+def noSuchNick(name: bytes) -> bytes:
+    return b"server: no such nick " + name + b"\n"
+
+
+def unknownCommand(word: bytes) -> bytes:
+    return b"server: unknown command " + word + b", try /help\n"
+
+
+def action(label: bytes, text: bytes) -> bytes:
+    """What others receive for C{/me TEXT} from C{label}."""
+    return b"* " + label + (b" " + text if text else b"") + DELIMITER
+
+
+def private(sender: bytes, text: bytes) -> bytes:
+    """What the addressee receives for C{/msg NAME TEXT} from C{sender}."""
+    return sender + b" (private): " + text + DELIMITER
+
+
+def who(labels: list[bytes]) -> bytes:
+    """The answer to C{/who}: every client's label, in id order."""
+    return b"server: %d clients: %s\n" % (len(labels), b", ".join(labels))

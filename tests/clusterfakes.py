@@ -113,6 +113,9 @@ class FakeRoom:
     def expel(self) -> None:
         self.expelled += 1
 
+    def deliverPrivate(self, clientId: int, data: bytes) -> None:
+        self.delivered.append(b"%d <- %s" % (clientId, data))
+
 
 class Harness:
     """Cluster peers on fake links, a fake room and a Clock, started."""

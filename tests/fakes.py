@@ -4,6 +4,7 @@ In-memory clients for the room: real protocols on StringTransports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from twisted.internet.address import IPv4Address
@@ -14,6 +15,8 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
+from chat.auth import Gatekeeper
+from chat.history import historyFor
 from chat.interfaces import IMetrics, IPeers
 from chat.limits import Limits
 from chat.metrics import NO_METRICS
@@ -29,8 +32,8 @@ class RecordingTransport(StringTransport):
     pause, as a real transport does once its buffer is full.
     """
 
-    def __init__(self, port: int) -> None:
-        super().__init__(peerAddress=IPv4Address("TCP", "127.0.0.1", port))
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(peerAddress=IPv4Address("TCP", host, port))
         self.writes: list[bytes] = []
         self.aborted = False
         self.lost = False
@@ -75,6 +78,9 @@ class FakeRoom:
         maxLine: int = 65536,
         limits: Limits | None = None,
         peers: IPeers | None = None,
+        history: int = 0,
+        commands: bool = False,
+        gatekeeper: Callable[[Clock, Logger], Gatekeeper] | None = None,
         metrics: IMetrics = NO_METRICS,
     ) -> None:
         self.events: list[LogEvent] = []
@@ -82,15 +88,27 @@ class FakeRoom:
         self.clock = Clock()
         log = Logger(observer=observer)
         peers = peers or LocalPeers()
-        self.room = ChatRoom(log, self.clock, peers, maxLine, limits, metrics)
+        self.room = ChatRoom(
+            log,
+            self.clock,
+            peers,
+            maxLine,
+            limits,
+            history=historyFor(history, limits or Limits()) if history else None,
+            commands=commands or gatekeeper is not None,
+            gatekeeper=gatekeeper(self.clock, log) if gatekeeper else None,
+            metrics=metrics,
+        )
         self._ports = iter(range(40000, 50000))
 
-    def transport(self) -> RecordingTransport:
-        """A transport from 127.0.0.1 and a port of its own."""
-        return RecordingTransport(next(self._ports))
+    def transport(self, host: str = "127.0.0.1") -> RecordingTransport:
+        """A transport from C{host} and a port of its own."""
+        return RecordingTransport(next(self._ports), host)
 
-    def connect(self) -> tuple[ChatProtocol, RecordingTransport]:
-        transport = self.transport()
+    def connect(
+        self, host: str = "127.0.0.1"
+    ) -> tuple[ChatProtocol, RecordingTransport]:
+        transport = self.transport(host)
         client = self.room.buildProtocol(transport.getPeer())
         assert isinstance(client, ChatProtocol)
         transport.protocol = client

@@ -137,7 +137,11 @@ class Cluster:
     def start(self, count: int, *arguments: str) -> list[Node]:
         """C{count} more nodes, once they have joined the cluster."""
         started = [
-            Node(self.directory / f"node{len(self.nodes) + index}", self.redis)
+            Node(
+                self.directory / f"node{len(self.nodes) + index}",
+                self.redis,
+                *arguments,
+            )
             for index in range(count)
         ]
         self.nodes.extend(started)

@@ -83,9 +83,12 @@ class Appender:
             self._clock.callLater(0, self.endRound)
         self._round.append(data)
 
-    def leave(self, clientId: int) -> None:
-        """Announce that C{clientId}, one of this node's, has gone."""
-        self.publish(wire.left(clientId))
+    def leave(self, clientId: int, notice: bytes | None = None) -> None:
+        """
+        Announce that C{clientId}, one of this node's, has gone, with
+        C{notice} (by default L{wire.left}); Redis frees its nick then.
+        """
+        self.publish(notice or wire.left(clientId))
         self._roundLeaving.append(clientId)
 
     def leaving(self) -> list[int]:

@@ -19,13 +19,17 @@ from chat import wire
 from chat.cluster.link import Link
 from chat.cluster.scripts import (
     APPEND,
+    CLAIM,
     HEARTBEAT,
     JOIN,
     REJOIN,
     RETIRE,
     SCRIPTS,
+    TELL,
+    WHO,
     Script,
 )
+from chat.names import nickKey
 
 RETENTION_SECONDS = 600
 """How long the stream keeps an entry: how far, in time, a node may lag."""
@@ -93,17 +97,34 @@ class NodeCommands:
         Back in the cluster: the number of clients announced gone (-1 when
         this node is expelled) and the id of the last entry.
         """
-        reply = self._run(REJOIN, _ms(ttl), wire.LEFT, *known)
+        reply = self._run(REJOIN, _ms(ttl), wire.LEFT_AS, *known)
         return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
 
     def heartbeat(self, ttl: float, mayBury: bool) -> Deferred[list[Any]]:
         """See C{lua/heartbeat.lua}."""
         bury = b"1" if mayBury else b"0"
-        return self._run(HEARTBEAT, _ms(ttl), wire.LEFT, bury, EXPELLED_FOR)
+        return self._run(HEARTBEAT, _ms(ttl), wire.LEFT_AS, bury, EXPELLED_FOR)
 
     def retire(self) -> Deferred[int]:
         """Leave the cluster: announce this node's clients on record gone."""
-        return self._run(RETIRE, wire.LEFT)
+        return self._run(RETIRE, wire.LEFT_AS)
+
+    def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
+        """Whether C{clientId} could have the nick C{name} (see C{lua/claim.lua})."""
+        return self._run(CLAIM, clientId, name).addCallback(lambda won: won == 1)
+
+    def find(self, name: bytes) -> Deferred[int | None]:
+        """The id of the client whose nick is C{name} ignoring case, if any."""
+        found = self._link.execute(b"HGET", self._prefix + b"names", nickKey(name))
+        return found.addCallback(lambda held: None if held is None else int(held))
+
+    def who(self) -> Deferred[list[bytes]]:
+        """How every client of the room is known, in id order."""
+        return self._run(WHO)
+
+    def tell(self, clientId: int, data: bytes) -> Deferred[int]:
+        """Append C{data} to the stream for C{clientId} alone."""
+        return self._run(TELL, clientId, data)
 
     def failed(self, failure: Failure) -> None:
         """

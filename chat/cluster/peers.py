@@ -19,6 +19,7 @@ from chat.cluster.link import Link, RedisLink
 from chat.cluster.membership import MembershipMachine, Node
 from chat.cluster.presence import NODE_TTL, Presence
 from chat.cluster.reader import StreamReader
+from chat.history import History
 from chat.interfaces import ILocalRoom, IPeers
 
 
@@ -34,6 +35,7 @@ class _NoRoom:
         raise NoRoomError("no room is attached to the cluster peers")
 
     deliverRemote = localIds = holdInput = releaseInput = expel = _missing
+    deliverPrivate = _missing
 
 
 @implementer(IPeers)
@@ -76,7 +78,11 @@ class ClusterPeers:
             commands=commands,
             appender=self._appender,
             reader=StreamReader(
-                reader, commands, lambda data: self._room.deliverRemote(data), log
+                reader,
+                commands,
+                lambda data: self._room.deliverRemote(data),
+                lambda clientId, data: self._room.deliverPrivate(clientId, data),
+                log,
             ),
             presence=Presence(
                 commands, clock, log, lambda: self._machine.expelled(), ttl
@@ -115,8 +121,24 @@ class ClusterPeers:
     def publish(self, data: bytes) -> None:
         self._appender.publish(data)
 
-    def leave(self, clientId: int) -> None:
-        self._appender.leave(clientId)
+    def leave(self, clientId: int, notice: bytes | None = None) -> None:
+        self._appender.leave(clientId, notice)
+
+    def keepHistory(self, history: History) -> None:
+        self._node.reader.history = history
+
+    def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
+        return self._node.commands.claim(clientId, name)
+
+    def find(self, name: bytes) -> Deferred[int | None]:
+        return self._node.commands.find(name)
+
+    def who(self) -> Deferred[list[bytes]]:
+        return self._node.commands.who()
+
+    def tell(self, clientId: int, data: bytes) -> None:
+        commands = self._node.commands
+        commands.tell(clientId, data).addErrback(commands.failed)
 
 
 def clusterPeers(url: str, room: str, log: Logger, reactor: Any) -> IPeers:

@@ -15,12 +15,18 @@ from twisted.python.failure import Failure
 
 from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
+from chat.history import History
 
 READ_COUNT = 256
 """Entries one C{XREAD} returns at most."""
 
 BLOCK_MS = 1000
 """How long one C{XREAD} waits for new entries, in milliseconds."""
+
+
+def _fields(fields: list[bytes]) -> dict[bytes, bytes]:
+    """An entry's fields, from Redis' flat list of names and values."""
+    return dict(zip(fields[::2], fields[1::2], strict=True))
 
 
 def _position(entryId: bytes) -> tuple[int, int]:
@@ -38,24 +44,38 @@ class StreamReader:
 
     It reads once it knows where to start (L{startAt}) and its connection is
     up; it stops for good at L{stop}.
+
+    Entries for one client alone (private messages) go to C{deliverPrivate}.
+    With a L{History} (L{keepHistory}), every entry for everyone, this
+    node's own included, is recorded in it in the stream's order: the same
+    history on every node.  Before it first reads, it fills the history
+    with the last entries of the stream.
     """
+
+    history: History | None = None
 
     def __init__(
         self,
         link: Link,
         commands: NodeCommands,
         deliver: Callable[[bytes], None],
+        deliverPrivate: Callable[[int, bytes], None],
         log: Logger,
     ) -> None:
         self._link = link
         self._commands = commands
         self._deliver = deliver
+        self._deliverPrivate = deliverPrivate
         self._log = log
         self._lastId: bytes | None = None
         """The last entry delivered; None until L{startAt}."""
         self._up = False
         self._reading = False
         self._stopped = False
+        self._startingAt: bytes | None = None
+        """Where to start reading once the history is read back."""
+        self._backFrom = b"+"
+        """The newest entry not read back into the history yet."""
         self._replayed: int | None = None
         """Lines delivered since the connection came back, until caught up."""
         self._waiters: list[tuple[tuple[int, int], Deferred[None]]] = []
@@ -66,9 +86,41 @@ class StreamReader:
 
     def startAt(self, entryId: bytes) -> None:
         """Deliver what comes after C{entryId}; once, when the node first joins."""
-        if self._lastId is None:
+        if self._lastId is not None or self._startingAt is not None:
+            return
+        if self.history is None:
             self._lastId = entryId
             self._read()
+        else:
+            self._startingAt = self._backFrom = entryId
+            self._readBack()
+
+    def _readBack(self) -> None:
+        """
+        Record in the history the entries from C{_backFrom} back, newest
+        first, until it is full or the stream has no more.
+        """
+        if not self._up:
+            return  # again once connected
+        command = (b"XREVRANGE", self._commands.stream, self._backFrom, b"-")
+        reply = self._link.execute(*command, b"COUNT", READ_COUNT)
+        reply.addCallbacks(self._readBackSome, self._failed)
+
+    def _readBackSome(self, entries: list[Any]) -> None:
+        assert self.history is not None
+        more = True
+        for _, fields in entries:
+            values = _fields(fields)
+            if b"t" not in values:
+                more = self.history.recordOlder(values[b"d"])
+                if not more:
+                    break
+        if more and len(entries) == READ_COUNT:
+            self._backFrom = b"(" + entries[-1][0]
+            self._readBack()
+            return
+        self._lastId, self._startingAt = self._startingAt, None
+        self._read()
 
     def stop(self) -> Deferred[None]:
         """Read no more and close the connection."""
@@ -84,6 +136,8 @@ class StreamReader:
 
     def _connected(self) -> None:
         self._up = True
+        if self._startingAt is not None:
+            self._readBack()
         self._read()
 
     def _lost(self) -> None:
@@ -103,18 +157,24 @@ class StreamReader:
         self._reading = False
         entries = reply[0][1] if reply else []
         node = self._commands.node.encode()
-        remote = []
+        remote: list[bytes] = []
+        everyone: list[bytes] = []
         for _, fields in entries:
-            values = dict(zip(fields[::2], fields[1::2], strict=True))
+            values = _fields(fields)
+            data, target = values[b"d"], values.get(b"t")
+            if target is not None:
+                if values[b"n"] != node:
+                    self._deliverRemote(remote)
+                    self._deliverPrivate(int(target), data)
+                continue
+            everyone.append(data)
             if values[b"n"] != node:
-                remote.append(values[b"d"])
+                remote.append(data)
+        if self.history is not None and everyone:
+            self.history.record(b"".join(everyone))
         if entries:
             self._lastId = entries[-1][0]
-        if remote:
-            data = b"".join(remote)
-            self._deliver(data)
-            if self._replayed is not None:
-                self._replayed += data.count(b"\n")
+        self._deliverRemote(remote)
         if self._replayed is not None and len(entries) < READ_COUNT:
             self._log.info(
                 "caught up with the cluster: replayed {lines} lines",
@@ -124,6 +184,15 @@ class StreamReader:
             self._replayed = None
         self._wake()
         self._read()
+
+    def _deliverRemote(self, remote: list[bytes]) -> None:
+        """Deliver the entries of C{remote}, joined, and empty it."""
+        if remote:
+            data = b"".join(remote)
+            remote.clear()
+            self._deliver(data)
+            if self._replayed is not None:
+                self._replayed += data.count(b"\n")
 
     def _failed(self, failure: Failure) -> None:
         self._reading = False

@@ -30,3 +30,35 @@ RELAYED_START = wire.LINE_PREFIX.partition(b"%d")[0]
 
 ARRIVED_END = wire.ARRIVED.partition(b"%d")[2].removesuffix(wire.DELIMITER)
 """What an arrival notice ends with, before its newline."""
+
+
+HISTORY_START = wire.historyStart(0).partition(b"0")[0]
+"""What the history block a newcomer may first receive starts with."""
+
+
+class HistorySkipper:
+    """
+    Takes away the history block that a server with C{--history} sends a
+    newcomer before anything else (SPEC section 9), so that a tool sees
+    the live room alone, as from a server without it.
+    """
+
+    def __init__(self) -> None:
+        self._held = b""
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        """What of C{data}, received next, is not history."""
+        if self.done:
+            return data
+        data = self._held + data
+        if not data.startswith(HISTORY_START[: len(data)]):
+            self.done = True
+            return data
+        end = data.find(wire.END_OF_HISTORY)
+        if end < 0:
+            self._held = data
+            return b""
+        self.done = True
+        self._held = b""
+        return data[end + len(wire.END_OF_HISTORY) :]

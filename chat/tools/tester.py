@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from chat import parsing, wire
 from chat.log import LogFileObserver, openLog, printable
 from chat.tools.cli import parseCommandLine
-from chat.tools.notices import ARRIVAL
+from chat.tools.notices import ARRIVAL, HistorySkipper
 from chat.version import VersionOption
 
 PROGRAM = "chat-tester"
@@ -50,6 +50,13 @@ class Options(VersionOption, usage.Options):
         ["timeout", None, "5", "Seconds to wait for each step's messages."],
         ["settle", None, "0.2", "Seconds to wait at the end for anything unexpected."],
         ["log", None, "tester.log", "Log file, in the server log's format."],
+        [
+            "login",
+            None,
+            None,
+            "NAME:PASSWORD, for a server with --auth: every connection logs in"
+            " with it (the first one gets the nick; the others stay client N).",
+        ],
     ]
 
     def postOptions(self) -> None:
@@ -57,6 +64,11 @@ class Options(VersionOption, usage.Options):
         self["clients"] = parsing.wholeNumber("--clients", self["clients"], 2, 100000)
         self["timeout"] = parsing.decimal("--timeout", self["timeout"], 0.001, 3600)
         self["settle"] = parsing.decimal("--settle", self["settle"], 0, 3600)
+        if self["login"] is not None:
+            name, colon, password = self["login"].partition(":")
+            if not (name and colon and password):
+                raise usage.UsageError("--login: expected NAME:PASSWORD")
+            self["login"] = b"/login %s %s" % (name.encode(), password.encode())
 
 
 def lineOf(index: int) -> bytes:
@@ -118,8 +130,10 @@ class Recorder(Protocol):
         self._logged = 0
         self._waiting: list[tuple[int, Deferred[None]]] = []
         self.gone: Deferred[None] = Deferred()
+        self._history = HistorySkipper()
 
     def dataReceived(self, data: bytes) -> None:
+        data = self._history.feed(data)
         self.received += data
         self.lines += data.count(b"\n")
         self._logLines()
@@ -143,6 +157,12 @@ class Recorder(Protocol):
             )
         self._logged = max(end, self._logged)
 
+    def forget(self) -> None:
+        """Start the transcript anew: what came so far is not part of it."""
+        self.received = b""
+        self.lines = 0
+        self._logged = 0
+
     def linesReceived(self, count: int) -> Deferred[None]:
         """Fires once C{count} lines in all have been received."""
         waiter: Deferred[None] = Deferred()
@@ -152,12 +172,13 @@ class Recorder(Protocol):
             self._waiting.append((count, waiter))
         return waiter
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, shown: bytes | None = None) -> None:
+        """Send C{line}; the log shows it, or C{shown} (for a password)."""
         self.log.info(
             "[connection {index}] {line}",
             category="TX",
             index=self.index,
-            line=printable(line),
+            line=printable(line if shown is None else shown),
         )
         self.transport.write(line + b"\n")  # type: ignore[union-attr]
 
@@ -187,6 +208,12 @@ class Session:
         """Play the steps; return what the first connection received."""
         clients = self.options["clients"]
         observer = await self.connect(0)
+        if self.options["login"] is not None:
+            # Logged in once the answer to /who comes, which is not part of
+            # the transcript: the others log in after it and keep their ids.
+            observer.send(b"/who")
+            await self.until(1, "the login")
+            observer.forget()
         for index in range(1, clients):
             await self.connect(index)
             await self.until(index, f"arrival notice {index}")
@@ -209,6 +236,8 @@ class Session:
         endpoint = HostnameEndpoint(self.reactor, host, port, self.options["timeout"])
         recorder = await connectProtocol(endpoint, Recorder(index, self.log))
         self.log.info("connection {index} open", category="STATE", index=index)
+        if self.options["login"] is not None:
+            recorder.send(self.options["login"], shown=b"/login")
         self.connections.append(recorder)
         return recorder
 

@@ -5,6 +5,9 @@ if tonumber(redis.call('GET', nodeKey(NODE, 'sent')) or '0') >= tonumber(ARGV[5]
   return 0
 end
 redis.call('SET', nodeKey(NODE, 'sent'), ARGV[5])
-for i = 7, #ARGV do redis.call('SREM', nodeKey(NODE, 'members'), ARGV[i]) end
+for i = 7, #ARGV do
+  redis.call('SREM', nodeKey(NODE, 'members'), ARGV[i])
+  forget(ARGV[i])
+end
 append(NODE, ARGV[6])
 return 1

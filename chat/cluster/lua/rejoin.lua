@@ -15,7 +15,7 @@ table.sort(stale)
 local notices = {}
 for i, id in ipairs(stale) do
   redis.call('SREM', nodeKey(NODE, 'members'), id)
-  notices[i] = string.format(ARGV[6], id)
+  notices[i] = leaveNotice(id, ARGV[6])
 end
 if #notices > 0 then append(NODE, table.concat(notices)) end
 local last = redis.call('XREVRANGE', PREFIX .. 'stream', '+', '-', 'COUNT', 1)

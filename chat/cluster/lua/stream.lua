@@ -17,10 +17,16 @@ end
 -- Appends data as node's entry; drops the oldest entries, except this one,
 -- while they are older than KEEP_MS or the stream holds more than
 -- KEEP_BYTES.  The list 'sizes' has one "id size" item an entry, oldest
--- first, so that trimming never reads the entries themselves.
-local function append(node, data)
+-- first, so that trimming never reads the entries themselves.  With a
+-- target, the entry is for that client alone (a private message).
+local function append(node, data, target)
   local stream, sizes, total = PREFIX .. 'stream', PREFIX .. 'sizes', PREFIX .. 'bytes'
-  local at = redis.call('XADD', stream, '*', 'n', node, 'd', data)
+  local at
+  if target then
+    at = redis.call('XADD', stream, '*', 'n', node, 'd', data, 't', target)
+  else
+    at = redis.call('XADD', stream, '*', 'n', node, 'd', data)
+  end
   redis.call('RPUSH', sizes, at .. ' ' .. #data)
   local bytes = redis.call('INCRBY', total, #data)
   local now = redis.call('TIME')
@@ -38,13 +44,30 @@ local function append(node, data)
   end
 end
 
+-- Nicks: 'names' maps a nick in lower case to its client's id, 'nicks' an
+-- id to the nick as its client wrote it.
+
+-- Frees the nick of client id, if it has one; returns how others know it.
+local function forget(id)
+  local nick = redis.call('HGET', PREFIX .. 'nicks', id)
+  if not nick then return 'client ' .. id end
+  redis.call('HDEL', PREFIX .. 'nicks', id)
+  redis.call('HDEL', PREFIX .. 'names', string.lower(nick))
+  return nick
+end
+
+-- The leave notice of client id, whose nick is freed (leaveFormat: %s).
+local function leaveNotice(id, leaveFormat)
+  return string.format(leaveFormat, forget(id))
+end
+
 -- Announces node's clients on record as gone, once, and forgets the node.
 local function bury(node, leaveFormat)
   local ids = redis.call('SMEMBERS', nodeKey(node, 'members'))
   for i, id in ipairs(ids) do ids[i] = tonumber(id) end
   table.sort(ids)
   local notices = {}
-  for i, id in ipairs(ids) do notices[i] = string.format(leaveFormat, id) end
+  for i, id in ipairs(ids) do notices[i] = leaveNotice(id, leaveFormat) end
   if #notices > 0 then append(node, table.concat(notices)) end
   redis.call('DEL', nodeKey(node, 'members'), nodeKey(node, 'sent'), nodeKey(node, 'alive'))
   redis.call('SREM', PREFIX .. 'nodes', node)

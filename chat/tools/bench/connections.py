@@ -19,6 +19,7 @@ from chat.tools.bench.framing import (
     parseRelayed,
     payload,
 )
+from chat.tools.notices import HistorySkipper
 
 if TYPE_CHECKING:
     from chat.tools.bench.worker import Worker
@@ -38,6 +39,7 @@ class Receiver(Protocol):
         self._partial = b""
         self._lastSeq: dict[int, int] = {}
         self._closing = False
+        self._history = HistorySkipper()
 
     def connectionMade(self) -> None:
         # As chatload does: a line waits for nothing once written.
@@ -45,6 +47,11 @@ class Receiver(Protocol):
         self.worker.connected += 1
 
     def dataReceived(self, data: bytes) -> None:
+        if not self._history.done:
+            # A server with --history: what was said before is not counted.
+            data = self._history.feed(data)
+            if not data:
+                return
         now = time.monotonic_ns()
         stats = self.worker.stats
         partial = self._partial

@@ -1,0 +1,307 @@
+"""
+Logins (SPEC section 9, C{--auth FILE}): a connection is kept out of the
+room, without an id, until it sends C{/login NAME PASSWORD}.
+
+Passwords are checked through C{twisted.cred}: a L{Portal} with a checker
+over the password file (L{PasswordFileChecker}, bcrypt hashes checked in a
+thread, since each check takes a noticeable part of a second on purpose).
+The L{Gatekeeper} runs the exchange with the connection: the timeout, the
+delay before a failure is answered, the limit of failures per address.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import bcrypt
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.credentials import IUsernamePassword, UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.cred.portal import IRealm, Portal
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.threads import deferToThread
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import Interface, implementer
+
+from chat import htpasswd, wire
+from chat.addresses import describePeer
+from chat.gate import Hold
+from chat.interfaces import IMetrics
+from chat.log import printable
+from chat.metrics import NO_METRICS
+from chat.names import nickKey
+
+if TYPE_CHECKING:
+    from chat.protocol import ChatProtocol
+
+LOGIN = b"/login"
+
+LOGIN_TIMEOUT = 30.0
+"""Seconds a new connection has to log in."""
+
+FAILURE_DELAY = 1.0
+"""Seconds before a failed login is answered and the connection closed."""
+
+FAILURES_PER_MINUTE = 5
+"""Failed logins from one address in a minute past which no password is tried."""
+
+KEPT_ADDRESSES = 4096
+"""Addresses with failures kept before those of over a minute ago are forgotten."""
+
+Verify = Callable[[bytes, bytes], Deferred[bool]]
+
+
+@cache
+def _unknown() -> bytes:
+    """Checked against when the name is unknown, so that it takes as long."""
+    return bcrypt.hashpw(b"unknown user", bcrypt.gensalt(12))
+
+
+def verifyInThread(password: bytes, hashed: bytes) -> Deferred[bool]:
+    """Check C{password} against bcrypt C{hashed}, off the reactor's thread."""
+    return deferToThread(bcrypt.checkpw, password, hashed)
+
+
+class IChatUser(Interface):
+    """Someone with an account: what a login gives (its nick, as bytes)."""
+
+
+@implementer(ICredentialsChecker)
+class PasswordFileChecker:
+    """
+    Names and passwords from a file in the format of C{htpasswd -B}; names
+    match ignoring case, and the avatar id is the name as the file spells it.
+
+    @raise htpasswd.PasswordFileError: the file is missing or malformed.
+    """
+
+    credentialInterfaces = (IUsernamePassword,)
+
+    def __init__(self, path: str, verify: Verify = verifyInThread) -> None:
+        self.path = path
+        self._verify = verify
+        self._users: dict[bytes, tuple[bytes, bytes]] = {}
+        self.reload()
+
+    def reload(self) -> int:
+        """
+        Read the file again: how many users it has.
+
+        @raise htpasswd.PasswordFileError: it is missing or malformed now;
+            the users read before stay.
+        """
+        users = htpasswd.read(self.path)
+        self._users = {nickKey(name): (name, hashed) for name, hashed in users.items()}
+        return len(users)
+
+    def requestAvatarId(self, credentials: Any) -> Deferred[bytes | tuple[()]]:
+        name, hashed = self._users.get(nickKey(credentials.username), (b"", b""))
+        if not name:
+            hashed = _unknown()
+        checking = self._verify(credentials.password[:72], hashed)
+
+        def checked(matches: bool) -> bytes | tuple[()]:
+            if not matches or not name:
+                raise UnauthorizedLogin()
+            return name
+
+        return checking.addCallback(checked)
+
+
+@implementer(IRealm)
+class ChatRealm:
+    """A user's avatar is its name: it becomes its nick in the room."""
+
+    def requestAvatar(
+        self, avatarId: bytes | tuple[()], mind: object, *interfaces: Any
+    ) -> tuple[Any, bytes | tuple[()], Callable[[], None]]:
+        if IChatUser not in interfaces:
+            raise NotImplementedError("only IChatUser")
+        return IChatUser, avatarId, lambda: None
+
+
+def passwordPortal(checker: PasswordFileChecker) -> Portal:
+    return Portal(ChatRealm(), [checker])
+
+
+class Gatekeeper:
+    """
+    Lets a connection into the room once it has logged in.
+
+    @ivar admit: set by the room: called with the client, its name and the
+        lines it sent after its C{/login}, once it has logged in.
+    @ivar metrics: set by the room: where connections turned away are
+        counted.
+    """
+
+    metrics: IMetrics = NO_METRICS
+
+    def __init__(
+        self,
+        portal: Portal,
+        checker: PasswordFileChecker,
+        clock: IReactorTime,
+        log: Logger,
+        timeout: float = LOGIN_TIMEOUT,
+        delay: float = FAILURE_DELAY,
+        perMinute: int = FAILURES_PER_MINUTE,
+    ) -> None:
+        self._portal = portal
+        self._checker = checker
+        self._clock = clock
+        self._log = log
+        self._timeout = timeout
+        self._delay = delay
+        self._perMinute = perMinute
+        self._timers: dict[ChatProtocol, IDelayedCall] = {}
+        self._checking: dict[ChatProtocol, list[bytes]] = {}
+        self._failures: dict[str, deque[float]] = {}
+        self._reminded: set[ChatProtocol] = set()
+        self.admit: Callable[[ChatProtocol, bytes, list[bytes]], None]
+
+    def reload(self) -> None:
+        """Read the password file again (on SIGHUP); keep the old on error."""
+        try:
+            count = self._checker.reload()
+        except htpasswd.PasswordFileError as bad:
+            self._log.error(
+                "{error}; the users read before stay", category="AUTH", error=bad
+            )
+        else:
+            self._log.info(
+                "read {count} users from {path}",
+                category="AUTH",
+                count=count,
+                path=self._checker.path,
+            )
+
+    def greet(self, client: ChatProtocol) -> None:
+        """C{client} has connected: it has C{timeout} seconds to log in."""
+        self._timers[client] = self._clock.callLater(
+            self._timeout, self._timedOut, client
+        )
+
+    def forget(self, client: ChatProtocol) -> None:
+        """C{client} has gone before it was let in."""
+        timer = self._timers.pop(client, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+        self._checking.pop(client, None)
+        self._reminded.discard(client)
+
+    def received(self, client: ChatProtocol, lines: list[bytes]) -> None:
+        """C{client}, not let in yet, sent C{lines}."""
+        if client in self._checking or client not in self._timers:
+            return  # it is being checked or turned away: nothing more counts
+        for at, line in enumerate(lines):
+            word, _, credentials = line.partition(b" ")
+            if word.lower() == LOGIN:
+                self._login(client, credentials, lines[at + 1 :])
+                return
+            if client not in self._reminded:
+                # Once: its output is outside the SendQ limits until it is in.
+                self._reminded.add(client)
+                client.sendq.write(wire.LOGIN_REQUIRED)
+
+    def _login(
+        self, client: ChatProtocol, credentials: bytes, rest: list[bytes]
+    ) -> None:
+        name, _, password = credentials.partition(b" ")
+        self._checking[client] = rest
+        client.gate.hold(Hold.LOGIN)
+        host = _host(client)
+        if self._tooMany(host):
+            attempt: Deferred[Any] = fail(UnauthorizedLogin("too many failures"))
+        else:
+            attempt = self._portal.login(
+                UsernamePassword(name, password), None, IChatUser
+            )
+        attempt.addCallbacks(
+            self._succeeded,
+            self._refused,
+            callbackArgs=(client,),
+            errbackArgs=(client, name, host),
+        )
+
+    def _succeeded(self, login: tuple[Any, bytes, Any], client: ChatProtocol) -> None:
+        rest = self._checking.pop(client, None)
+        timer = self._timers.pop(client, None)
+        if rest is None or timer is None:
+            return  # it went away meanwhile
+        timer.cancel()
+        self._reminded.discard(client)
+        name = login[1]
+        self._log.info(
+            "{name} logged in from {peer}",
+            category="AUTH",
+            name=name.decode(),
+            peer=_peer(client),
+        )
+        client.gate.release(Hold.LOGIN)
+        self.admit(client, name, rest)
+
+    def _refused(
+        self, reason: Failure, client: ChatProtocol, name: bytes, host: str
+    ) -> None:
+        if not reason.check(UnauthorizedLogin):
+            self._log.failure("checking a password failed", reason, category="AUTH")
+        if len(self._failures) >= KEPT_ADDRESSES:
+            self._forgetOldFailures()
+        failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
+        failures.append(self._clock.seconds())
+        self._log.warn(
+            "login failed for {name} from {peer}",
+            category="AUTH",
+            name=printable(name[:64]),
+            peer=_peer(client),
+        )
+        self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
+
+    def _timedOut(self, client: ChatProtocol) -> None:
+        self._log.info(
+            "{peer} did not log in in time",
+            category="AUTH",
+            peer=_peer(client),
+        )
+        self._turnAway(client, wire.LOGIN_TIMED_OUT)
+
+    def _turnAway(self, client: ChatProtocol, notice: bytes) -> None:
+        if client not in self._timers:
+            return  # gone already
+        self.forget(client)
+        self.metrics.turnedAway("auth")
+        client.sendq.write(notice)
+        client.close(self._delay)
+
+    def _forgetOldFailures(self) -> None:
+        """Forget the addresses whose last failure is over a minute old."""
+        since = self._clock.seconds() - 60.0
+        old = [host for host, times in self._failures.items() if times[-1] <= since]
+        for host in old:
+            del self._failures[host]
+
+    def _tooMany(self, host: str) -> bool:
+        """Whether C{host} failed to log in too often in the last minute."""
+        failures = self._failures.get(host)
+        if failures is None:
+            return False
+        since = self._clock.seconds() - 60.0
+        while failures and failures[0] <= since:
+            failures.popleft()
+        if not failures:
+            del self._failures[host]
+            return False
+        return len(failures) >= self._perMinute
+
+
+def _peer(client: ChatProtocol) -> str:
+    return describePeer(client.transport)  # type: ignore[arg-type]
+
+
+def _host(client: ChatProtocol) -> str:
+    return getattr(client.transport.getPeer(), "host", "?")  # type: ignore[union-attr]

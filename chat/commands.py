@@ -1,0 +1,247 @@
+"""
+Slash commands (SPEC section 9, C{--commands}): lines that begin with C{/}
+are commands to the server, never relayed; C{//} relays a line that begins
+with C{/}.
+
+What the whole room must agree on (nicks, who is there, where a client is)
+is asked of the room's L{IPeers}: at once in one process, from Redis in a
+cluster.  While such an answer is awaited the client's input is held, and
+the lines it sent after the command wait, so that its lines and what its
+commands do reach the others in the order it sent them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from chat import wire
+from chat.gate import Hold
+from chat.interfaces import IPeers
+from chat.names import validNick
+
+if TYPE_CHECKING:
+    from chat.protocol import ChatProtocol
+    from chat.room import ChatRoom
+
+COMMAND = b"/"
+
+HELP = (
+    b"server: commands:\n"
+    b"server: /nick NAME - be called NAME (1-32 of A-Z a-z 0-9 _ -)\n"
+    b"server: /me TEXT - tell the others what you do: * NAME TEXT\n"
+    b"server: /msg NAME TEXT - send TEXT to NAME alone\n"
+    b"server: /who - list who is here\n"
+    b"server: /quit [TEXT] - leave, saying TEXT\n"
+    b"server: /help - this list\n"
+    b"server: a line that begins with // is sent with one / removed\n"
+)
+
+CLUSTER_FAILED = b"server: the cluster did not answer, try again\n"
+MSG_USAGE = b"server: usage: /msg NAME TEXT\n"
+LOGGED_IN = b"server: you are logged in already\n"
+
+Command = Callable[["Commands", "ChatProtocol", bytes], "Deferred[None] | None"]
+
+
+class Commands:
+    """
+    The commands of one room.
+
+    @ivar _waiting: for each client whose command awaits an answer, the
+        lines it sent after that command.
+    """
+
+    def __init__(self, room: ChatRoom, peers: IPeers, log: Logger) -> None:
+        self._room = room
+        self._peers = peers
+        self._log = log
+        self._waiting: dict[ChatProtocol, list[bytes]] = {}
+
+    def received(self, client: ChatProtocol, lines: list[bytes]) -> None:
+        """C{client} sent C{lines}: relay them and run its commands."""
+        waiting = self._waiting.get(client)
+        if waiting is not None:
+            waiting.extend(lines)
+        else:
+            self._run(client, lines, leaving=False)
+
+    def loggedIn(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+        """
+        C{client}, in the room now, logged in as C{name}: it is called so, as
+        if it had sent C{/nick NAME}, then C{rest} is relayed.
+        """
+        answer = self.nick(client, name)
+        if answer is not None and not answer.called:
+            answer.addErrback(self._failed, client)
+            self._wait(client, answer, rest)
+        else:
+            self._run(client, rest, leaving=False)
+
+    def abandon(self, client: ChatProtocol, relay: bool) -> None:
+        """
+        C{client} is leaving: with C{relay}, the lines that wait behind one
+        of its commands are relayed now; its commands no longer run.
+        """
+        waiting = self._waiting.pop(client, None)
+        if waiting is not None and relay:
+            self._run(client, waiting, leaving=True)
+
+    def _run(self, client: ChatProtocol, lines: list[bytes], leaving: bool) -> None:
+        """
+        Relay C{lines}, running the commands among them in order; the lines
+        after a command that awaits an answer wait for it.
+        """
+        start = 0
+        for at, line in enumerate(lines):
+            if not line.startswith(COMMAND):
+                continue
+            if line.startswith(COMMAND, 1):
+                lines[at] = line[1:]
+                continue
+            if start < at:
+                self._room.broadcast(client, lines[start:at])
+            start = at + 1
+            if leaving or client.ended:
+                continue  # a command cut short by a disconnection
+            answer = self._execute(client, line)
+            if self._room.clients.get(client.clientId) is not client:
+                return  # it quit
+            if answer is not None and not answer.called:
+                self._wait(client, answer, lines[start:])
+                return
+        if start < len(lines):
+            self._room.broadcast(client, lines[start:])
+
+    def _wait(
+        self, client: ChatProtocol, answer: Deferred[None], rest: list[bytes]
+    ) -> None:
+        self._waiting[client] = rest
+        client.gate.hold(Hold.COMMAND)
+        answer.addBoth(lambda _: self._answered(client))
+
+    def _answered(self, client: ChatProtocol) -> None:
+        rest = self._waiting.pop(client, None)
+        if rest is None:
+            return  # it left meanwhile
+        self._run(client, rest, leaving=False)
+        if client not in self._waiting:
+            client.gate.release(Hold.COMMAND)
+
+    def _execute(self, client: ChatProtocol, line: bytes) -> Deferred[None] | None:
+        word, _, argument = line.partition(b" ")
+        command = _COMMANDS.get(word.lower())
+        self._log.info(
+            "client {clientId} ran {command}",
+            category="CMD",
+            clientId=client.clientId,
+            command=word.lower().decode() if command else "an unknown command",
+        )
+        if command is None:
+            self._room.tell(client, wire.unknownCommand(word))
+            return None
+        answer = command(self, client, argument)
+        if answer is not None:
+            answer.addErrback(self._failed, client)
+        return answer
+
+    def _failed(self, reason: Failure, client: ChatProtocol) -> None:
+        self._log.warn(
+            "a command of client {clientId} failed: {why}",
+            category="CMD",
+            clientId=client.clientId,
+            why=reason.getErrorMessage(),
+        )
+        self._room.tell(client, CLUSTER_FAILED)
+
+    def _here(self, client: ChatProtocol) -> bool:
+        return self._room.clients.get(client.clientId) is client
+
+    # The commands
+
+    def nick(self, client: ChatProtocol, name: bytes) -> Deferred[None] | None:
+        if not validNick(name):
+            self._room.tell(client, wire.INVALID_NICK)
+            return None
+        if name == client.nick:
+            return None
+        claim = self._peers.claim(client.clientId, name)
+        return claim.addCallback(self._claimed, client, name)
+
+    def _claimed(self, claimed: bool, client: ChatProtocol, name: bytes) -> None:
+        if not self._here(client):
+            return
+        if not claimed:
+            self._room.tell(client, wire.nickTaken(name))
+            return
+        self.announceNick(client, name)
+
+    def announceNick(self, client: ChatProtocol, name: bytes) -> None:
+        """C{client} is called C{name} from now on: tell everyone else."""
+        self._room.announce(wire.renamed(client.label, name), client)
+        client.rename(name)
+        self._log.info(
+            "client {clientId} is now {nick}",
+            category="STATE",
+            clientId=client.clientId,
+            nick=name.decode(),
+        )
+
+    def me(self, client: ChatProtocol, text: bytes) -> None:
+        self._room.announce(wire.action(client.label, text), client)
+
+    def msg(self, client: ChatProtocol, argument: bytes) -> Deferred[None] | None:
+        name, _, text = argument.partition(b" ")
+        if not name or not text:
+            self._room.tell(client, MSG_USAGE)
+            return None
+        if not validNick(name):
+            self._room.tell(client, wire.noSuchNick(name))
+            return None
+        found = self._peers.find(name)
+        return found.addCallback(self._found, client, name, text)
+
+    def _found(
+        self, clientId: int | None, client: ChatProtocol, name: bytes, text: bytes
+    ) -> None:
+        if not self._here(client):
+            return
+        if clientId is None:
+            self._room.tell(client, wire.noSuchNick(name))
+            return
+        message = wire.private(client.label, text)
+        addressee = self._room.clients.get(clientId)
+        if addressee is not None:
+            self._room.tell(addressee, message)
+        else:
+            self._peers.tell(clientId, message)
+
+    def who(self, client: ChatProtocol, argument: bytes) -> Deferred[None]:
+        listing = self._peers.who()
+        return listing.addCallback(
+            lambda labels: self._room.tell(client, wire.who(labels))
+        )
+
+    def quit(self, client: ChatProtocol, why: bytes) -> None:
+        self._room.quit(client, why)
+
+    def help(self, client: ChatProtocol, argument: bytes) -> None:
+        self._room.tell(client, HELP)
+
+    def login(self, client: ChatProtocol, argument: bytes) -> None:
+        self._room.tell(client, LOGGED_IN)
+
+
+_COMMANDS: dict[bytes, Command] = {
+    b"/nick": Commands.nick,
+    b"/me": Commands.me,
+    b"/msg": Commands.msg,
+    b"/who": Commands.who,
+    b"/quit": Commands.quit,
+    b"/help": Commands.help,
+    b"/login": Commands.login,
+}

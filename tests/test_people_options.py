@@ -1,0 +1,102 @@
+"""
+The options of chat mode (SPEC section 9): --history, --commands, --auth
+and what they make.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bcrypt
+import pytest
+from twisted.internet.testing import MemoryReactor
+
+from chat import htpasswd
+from chat.tap import Options, makeService
+
+
+def parse(*arguments: str) -> Options:
+    options = Options()
+    options.parseOptions(["--logfile", "-", *arguments])
+    return options
+
+
+def refusal(*arguments: str) -> str:
+    with pytest.raises(SystemExit) as raised:
+        parse(*arguments)
+    return str(raised.value)
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> str:
+    path = str(tmp_path / "users")
+    htpasswd.write(path, {b"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(4))})
+    return path
+
+
+def test_offByDefault() -> None:
+    options = parse()
+    room = makeService(options, reactor=MemoryReactor()).room
+    assert room.history is None
+    assert room.commands is None
+    assert room.gatekeeper is None
+
+
+def test_historyAndCommands() -> None:
+    options = parse("--history", "10000", "--commands")
+    room = makeService(options, reactor=MemoryReactor()).room
+    assert room.history is not None
+    assert room.commands is not None
+
+
+@pytest.mark.parametrize("value", ["10001", "-1", "abc", ""])
+def test_badHistory(value: str) -> None:
+    assert "--history" in refusal("--history", value)
+
+
+def test_authImpliesCommands(users: str) -> None:
+    options = parse("--auth", users)
+    room = makeService(options, reactor=MemoryReactor()).room
+    assert room.commands is not None
+    assert room.gatekeeper is not None
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--interface", "0.0.0.0"),
+        ("--interface", "::"),
+        ("--interface", "192.0.2.7"),
+        ("--listen", "tcp:0"),
+        ("--listen", "tcp6:0:interface=\\:\\:"),
+        ("--listen", "tcp:0:interface=10.0.0.1"),
+    ],
+)
+def test_authRefusesPlainTcpOnTheNetwork(users: str, arguments: tuple[str]) -> None:
+    assert "--auth-plaintext" in refusal("--auth", users, *arguments)
+    parse("--auth", users, "--auth-plaintext", *arguments)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        (),
+        ("--interface", "::1"),
+        ("--listen", "tcp:0:interface=127.0.0.2"),
+        ("--listen", "unix:chat.sock"),
+    ],
+)
+def test_authAcceptsPrivateListeners(users: str, arguments: tuple[str]) -> None:
+    parse("--auth", users, *arguments)
+
+
+def test_authFileErrors(users: str, tmp_path: Path) -> None:
+    assert "No such file" in refusal("--auth", str(tmp_path / "missing"))
+    Path(users).write_bytes(b"alice:$2y$04$" + b"x" * 53 + b"\nbob:plain\n")
+    assert refusal("--auth", users).endswith(
+        f"--auth: {users}, line 2: not a bcrypt hash (htpasswd -B)"
+    )
+
+
+def test_badLoginTimeout(users: str) -> None:
+    assert "--login-timeout" in refusal("--auth", users, "--login-timeout", "x")
