@@ -120,6 +120,11 @@ class ConnectionTests(SynchronousTestCase):
         self.assertEqual(self.network.value(), b"hi\r\nthere\npart")
         self.assertEqual(self.logged("TX"), ["hi", "there", "part"])
 
+    def test_loginSentButNotLogged(self) -> None:
+        self.keyboard.dataReceived(b"/login alice s3cret\n")
+        self.assertEqual(self.network.value(), b"/login alice s3cret\n")
+        self.assertEqual(self.logged("TX"), ["/login"])
+
     def test_endOfInputShutsDownTheSendingHalf(self) -> None:
         self.keyboard.readConnectionLost()
         self.assertTrue(self.server.closing)

@@ -265,6 +265,8 @@ class ServerConnection(Protocol):
 
     def send(self, data: bytes) -> None:
         for line in data.splitlines():
+            if line.startswith(b"/login "):
+                line = b"/login"  # its name and password stay out of the log
             self.display.log.info("{line}", category="TX", line=printable(line))
         self.transport.write(data)  # type: ignore[union-attr]
 

@@ -16,11 +16,12 @@ from twisted.python import usage
 from chat import htpasswd, parsing
 from chat.names import validNick
 from chat.tools.cli import parseCommandLine
+from chat.version import VersionOption
 
 PROGRAM = "chat-passwd"
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     synopsis = "[options] FILE NAME"
     longdesc = (
         "Add NAME to FILE, the password file of twistd chat --auth, or change"
