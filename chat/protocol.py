@@ -56,6 +56,14 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     sendq: SendQueue
     gate: ReadGate
 
+    via = ""
+    """How the client reached the server, when not over a plain stream
+    (C{"web"}): the log says so."""
+
+    welcome: Callable[[list[int]], None] | None = None
+    """Called, when set, as the client enters the room, with the ids of the
+    clients already there: for clients (browsers) that are told them."""
+
     delimiter = wire.DELIMITER
 
     def __init__(self, hub: IClientHub, maxLine: int, clock: IReactorTime) -> None:

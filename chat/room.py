@@ -160,10 +160,11 @@ class ChatRoom(ServerFactory[Protocol]):
         self._enter(client, clientId)
         self._post(wire.arrived(clientId), client)
         self.log.info(
-            "client {clientId} connected from {peer}",
+            "client {clientId} connected from {peer}{via}",
             category="STATE",
             clientId=clientId,
             peer=describePeer(client.transport),  # type: ignore[arg-type]
+            via=f" ({client.via})" if client.via else "",
         )
         client.gate.release(Hold.WAITING_FOR_ID)
 
@@ -199,6 +200,8 @@ class ChatRoom(ServerFactory[Protocol]):
         """C{client}, numbered C{clientId}, is in the room from now on."""
         self._waiting.remove(client)
         client.number(clientId)
+        if client.welcome is not None:
+            client.welcome(list(self.clients))
         self._joinedAt[client] = len(self._batch)
         self.clients[clientId] = client
         if self._inputHeld:

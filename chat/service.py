@@ -49,18 +49,22 @@ class AnnouncedEndpoint:
     C{--port 0} tells which port it got.
     """
 
-    def __init__(self, endpoint: IStreamServerEndpoint, room: ChatRoom) -> None:
+    def __init__(
+        self, endpoint: IStreamServerEndpoint, room: ChatRoom, kind: str = ""
+    ) -> None:
         self._endpoint = endpoint
         self._room = room
+        self._kind = f" ({kind})" if kind else ""
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
         self._room.log.info(
-            "listening on {address}",
+            "listening on {address}{kind}",
             category="start",
             address=describeAddress(port.getHost()),
+            kind=self._kind,
         )
         return port
 
@@ -100,12 +104,21 @@ class ChatService(MultiService):
         self._previousHandlers: dict[int, Any] = {}
         room.logRelays = logLevel <= LogLevel.info
 
-    def listenOn(self, description: str) -> None:
+    def listenOn(
+        self,
+        description: str,
+        factory: IProtocolFactory | None = None,
+        kind: str = "",
+    ) -> None:
         """
-        Listen on the endpoint C{description} once the service starts.
+        Listen on the endpoint C{description} once the service starts, for
+        C{factory}, the room itself by default; C{kind} says in the log
+        what listens when it is not the room (C{"web"}).
         """
-        listener = strports.service(description, self.room, reactor=self._reactor)
-        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room)
+        listener = strports.service(
+            description, factory or self.room, reactor=self._reactor
+        )
+        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, kind)
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:

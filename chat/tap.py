@@ -104,12 +104,28 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
+        self["web"] = []
+        self["web-origins"] = []
 
     def opt_listen(self, description: str) -> None:
         """
         Listen on this Twisted endpoint description (tcp:6667, ssl:6697:privateKey=key.pem, unix:/run/chat.sock); repeatable; replaces --port and --interface.
         """  # noqa: E501 (usage.Options folds the docstring into one paragraph)
         self["listen"].append(description)
+
+    def opt_web(self, description: str) -> None:
+        """
+        Serve browsers on this Twisted endpoint description (tcp:8081, ssl:8443:privateKey=key.pem): the page at /, its WebSocket at /ws; repeatable.
+        """  # noqa: E501
+        self["web"].append(description)
+
+    def opt_web_origin(self, origin: str) -> None:
+        """
+        With --web: let pages of this origin (https://chat.example.org) open the WebSocket, besides the page's own; repeatable.
+        """  # noqa: E501
+        from chat.web import origins
+
+        self["web-origins"].append(origins.origin("--web-origin", origin))
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """
@@ -165,7 +181,9 @@ class Options(usage.Options):
             tcpDescription(self["port"], self["interface"], backlog)
         ]
         for description in self["endpoints"]:
-            _checkEndpoint(description)
+            _checkEndpoint("--listen", description)
+        for description in self["web"]:
+            _checkEndpoint("--web", description)
 
 
 def makeService(
@@ -193,6 +211,13 @@ def makeService(
     )
     for description in config["endpoints"]:
         service.listenOn(description)
+    if config["web"]:
+        # Imported here: the web's libraries are needed only with --web.
+        from chat.web.site import webSite
+
+        site = webSite(room, config["web-origins"], log, reactor)
+        for description in config["web"]:
+            service.listenOn(description, site, "web")
     return service
 
 
@@ -259,17 +284,17 @@ def _sendqLimits(hardText: str, softText: str | None) -> dict[str, int]:
     return {"sendqHard": hard, "sendqSoft": soft}
 
 
-def _checkEndpoint(description: str) -> None:
+def _checkEndpoint(option: str, description: str) -> None:
     """
     Parse C{description} as twistd will, so that a typo or an unreadable
     certificate is reported now rather than as a traceback later.
     """
     from twisted.internet import reactor
 
-    parsing.checkEndpointAddress("--listen", description)
+    parsing.checkEndpointAddress(option, description)
     try:
         serverFromString(reactor, description)
     except Exception as failed:  # any failure to parse is the user's to fix
         raise usage.UsageError(
-            f"--listen: {description!r}: {failed or type(failed).__name__}"
+            f"{option}: {description!r}: {failed or type(failed).__name__}"
         ) from None

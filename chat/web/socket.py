@@ -1,0 +1,225 @@
+"""
+The WebSocket at C{/ws}: each one is a room client, a
+L{chat.protocol.ChatProtocol} built by the room as for a TCP connection,
+on a L{SocketTransport}.
+
+One text frame carries one line without its C{\\n}, both ways.  A browser
+is told what a TCP client is not (notices that start with C{server: }, as
+every notice does): its own id when it enters the room, and who is there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autobahn.twisted.websocket import (
+    WebSocketServerFactory,
+    WebSocketServerProtocol,
+)
+from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet.interfaces import IPushProducer, IReactorTime, ISSLTransport
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chat.addresses import describePeer
+from chat.protocol import ChatProtocol
+from chat.web.origins import Origins
+from chat.web.transport import SocketTransport
+
+UNSUPPORTED_DATA = 1003
+"""The close code for a binary frame: only text frames are taken."""
+
+NORMAL_CLOSURE = 1000
+
+
+def welcome(clientId: int, present: list[int]) -> bytes:
+    """
+    What a browser is told as it enters the room as C{clientId}, with
+    C{present} there already: its id, then everyone in the room.
+    """
+    names = ", ".join(f"client {each}" for each in [*present, clientId])
+    return (
+        f"server: you are client {clientId}\n"
+        f"server: {len(present) + 1} clients: {names}\n"
+    ).encode()
+
+
+class FrameCache:
+    """
+    The text frames for what the room writes, built once per bytes object
+    in a reactor iteration: the room hands every client that receives the
+    whole of a round's batch the same bytes object, so every browser among
+    them is sent the same frames, built once.
+    """
+
+    def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._built: dict[int, tuple[bytes, bytes]] = {}
+
+    def frames(self, data: bytes) -> bytes:
+        """The frames of C{data}, complete lines, one frame a line."""
+        built = self._built.get(id(data))
+        if built is not None:
+            return built[1]
+        if not self._built:
+            self._clock.callLater(0, self._built.clear)
+        frames = b"".join(
+            self._factory.prepareMessage(line, doNotCompress=True).payloadHybi
+            for line in textLines(data)
+        )
+        self._built[id(data)] = (data, frames)
+        return frames
+
+
+def textLines(data: bytes) -> list[bytes]:
+    """
+    The lines of C{data} (each ending with C{\\n}) without their C{\\n},
+    as UTF-8: bytes that are not are replaced with U+FFFD.
+    """
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        lines = [line.encode() for line in data.decode(errors="replace").split("\n")]
+    else:
+        lines = data.split(b"\n")
+    del lines[-1]
+    return lines
+
+
+@implementer(IPushProducer)
+class RoomSocket(WebSocketServerProtocol):
+    """
+    A browser's WebSocket, and through it a room client.
+
+    Twisted Web hands the connection over after the upgrade request: from
+    then on this protocol is its producer, and passes the pauses of its
+    output buffer on to the client's send queue.
+    """
+
+    factory: RoomSocketFactory
+    _client: Protocol | None = None
+    _clientTransport: SocketTransport | None = None
+    _refused = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        network: Any = self.transport
+        network.unregisterProducer()  # Twisted Web's channel's, until now
+        network.registerProducer(self, True)
+        self._received: list[bytes] = []
+
+    def onConnect(self, request: ConnectionRequest) -> None:
+        secure = ISSLTransport.providedBy(self.transport)
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if not self.factory.origins.allows(origin, host, secure):
+            self.factory.log.warn(
+                "turned away {peer} (web): origin {origin!r} is not allowed",
+                category="STATE",
+                peer=describePeer(self.transport),  # type: ignore[arg-type]
+                origin=origin,
+            )
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
+
+    def onOpen(self) -> None:
+        client = self.factory.room.buildProtocol(self.transport.getPeer())  # type: ignore[union-attr]
+        assert client is not None
+        if isinstance(client, ChatProtocol):
+            client.via = "web"
+            client.welcome = self._welcome
+        self._client = client
+        self._clientTransport = SocketTransport(self, self.transport)
+        client.makeConnection(self._clientTransport)
+
+    def _welcome(self, present: list[int]) -> None:
+        client = self._client
+        assert isinstance(client, ChatProtocol)
+        client.sendq.write(welcome(client.clientId, present))
+
+    # Input: what one network read brings, handed on at once
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        if self._received:
+            received = b"".join(self._received)
+            self._received.clear()
+            if self._client is not None:
+                self._client.dataReceived(received)
+
+    def onMessageBegin(self, isBinary: bool) -> None:
+        if isBinary and not self._refused:
+            self._refused = True
+            self.factory.log.info(
+                "client {clientId} sent a binary frame; closing",
+                category="STATE",
+                clientId=getattr(self._client, "clientId", "?"),
+            )
+            self.sendCloseFrame(UNSUPPORTED_DATA, b"text frames only")
+
+    def onMessageFrameBegin(self, length: int) -> None:
+        pass
+
+    def onMessageFrameData(self, payload: bytes) -> None:
+        if not self._refused:
+            self._received.append(payload)
+
+    def onMessageFrameEnd(self) -> None:
+        pass
+
+    def onMessageEnd(self) -> None:
+        if not self._refused:
+            self._received.append(b"\n")
+
+    # Output: the client's lines, and the network's pauses
+
+    def sendLines(self, data: bytes) -> None:
+        self.sendData(self.factory.frames.frames(data))
+
+    def closeSocket(self) -> None:
+        self.sendClose(NORMAL_CLOSURE)
+
+    def pauseProducing(self) -> None:
+        if self._clientTransport is not None:
+            self._clientTransport.outputPaused()
+
+    def resumeProducing(self) -> None:
+        if self._clientTransport is not None:
+            self._clientTransport.outputResumed()
+
+    def stopProducing(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        if self._clientTransport is not None:
+            self._clientTransport.connectionLost()
+        if self._client is not None:
+            self._client.connectionLost(reason)
+
+
+class RoomSocketFactory(WebSocketServerFactory):
+    """
+    Builds the WebSockets of a room's web clients.
+
+    @ivar room: the room, the factory of its clients.
+    @ivar origins: the pages allowed to connect.
+    @ivar frames: the frames built for what the room writes.
+    """
+
+    protocol = RoomSocket  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        room: ServerFactory[Protocol],
+        origins: Origins,
+        log: Logger,
+        clock: IReactorTime,
+    ) -> None:
+        super().__init__()
+        self.room = room
+        self.origins = origins
+        self.log = log
+        self.frames = FrameCache(self, clock)
