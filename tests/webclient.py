@@ -42,8 +42,18 @@ def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
 class WebClient:
     """A WebSocket to C{/ws} of the web site on C{port}."""
 
-    def __init__(self, port: int, origin: str | None = None, path: str = "/ws") -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+    def __init__(
+        self,
+        port: int,
+        origin: str | None = None,
+        path: str = "/ws",
+        receiveBuffer: int | None = None,
+    ) -> None:
+        self.sock = socket.socket()
+        self.sock.settimeout(DEADLINE)
+        if receiveBuffer is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
+        self.sock.connect(("127.0.0.1", port))
         self.buffer = b""
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
@@ -102,9 +112,15 @@ class WebClient:
             elif opcode == CLOSE:
                 raise ConnectionError(f"closed by the server: {payload!r}")
 
-    def expect(self, *texts: str) -> None:
-        """The next messages are exactly C{texts}."""
+    def expect(self, *texts: str | bytes) -> None:
+        """
+        The next messages are exactly C{texts}: each C{str} one message,
+        each C{bytes} lines as a TCP client gets them, one message a line.
+        """
         for text in texts:
+            if isinstance(text, bytes):
+                self.expect(*text.decode(errors="replace").split("\n")[:-1])
+                continue
             got = self.receive()
             assert got == text, f"expected {text!r}, got {got!r}"
 

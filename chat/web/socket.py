@@ -219,6 +219,8 @@ class RoomSocketFactory(WebSocketServerFactory):
         clock: IReactorTime,
     ) -> None:
         super().__init__()
+        # A plain GET of /ws is refused rather than shown a status page.
+        self.setProtocolOptions(webStatus=False)
         self.room = room
         self.origins = origins
         self.log = log
