@@ -13,20 +13,9 @@ import urllib.request
 import pytest
 
 from tests.live import Client, Server, StartServer, waitFor
-from tests.webclient import BINARY, HandshakeRefusedError, WebClient
+from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
 
 pytestmark = pytest.mark.live
-
-WEB = ("--web", "tcp:0:interface=127.0.0.1")
-
-
-def webPort(server: Server) -> int:
-    """The port the server's web site listens on, from its log."""
-    found = waitFor(
-        lambda: re.search(r"listening on 127\.0\.0\.1:(\d+) \(web\)", server.logText()),
-        "the web site to log its port",
-    )
-    return int(found.group(1))
 
 
 def joinWeb(

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import struct
 
-from tests.live import DEADLINE
+from tests.live import DEADLINE, Server, waitFor
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+
+WEB = ("--web", "tcp:0:interface=127.0.0.1")
+
+
+def webPort(server: Server) -> int:
+    """The port the server's web site listens on, from its log."""
+    found = waitFor(
+        lambda: re.search(r"listening on 127\.0\.0\.1:(\d+) \(web\)", server.logText()),
+        "the web site to log its port",
+    )
+    return int(found.group(1))
 
 
 class HandshakeRefusedError(Exception):
