@@ -48,16 +48,18 @@ def welcome(clientId: int, present: list[int]) -> bytes:
 
 class FrameCache:
     """
-    The text frames for what the room writes, built once per bytes object
-    in a reactor iteration: the room hands every client that receives the
-    whole of a round's batch the same bytes object, so every browser among
-    them is sent the same frames, built once.
+    The text frames for what the room writes, built once in a reactor
+    iteration.  The room hands every client that receives the whole of a
+    round's batch the same bytes object: every browser among them is sent
+    the same frames, built once.  The others (those who spoke in the round)
+    each receive most of the same lines: each line is framed once.
     """
 
     def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
         self._factory = factory
         self._clock = clock
         self._built: dict[int, tuple[bytes, bytes]] = {}
+        self._lines: dict[bytes, bytes] = {}
 
     def frames(self, data: bytes) -> bytes:
         """The frames of C{data}, complete lines, one frame a line."""
@@ -65,13 +67,23 @@ class FrameCache:
         if built is not None:
             return built[1]
         if not self._built:
-            self._clock.callLater(0, self._built.clear)
-        frames = b"".join(
-            self._factory.prepareMessage(line, doNotCompress=True).payloadHybi
-            for line in textLines(data)
-        )
+            self._clock.callLater(0, self._forget)
+        lines = self._lines
+        parts = []
+        for line in textLines(data):
+            framed = lines.get(line)
+            if framed is None:
+                message = self._factory.prepareMessage(line, doNotCompress=True)
+                framed = lines[line] = message.payloadHybi
+            parts.append(framed)
+        frames = b"".join(parts)
         self._built[id(data)] = (data, frames)
         return frames
+
+    def _forget(self) -> None:
+        """A new iteration: what was built for the last one is not needed."""
+        self._built.clear()
+        self._lines.clear()
 
 
 def textLines(data: bytes) -> list[bytes]:
