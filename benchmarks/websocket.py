@@ -112,10 +112,8 @@ def throughput(rounds: int, duration: float) -> None:
     print(
         f"100 clients, 10 senders, 64-byte lines, flat out; median of {rounds} rounds"
     )
-    headings = ("deliveries/s", "p50 (us)", "p99 (us)", "lost+disorder")
-    print(
-        f"{'':10} {headings[0]:>14} {headings[1]:>10} {headings[2]:>10} {headings[3]:>14}"
-    )
+    print(f"{'':10} {'deliveries/s':>14} {'p50 (us)':>10} {'p99 (us)':>10}", end="")
+    print(f" {'lost+disorder':>14}")
     for ws, name in ((False, "TCP"), (True, "WebSocket")):
         rate, p50, p99, bad = rows[ws]
         print(f"{name:10} {rate:>14,.0f} {p50:>10,.0f} {p99:>10,.0f} {bad:>14}")
