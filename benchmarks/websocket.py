@@ -5,7 +5,7 @@ memory an idle client costs either way.
 
 Run from the repository root with the environment's Python:
 
-    .venv/bin/python benchmarks/websocket.py [--rounds 3] [--duration 5]
+    .venv/bin/python benchmarks/websocket.py [--rounds 3] [--duration 5] [--rate R]
 
 Each round runs chat-bench once over TCP and once over WebSocket (100
 clients, 10 senders, 64-byte lines, flat out); the table gives the median
@@ -78,10 +78,11 @@ class Server:
         self.process.wait(30)
 
 
-def bench(server: Server, ws: bool, duration: float) -> dict[str, Any]:
+def bench(server: Server, ws: bool, duration: float, rate: float) -> dict[str, Any]:
     port = server.webPort if ws else server.port
     command = [str(BIN / "chat-bench"), "--json", "--target", f"127.0.0.1:{port}"]
     command += ["--clients", "100", "--senders", "10", "--duration", str(duration)]
+    command += ["--rate", str(rate)]
     result = subprocess.run(
         command + (["--ws"] if ws else []), capture_output=True, text=True
     )
@@ -91,14 +92,14 @@ def bench(server: Server, ws: bool, duration: float) -> dict[str, Any]:
     return figures
 
 
-def throughput(rounds: int, duration: float) -> None:
+def throughput(rounds: int, duration: float, rate: float) -> None:
     with tempfile.TemporaryDirectory() as directory:
         server = Server(directory)
         runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
         try:
             for _ in range(rounds):
                 for ws in (False, True):
-                    runs[ws].append(bench(server, ws, duration))
+                    runs[ws].append(bench(server, ws, duration, rate))
         finally:
             server.stop()
     rows = {}
@@ -109,9 +110,8 @@ def throughput(rounds: int, duration: float) -> None:
             statistics.median(f["latency_us"]["p99"] for f in figures),
             sum(f["lost"] + f["order_violations"] for f in figures),
         )
-    print(
-        f"100 clients, 10 senders, 64-byte lines, flat out; median of {rounds} rounds"
-    )
+    pace = f"{rate:g} lines/s per sender" if rate else "flat out"
+    print(f"100 clients, 10 senders, 64-byte lines, {pace}; median of {rounds} rounds")
     print(f"{'':10} {'deliveries/s':>14} {'p50 (us)':>10} {'p99 (us)':>10}", end="")
     print(f" {'lost+disorder':>14}")
     for ws, name in ((False, "TCP"), (True, "WebSocket")):
@@ -174,9 +174,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rate", type=float, default=0.0, help="0: flat out")
+    parser.add_argument("--no-memory", action="store_true", help="skip idle clients")
     arguments = parser.parse_args()
-    throughput(arguments.rounds, arguments.duration)
-    idleMemory()
+    throughput(arguments.rounds, arguments.duration, arguments.rate)
+    if not arguments.no_memory:
+        idleMemory()
 
 
 if __name__ == "__main__":
