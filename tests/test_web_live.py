@@ -6,11 +6,14 @@ WebSocket clients beside TCP clients.
 from __future__ import annotations
 
 import re
+import ssl
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+import trustme
 
 from tests.live import Client, Server, StartServer, waitFor
 from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
@@ -210,3 +213,32 @@ def test_pageServed(startServer: StartServer) -> None:
     tcp = Client(server.port)
     tcp.send(b"the room still works\n")
     tcp.nothingMore()
+
+
+def test_overTls(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    With an ssl: endpoint the page is https and the WebSocket wss: a page
+    of the http origin of the same host is another origin.
+    """
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    server = startServer(
+        "--web", "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem"
+    )
+    tcp = server.connect()
+    port = webPort(server)
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    with pytest.raises(HandshakeRefusedError):
+        WebClient(port, origin=f"http://127.0.0.1:{port}", context=context)
+    web = WebClient(port, origin=f"https://127.0.0.1:{port}", context=context)
+    web.expect("server: you are client 1", "server: 2 clients: client 0, client 1")
+    tcp.expect(b"server: client 1 just arrived\n")
+    web.send("over TLS")
+    tcp.expect(b"client 1: over TLS\n")
+    tcp.send(b"back\n")
+    web.expect("client 0: back")
+    web.close()
+    tcp.expect(b"server: client 1 just left\n")

@@ -10,6 +10,7 @@ import base64
 import os
 import re
 import socket
+import ssl
 import struct
 
 from tests.live import DEADLINE, Server, waitFor
@@ -60,12 +61,15 @@ class WebClient:
         origin: str | None = None,
         path: str = "/ws",
         receiveBuffer: int | None = None,
+        context: ssl.SSLContext | None = None,
     ) -> None:
         self.sock = socket.socket()
         self.sock.settimeout(DEADLINE)
         if receiveBuffer is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
         self.sock.connect(("127.0.0.1", port))
+        if context is not None:
+            self.sock = context.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.buffer = b""
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
