@@ -247,7 +247,7 @@ class WebOptionsTests(SynchronousTestCase):
         self.assertIn("--web-origin:", str(caught.exception))
 
 
-class RoomSocketTests(SynchronousTestCase):
+class SocketOnFakeRoom(SynchronousTestCase):
     """A WebSocket on a room of fake TCP clients, as Twisted Web hands it over."""
 
     def setUp(self) -> None:
@@ -277,6 +277,8 @@ class RoomSocketTests(SynchronousTestCase):
             self.assertIn(b" 101 ", head.split(b"\r\n")[0])
         return serverFrames(data)
 
+
+class RoomSocketTests(SocketOnFakeRoom):
     def test_joinsTheRoomAsAClient(self) -> None:
         """
         The browser is told its id and who is there; the TCP client sees it
@@ -401,3 +403,60 @@ class RoomSocketTests(SynchronousTestCase):
         self.assertEqual(serverFrames(sent[0]), [(TEXT, b"client 0: hello")])
         self.assertIs(sent[0], sent[1])
         self.assertIs(sent[1], sent[2])
+
+
+class RoomSocketAttackTests(SocketOnFakeRoom):
+    """What a WebSocket client that is not a browser may send."""
+
+    def test_frameDribbledByteByByte(self) -> None:
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        for byte in frame(TEXT, b"slowly"):
+            socket.dataReceived(bytes([byte]))
+        self.assertEqual(self.fake.received(tcpTransport), b"client 1: slowly\n")
+
+    def test_hugeFrameStreamedInPieces(self) -> None:
+        """
+        A frame that announces a terabyte is relayed in pieces as it comes:
+        nothing waits for its end, the buffer stays within the line length.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        head = frame(TEXT, b"")[:1] + bytes([0x80 | 127]) + (1 << 40).to_bytes(8, "big")
+        socket.dataReceived(head + b"\0\0\0\0")  # a zero mask
+        for _ in range(10):
+            socket.dataReceived(b"y" * 100)
+            self.assertLessEqual(self.fake.room.clients[1].buffered, 16)
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"".join(b"client 1: " + b"y" * 16 + b"\n" for _ in range(62)),
+        )
+
+    def test_invalidUtf8Refused(self) -> None:
+        """
+        A text frame that is not UTF-8 drops the connection; none of it is
+        relayed.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(frame(TEXT, b"bad \xff"))
+        self.assertTrue(network.aborted)
+        self.assertEqual(
+            self.fake.received(tcpTransport), b"server: client 1 just left\n"
+        )
+
+    def test_manyFramesInOneReadAreOneRelay(self) -> None:
+        """Every message of one network read reaches the room at once."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(b"".join(frame(TEXT, b"%d" % index) for index in range(50)))
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"".join(b"client 1: %d\n" % index for index in range(50)),
+        )
+        relays = [event for event in self.fake.events if event.get("sender") == 1]
+        self.assertEqual([event["count"] for event in relays], [50])
