@@ -176,8 +176,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=0.0, help="0: flat out")
     parser.add_argument("--no-memory", action="store_true", help="skip idle clients")
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="idle clients only"
+    )
     arguments = parser.parse_args()
-    throughput(arguments.rounds, arguments.duration, arguments.rate)
+    if not arguments.no_throughput:
+        throughput(arguments.rounds, arguments.duration, arguments.rate)
     if not arguments.no_memory:
         idleMemory()
 

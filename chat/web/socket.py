@@ -137,6 +137,8 @@ class RoomSocket(WebSocketServerProtocol):
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
 
     def onOpen(self) -> None:
+        # The handshake's text is not needed for the connection's life.
+        self.http_headers, self.http_request_data, self.http_response_data = {}, b"", ""
         client = self.factory.room.buildProtocol(self.transport.getPeer())  # type: ignore[union-attr]
         assert client is not None
         if isinstance(client, ChatProtocol):
