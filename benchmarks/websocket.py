@@ -9,14 +9,17 @@ Run from the repository root with the environment's Python:
 
 Each round runs chat-bench once over TCP and once over WebSocket (100
 clients, 10 senders, 64-byte lines, flat out); the table gives the median
-of the rounds.  Then 1000 idle clients of each kind connect to a fresh
-server and the growth of its resident memory is divided among them.
+of the rounds, and the server's CPU time per delivery over each whole
+run (so the load generator's own limits do not hide the server's).  Then
+1000 idle clients of each kind connect to a fresh server and the growth of
+its resident memory is divided among them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import socket
@@ -73,6 +76,12 @@ class Server:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
 
+    def cpuSeconds(self) -> float:
+        """CPU time, user and system, the server has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        user, system = fields.split()[11:13]
+        return (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
@@ -83,12 +92,16 @@ def bench(server: Server, ws: bool, duration: float, rate: float) -> dict[str, A
     command = [str(BIN / "chat-bench"), "--json", "--target", f"127.0.0.1:{port}"]
     command += ["--clients", "100", "--senders", "10", "--duration", str(duration)]
     command += ["--rate", str(rate)]
+    used = server.cpuSeconds()
     result = subprocess.run(
         command + (["--ws"] if ws else []), capture_output=True, text=True
     )
+    used = server.cpuSeconds() - used
     if result.returncode:
         raise SystemExit(f"chat-bench failed: {result.stderr or result.stdout}")
     figures: dict[str, Any] = json.loads(result.stdout)
+    # Every line sent reaches the 99 other clients, in the window or not.
+    figures["server_us_per_delivery"] = used * 1e6 / (figures["lines_sent"] * 99)
     return figures
 
 
@@ -108,15 +121,17 @@ def throughput(rounds: int, duration: float, rate: float) -> None:
             statistics.median(f["deliveries_per_s"] for f in figures),
             statistics.median(f["latency_us"]["p50"] for f in figures),
             statistics.median(f["latency_us"]["p99"] for f in figures),
+            statistics.median(f["server_us_per_delivery"] for f in figures),
             sum(f["lost"] + f["order_violations"] for f in figures),
         )
     pace = f"{rate:g} lines/s per sender" if rate else "flat out"
     print(f"100 clients, 10 senders, 64-byte lines, {pace}; median of {rounds} rounds")
     print(f"{'':10} {'deliveries/s':>14} {'p50 (us)':>10} {'p99 (us)':>10}", end="")
-    print(f" {'lost+disorder':>14}")
+    print(f" {'server us/delivery':>19} {'lost+disorder':>14}")
     for ws, name in ((False, "TCP"), (True, "WebSocket")):
-        rate, p50, p99, bad = rows[ws]
-        print(f"{name:10} {rate:>14,.0f} {p50:>10,.0f} {p99:>10,.0f} {bad:>14}")
+        rate, p50, p99, cost, bad = rows[ws]
+        print(f"{name:10} {rate:>14,.0f} {p50:>10,.0f} {p99:>10,.0f}", end="")
+        print(f" {cost:>19.3f} {bad:>14}")
     rate, p50 = rows[True][0] / rows[False][0], rows[True][1] / rows[False][1]
     print(
         f"WebSocket/TCP: deliveries {rate:.2f}x (goal >= 0.5),"

@@ -28,7 +28,16 @@ from chat.web.site import Page, contentSecurityPolicy
 from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
-from tests.webclient import BINARY, CLOSE, TEXT, frame, serverFrames, upgradeRequest
+from tests.webclient import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    frame,
+    serverFrames,
+    upgradeRequest,
+)
 
 
 class RecordingSocket:
@@ -460,3 +469,31 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
         )
         relays = [event for event in self.fake.events if event.get("sender") == 1]
         self.assertEqual([event["count"] for event in relays], [50])
+
+    def test_framesOfEveryKindInOneRead(self) -> None:
+        """
+        Long and short text frames, UTF-8, a ping and a fragmented message in
+        one read: every line in order, the ping answered.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        self.fake.room.maxLine = 1000
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        long = b"l" * 300
+        socket.dataReceived(
+            frame(TEXT, long)
+            + frame(TEXT, "é✓".encode())
+            + frame(PING, b"p")
+            + frame(TEXT, b"frag", fin=False)
+            + frame(0, b"ment")
+            + frame(TEXT, b"last")
+        )
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"client 1: "
+            + long
+            + "\nclient 1: é✓\n".encode()
+            + b"client 1: fragment\nclient 1: last\n",
+        )
+        self.assertEqual(self.frames(network), [(PONG, b"p")])
