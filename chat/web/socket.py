@@ -10,6 +10,7 @@ every notice does): its own id when it enters the room, and who is there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from autobahn.twisted.websocket import (
@@ -17,6 +18,7 @@ from autobahn.twisted.websocket import (
     WebSocketServerProtocol,
 )
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer, IReactorTime, ISSLTransport
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
@@ -25,6 +27,7 @@ from zope.interface import implementer
 
 from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
+from chat.sendq import SocketQueue
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
 
@@ -109,26 +112,50 @@ def textLines(data: bytes) -> list[bytes]:
     return lines
 
 
+class FrameSender(SocketQueue):
+    """
+    Frames sent on a WebSocket's TCP socket directly, as the lines of the
+    room's TCP clients are (see L{chat.sendq}); C{drained} is called once
+    what it had to hold is all sent.
+    """
+
+    def __init__(self, connection: tcp.Connection, drained: Callable[[], None]) -> None:
+        super().__init__(connection)
+        self._drained = drained
+
+    def resumeProducing(self) -> None:
+        super().resumeProducing()
+        if not self.size:
+            self._drained()
+
+
 @implementer(IPushProducer)
 class RoomSocket(WebSocketServerProtocol):
     """
     A browser's WebSocket, and through it a room client.
 
-    Twisted Web hands the connection over after the upgrade request: from
-    then on this protocol is its producer, and passes the pauses of its
-    output buffer on to the client's send queue.
+    Twisted Web hands the connection over after the upgrade request.  On a
+    TCP connection the frames are sent on its socket directly, by a
+    L{FrameSender}; on any other (TLS) they are written to it, and this
+    protocol is its producer.  Either way, while the connection cannot take
+    more, the client's send queue is paused and holds, counted, what the
+    browser does not read.
     """
 
     factory: RoomSocketFactory
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
+    _sender: FrameSender | None = None
     _refused = False
 
     def connectionMade(self) -> None:
         super().connectionMade()
         network: Any = self.transport
         network.unregisterProducer()  # Twisted Web's channel's, until now
-        network.registerProducer(self, True)
+        if isinstance(network, tcp.Connection):
+            self._sender = FrameSender(network, self._drained)
+        else:
+            network.registerProducer(self, True)
         self._received: list[bytes] = []
 
     def onConnect(self, request: ConnectionRequest) -> None:
@@ -249,9 +276,36 @@ class RoomSocket(WebSocketServerProtocol):
     # Output: the client's lines, and the network's pauses
 
     def sendLines(self, data: bytes) -> None:
-        # Straight to the connection, as sendData() would write them: it
-        # also formats a debug message on every call, whatever the level.
-        self.transport.write(self.factory.frames.frames(data))  # type: ignore[union-attr]
+        self._write(self.factory.frames.frames(data))
+
+    def sendData(
+        self, data: bytes, sync: bool = False, chopsize: int | None = None
+    ) -> None:
+        """
+        Everything autobahn sends (the handshake's answer, control frames)
+        goes the same way as the lines, after them.
+        """
+        if sync or chopsize:
+            super().sendData(data, sync, chopsize)
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        sender = self._sender
+        if sender is None:
+            # Straight to the connection: autobahn's sendData() would also
+            # format a debug message each call, whatever the level.
+            self.transport.write(data)  # type: ignore[union-attr]
+            return
+        # Sent before what Twisted Web may still hold of an earlier answer
+        # on this connection: only a client that pipelined its upgrade
+        # request behind another one, and does not read, could see that.
+        sender.write(data)
+        if sender.size:
+            self.pauseProducing()
+
+    def _drained(self) -> None:
+        self.resumeProducing()
 
     def closeSocket(self) -> None:
         self.sendClose(NORMAL_CLOSURE)
