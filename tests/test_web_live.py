@@ -22,15 +22,22 @@ pytestmark = pytest.mark.live
 
 
 def joinWeb(
-    server: Server, origin: str | None = None, receiveBuffer: int | None = None
+    server: Server,
+    origin: str | None = None,
+    receiveBuffer: int | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> WebClient:
     """
     A WebSocket client, once it has been told its id and every client
     before it has seen it arrive (it takes the next id).
     """
     port = webPort(server)
+    scheme = "http" if context is None else "https"
     web = WebClient(
-        port, origin=origin or f"http://127.0.0.1:{port}", receiveBuffer=receiveBuffer
+        port,
+        origin=origin or f"{scheme}://127.0.0.1:{port}",
+        receiveBuffer=receiveBuffer,
+        context=context,
     )
     clientId = len(server.clients)
     names = ", ".join(f"client {each}" for each in range(clientId + 1))
@@ -126,14 +133,34 @@ def test_programWithoutOriginLetIn(startServer: StartServer) -> None:
     web.expect("server: you are client 0", "server: 1 clients: client 0")
 
 
-def test_lazyReaderCutAtSendQ(startServer: StartServer) -> None:
+def tlsWeb(directory: Path) -> tuple[tuple[str, str], ssl.SSLContext]:
+    """
+    The options of a web site over TLS with a certificate in C{directory},
+    and a context that trusts it.
+    """
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(directory / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    endpoint = "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem"
+    return ("--web", endpoint), context
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_lazyReaderCutAtSendQ(
+    startServer: StartServer, tmp_path: Path, tls: bool
+) -> None:
     """
     A WebSocket client that reads nothing is cut off at the SendQ limit;
-    the others lose nothing and hear it leave.
+    the others lose nothing and hear it leave.  Over TCP the frames go on
+    the socket directly, over TLS through the TLS transport.
     """
-    server = startServer(*WEB, "--sendq", "256K")
+    options, context = tlsWeb(tmp_path) if tls else (WEB, None)
+    server = startServer(*options, "--sendq", "256K")
     tcp = server.connect()
-    lazy = joinWeb(server, receiveBuffer=4096)
+    lazy = joinWeb(server, receiveBuffer=4096, context=context)
     reader = server.connect()
     batch = b"".join(b"%08d " % index + b"x" * 990 + b"\n" for index in range(100))
     left = b"server: client 1 just left\n"
@@ -220,17 +247,10 @@ def test_overTls(startServer: StartServer, tmp_path: Path) -> None:
     With an ssl: endpoint the page is https and the WebSocket wss: a page
     of the http origin of the same host is another origin.
     """
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1")
-    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
-    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
-    server = startServer(
-        "--web", "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem"
-    )
+    options, context = tlsWeb(tmp_path)
+    server = startServer(*options)
     tcp = server.connect()
     port = webPort(server)
-    context = ssl.create_default_context()
-    authority.configure_trust(context)
     with pytest.raises(HandshakeRefusedError):
         WebClient(port, origin=f"http://127.0.0.1:{port}", context=context)
     web = WebClient(port, origin=f"https://127.0.0.1:{port}", context=context)
