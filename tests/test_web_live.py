@@ -5,6 +5,7 @@ WebSocket clients beside TCP clients.
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import time
@@ -16,6 +17,7 @@ import pytest
 import trustme
 
 from tests.live import Client, Server, StartServer, waitFor
+from tests.tools import runTool
 from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
 
 pytestmark = pytest.mark.live
@@ -262,3 +264,41 @@ def test_overTls(startServer: StartServer, tmp_path: Path) -> None:
     web.expect("client 0: back")
     web.close()
     tcp.expect(b"server: client 1 just left\n")
+
+
+@pytest.mark.parametrize("size", ["64", "200"])
+def test_benchOverWebSockets(
+    startServer: StartServer, tmp_path: Path, size: str
+) -> None:
+    """
+    chat-bench --ws loads the room through the web site: short lines and
+    lines whose frames have a longer header, nothing lost.
+    """
+    server = startServer(*WEB)
+    done = runTool(
+        "chat-bench",
+        "--ws",
+        "--target",
+        f"127.0.0.1:{webPort(server)}",
+        "--clients",
+        "20",
+        "--senders",
+        "4",
+        "--size",
+        size,
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["ok"] is True
+    assert figures["lost"] == figures["extra"] == figures["order_violations"] == 0
+    assert figures["lines_sent"] > 0
+    waitFor(
+        lambda: re.search(r"client 19 connected from .* \(web\)", server.logText()),
+        "the bench's clients to be browsers in the log",
+    )

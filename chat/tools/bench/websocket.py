@@ -82,27 +82,48 @@ class LineSocket(Protocol):
 
     def _messages(self, buffer: bytes) -> tuple[list[bytes], bytes]:
         """The text messages of the whole frames in C{buffer}, and the rest."""
-        lines = []
+        lines: list[bytes] = []
+        append = lines.append
         position, end = 0, len(buffer)
         while end - position >= 2:
-            opcode, size = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
-            start = position + 2
-            if size == 126:
-                (size,) = struct.unpack_from("!H", buffer, start)
-                start += 2
-            elif size == 127:
-                (size,) = struct.unpack_from("!Q", buffer, start)
-                start += 8
-            if end < start + size:
+            size = buffer[position + 1]
+            if buffer[position] == 0x81 and size < 126:  # most: a short line
+                stop = position + 2 + size
+                if stop > end:
+                    break
+                append(buffer[position + 2 : stop])
+                position = stop
+                continue
+            stop = self._otherFrame(buffer, position, append)
+            if stop < 0:
                 break
-            if opcode == TEXT:
-                lines.append(buffer[start : start + size])
-            elif opcode == PING:
-                self.transport.write(clientFrame(PONG, buffer[start : start + size]))  # type: ignore[union-attr]
-            elif opcode == CLOSE:
-                self.transport.loseConnection()  # type: ignore[union-attr]
-            position = start + size
+            position = stop
         return lines, buffer[position:]
+
+    def _otherFrame(self, buffer: bytes, position: int, append: Any) -> int:
+        """
+        Take the frame at C{position}, any but a short text frame; where it
+        ends, or -1 if it is not all in C{buffer}.
+        """
+        opcode, size = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
+        start = position + 2 + {126: 2, 127: 8}.get(size, 0)
+        if start > len(buffer):
+            return -1
+        if size == 126:
+            (size,) = struct.unpack_from("!H", buffer, position + 2)
+        elif size == 127:
+            (size,) = struct.unpack_from("!Q", buffer, position + 2)
+        stop = start + size
+        if stop > len(buffer):
+            return -1
+        payload = buffer[start:stop]
+        if opcode == TEXT:
+            append(payload)
+        elif opcode == PING:
+            self.transport.write(clientFrame(PONG, payload))  # type: ignore[union-attr]
+        elif opcode == CLOSE:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+        return stop
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._open:
