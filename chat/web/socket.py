@@ -10,7 +10,6 @@ every notice does): its own id when it enters the room, and who is there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from autobahn.twisted.websocket import (
@@ -114,19 +113,24 @@ def textLines(data: bytes) -> list[bytes]:
 
 class FrameSender(SocketQueue):
     """
-    Frames sent on a WebSocket's TCP socket directly, as the lines of the
-    room's TCP clients are (see L{chat.sendq}); C{drained} is called once
-    what it had to hold is all sent.
+    The send queue of a browser on a WebSocket over TCP: the lines the room
+    writes go out as frames on the socket directly, as TCP clients' lines
+    do (see L{chat.sendq}), and what autobahn sends (L{sendRaw}) the same
+    way, in order.  What the socket does not take is held here, counted
+    against the SendQ limits.
     """
 
-    def __init__(self, connection: tcp.Connection, drained: Callable[[], None]) -> None:
+    def __init__(self, connection: tcp.Connection, frames: FrameCache) -> None:
         super().__init__(connection)
-        self._drained = drained
+        self._frames = frames
 
-    def resumeProducing(self) -> None:
-        super().resumeProducing()
-        if not self.size:
-            self._drained()
+    def write(self, data: bytes) -> None:
+        """Send C{data}, complete lines, one frame a line."""
+        super().write(self._frames.frames(data))
+
+    def sendRaw(self, data: bytes) -> None:
+        """Send C{data} as it is: the handshake's answer, control frames."""
+        super().write(data)
 
 
 @implementer(IPushProducer)
@@ -153,7 +157,7 @@ class RoomSocket(WebSocketServerProtocol):
         network: Any = self.transport
         network.unregisterProducer()  # Twisted Web's channel's, until now
         if isinstance(network, tcp.Connection):
-            self._sender = FrameSender(network, self._drained)
+            self._sender = FrameSender(network, self.factory.frames)
         else:
             network.registerProducer(self, True)
         self._received: list[bytes] = []
@@ -179,6 +183,9 @@ class RoomSocket(WebSocketServerProtocol):
         if isinstance(client, ChatProtocol):
             client.via = "web"
             client.welcome = self._welcome
+            sender = self._sender
+            if sender is not None:
+                client.queueFor = lambda transport: sender
         self._client = client
         self._clientTransport = SocketTransport(self, self.transport)
         client.makeConnection(self._clientTransport)
@@ -300,12 +307,7 @@ class RoomSocket(WebSocketServerProtocol):
         # Sent before what Twisted Web may still hold of an earlier answer
         # on this connection: only a client that pipelined its upgrade
         # request behind another one, and does not read, could see that.
-        sender.write(data)
-        if sender.size:
-            self.pauseProducing()
-
-    def _drained(self) -> None:
-        self.resumeProducing()
+        sender.sendRaw(data)
 
     def closeSocket(self) -> None:
         self.sendClose(NORMAL_CLOSURE)
