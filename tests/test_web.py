@@ -122,6 +122,17 @@ class SocketTransportTests(SynchronousTestCase):
         self.assertTrue(self.socket.closed)
         self.assertEqual(self.socket.sent, [b"server: bye\n"])
 
+    def test_readAgainWhileClosing(self) -> None:
+        """
+        Closing reads the network again (the closing handshake needs the
+        browser's answer), and nothing pauses it after.
+        """
+        self.transport.pauseProducing()
+        self.transport.loseConnection()
+        self.assertEqual(self.network.producerState, "producing")
+        self.transport.pauseProducing()
+        self.assertEqual(self.network.producerState, "producing")
+
     def test_nothingAfterClosing(self) -> None:
         self.transport.loseConnection()
         self.transport.write(b"late\n")

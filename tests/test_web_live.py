@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import ssl
 import time
 import urllib.error
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.live import Client, Server, StartServer, waitFor
+from tests.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.tools import runTool
 from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
 
@@ -217,9 +218,12 @@ def test_floodControlDelaysNotDrops(startServer: StartServer) -> None:
 def test_shutdownTold(startServer: StartServer) -> None:
     server = startServer(*WEB)
     web = joinWeb(server)
-    assert server.stop() == 0
+    server.process.send_signal(signal.SIGTERM)
     web.expect("server: shutting down")
     assert web.closeCode() == 1000
+    assert server.process.wait(DEADLINE) == 0
+    # The browser's answer to the close was read, though input was held.
+    assert "client 0 disconnected (connection closed cleanly)" in server.logText()
 
 
 def test_pageServed(startServer: StartServer) -> None:
@@ -302,3 +306,25 @@ def test_benchOverWebSockets(
         lambda: re.search(r"client 19 connected from .* \(web\)", server.logText()),
         "the bench's clients to be browsers in the log",
     )
+
+
+def test_slowBrowserGetsEverythingAtShutdown(startServer: StartServer) -> None:
+    """
+    A browser that reads slowly gets everything before the shutdown notice
+    and the close, within the room's grace, not autobahn's one second.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    slow = joinWeb(server, receiveBuffer=1 << 16)
+    reader = server.connect()
+    batch = b"".join(b"%08d " % index + b"z" * 990 + b"\n" for index in range(2000))
+    tcp.send(batch)
+    reader.expect(b"".join(b"client 0: " + line + b"\n" for line in batch.splitlines()))
+    server.process.send_signal(signal.SIGTERM)
+    reader.expect(b"server: shutting down\n")
+    time.sleep(1.5)  # the slow reader, past autobahn's own close timeout
+    for line in batch.splitlines():
+        slow.expect("client 0: " + line.decode())
+    slow.expect("server: shutting down")
+    assert slow.closeCode() == 1000
+    assert server.process.wait(DEADLINE) == 0

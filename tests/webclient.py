@@ -7,6 +7,7 @@ kind, with or without an C{Origin}.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import socket
@@ -89,6 +90,7 @@ class WebClient:
                 break
             self.buffer += chunk
         head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        self.position = 0
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status:
             self.sock.close()
@@ -99,13 +101,16 @@ class WebClient:
         self.sock.sendall(frame(opcode, payload))
 
     def _read(self, count: int) -> bytes:
-        while len(self.buffer) < count:
+        """The next C{count} bytes: read from C{buffer} at C{position}."""
+        while len(self.buffer) - self.position < count:
             chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise ConnectionError("connection closed")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
+            self.buffer = self.buffer[self.position :] + chunk
+            self.position = 0
+        start = self.position
+        self.position += count
+        return self.buffer[start : self.position]
 
     def receiveFrame(self) -> tuple[int, bytes]:
         """The next frame from the server: its opcode and payload."""
@@ -141,10 +146,15 @@ class WebClient:
             assert got == text, f"expected {text!r}, got {got!r}"
 
     def closeCode(self) -> int:
-        """Read to the server's close frame; its status code."""
+        """
+        Read to the server's close frame and answer it, as a browser does;
+        its status code.
+        """
         while True:
             opcode, payload = self.receiveFrame()
             if opcode == CLOSE:
+                with contextlib.suppress(OSError):  # the server may be gone
+                    self.send(payload[:2], CLOSE)
                 return int(struct.unpack("!H", payload[:2])[0])
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from zope.interface import implementer
 
 from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
+from chat.room import CLOSE_GRACE
 from chat.sendq import SocketQueue
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
@@ -253,8 +254,9 @@ class RoomSocket(WebSocketServerProtocol):
         if self._received:
             received = b"".join(self._received)
             self._received.clear()
-            if self._client is not None:
-                self._client.dataReceived(received)
+            adapter = self._clientTransport
+            if adapter is not None and not adapter.disconnecting:
+                self._client.dataReceived(received)  # type: ignore[union-attr]
 
     def onMessageBegin(self, isBinary: bool) -> None:
         if isBinary and not self._refused:
@@ -351,7 +353,10 @@ class RoomSocketFactory(WebSocketServerFactory):
     ) -> None:
         super().__init__()
         # A plain GET of /ws is refused rather than shown a status page.
-        self.setProtocolOptions(webStatus=False)
+        # A browser told to close gets as long to read what comes before
+        # the close frame as any client the room closes (autobahn's own
+        # wait, one second from the close frame being queued, is shorter).
+        self.setProtocolOptions(webStatus=False, closeHandshakeTimeout=CLOSE_GRACE)
         self.room = room
         self.origins = origins
         self.log = log

@@ -102,10 +102,12 @@ class SocketTransport:
     # Input
 
     def pauseProducing(self) -> None:
-        self._network.pauseProducing()
+        if not self.disconnecting:
+            self._network.pauseProducing()
 
     def resumeProducing(self) -> None:
-        self._network.resumeProducing()
+        if not self.disconnecting:
+            self._network.resumeProducing()
 
     def stopProducing(self) -> None:
         self._network.stopProducing()
@@ -115,10 +117,14 @@ class SocketTransport:
     def loseConnection(self) -> None:
         """
         Close the WebSocket once the send queue, if one is registered, has
-        written everything it holds and unregistered.
+        written everything it holds and unregistered.  The network is read
+        again, whoever held the client's input: the closing handshake needs
+        the browser's answer; what else comes is not the client's input any
+        more.
         """
         if not self.disconnecting:
             self.disconnecting = True
+            self._network.resumeProducing()
             if self.producer is None:
                 self._close()
 
