@@ -330,7 +330,9 @@ class RoomSocket(WebSocketServerProtocol):
         if self._clientTransport is not None:
             self._clientTransport.connectionLost()
         if self._client is not None:
-            self._client.connectionLost(reason)
+            # autobahn aborts the connection once the closing handshake is
+            # done: for the log, that is a clean close.
+            self._client.connectionLost(connectionDone if self.wasClean else reason)
 
 
 class RoomSocketFactory(WebSocketServerFactory):
