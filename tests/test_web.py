@@ -24,7 +24,7 @@ from chat.limits import Limits
 from chat.parsing import BadValueError
 from chat.protocol import ChatProtocol
 from chat.web.origins import Origins, origin
-from chat.web.site import Page, contentSecurityPolicy
+from chat.web.site import Page, contentSecurityPolicy, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
@@ -508,3 +508,23 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
             + b"client 1: fragment\nclient 1: last\n",
         )
         self.assertEqual(self.frames(network), [(PONG, b"p")])
+
+
+class SiteTests(SynchronousTestCase):
+    def test_upgradeRequestLetGo(self) -> None:
+        """
+        Once the WebSocket has the connection, Twisted Web's channel holds
+        the upgrade request no more: nothing waits for the garbage collector.
+        """
+        fake = FakeRoom()
+        site = webSite(fake.room, [], Logger(), fake.clock)
+        network = fake.transport()
+        http = site.buildProtocol(network.getPeer())
+        assert http is not None
+        network.protocol = http
+        http.makeConnection(network)
+        http.dataReceived(upgradeRequest())
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
+        self.assertIsInstance(network.protocol, RoomSocket)
+        self.assertEqual(http._channel.requests, [])
+        self.assertIn(0, fake.room.clients)
