@@ -6,6 +6,11 @@ on a L{SocketTransport}.
 One text frame carries one line without its C{\\n}, both ways.  A browser
 is told what a TCP client is not (notices that start with C{server: }, as
 every notice does): its own id when it enters the room, and who is there.
+
+autobahn does the handshake, the control frames and the closing
+handshake; the text frames that make up nearly all of the traffic are
+read many at a time here, and written framed once per batch for every
+browser that receives it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ UNSUPPORTED_DATA = 1003
 """The close code for a binary frame: only text frames are taken."""
 
 NORMAL_CLOSURE = 1000
+"""The close code when the room closes a browser's connection."""
 
 
 def welcome(clientId: int, present: list[int]) -> bytes:
