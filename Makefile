@@ -22,13 +22,15 @@ test: $(STAMP) test-programs
 
 # Programs some tests start besides the server: redis-server for the
 # cluster, systemd-socket-activate for the systemd units, Apache's htpasswd
-# for a password file written by it.  Debian's packages are installed when
-# one is missing and apt-get is there.
+# for a password file written by it, chromium for the browser tests
+# (Playwright downloads no browser of its own here).  Debian's packages are
+# installed when one is missing and apt-get is there.
 test-programs:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }

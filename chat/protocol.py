@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITransport
 from twisted.internet.protocol import Protocol as BaseProtocol
 from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import LineReceiver
@@ -65,6 +65,18 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     sendq: SendQueue
     gate: ReadGate
 
+    via = ""
+    """How the client reached the server, when not over a plain stream
+    (C{"web"}): the log says so."""
+
+    welcome: Callable[[list[int]], None] | None = None
+    """Called, when set, as the client enters the room, with the ids of the
+    clients already there: for clients (browsers) that are told them."""
+
+    queueFor: Callable[[ITransport], SendQueue] | None = None
+    """Makes the client's send queue, when set, instead of L{sendQueueFor}:
+    for clients (browsers) whose lines are framed on their way."""
+
     delimiter = wire.DELIMITER
 
     def __init__(self, hub: IClientHub, maxLine: int, clock: IReactorTime) -> None:
@@ -110,7 +122,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         return self._prefix + self._separator.join(lines) + wire.DELIMITER
 
     def connectionMade(self) -> None:
-        self.sendq = sendQueueFor(self.transport)  # type: ignore[arg-type]
+        self.sendq = (self.queueFor or sendQueueFor)(self.transport)  # type: ignore[arg-type]
         self.gate = ReadGate(self.transport, self._readUnread)  # type: ignore[arg-type]
         self.hub.join(self)
 

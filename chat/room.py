@@ -215,10 +215,11 @@ class ChatRoom(ServerFactory[Protocol]):
             assert self.commands is not None
             self.commands.loggedIn(client, *login)
         self.log.info(
-            "client {clientId} connected from {peer}",
+            "client {clientId} connected from {peer}{via}",
             category="STATE",
             clientId=clientId,
             peer=describePeer(client.transport),  # type: ignore[arg-type]
+            via=f" ({client.via})" if client.via else "",
         )
         client.gate.release(Hold.WAITING_FOR_ID)
 
@@ -256,6 +257,8 @@ class ChatRoom(ServerFactory[Protocol]):
         self._waiting.remove(client)
         self.metrics.connected()
         client.number(clientId)
+        if client.welcome is not None:
+            client.welcome(list(self.clients))
         self._joinedAt[client] = len(self._batch)
         self.clients[clientId] = client
         if self._inputHeld:

@@ -51,21 +51,21 @@ class AnnouncedEndpoint:
     """
 
     def __init__(
-        self, endpoint: IStreamServerEndpoint, room: ChatRoom, what: str = ""
+        self, endpoint: IStreamServerEndpoint, room: ChatRoom, kind: str = ""
     ) -> None:
         self._endpoint = endpoint
         self._room = room
-        self._what = what
+        self._kind = f" ({kind})" if kind else ""
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
         self._room.log.info(
-            "listening on {address}{what}",
+            "listening on {address}{kind}",
             category="start",
             address=describeAddress(port.getHost()),
-            what=self._what,
+            kind=self._kind,
         )
         return port
 
@@ -108,16 +108,20 @@ class ChatService(MultiService):
         room.logRelays = logLevel <= LogLevel.info
 
     def listenOn(
-        self, description: str, factory: IProtocolFactory | None = None, what: str = ""
+        self,
+        description: str,
+        factory: IProtocolFactory | None = None,
+        kind: str = "",
     ) -> None:
         """
-        Listen on the endpoint C{description} once the service starts: for
-        the room's clients, or for C{factory}, which serves C{what}.
+        Listen on the endpoint C{description} once the service starts, for
+        C{factory}, the room itself by default; C{kind} says in the log
+        what listens when it is not the room (C{"web"}).
         """
         listener = strports.service(
             description, factory or self.room, reactor=self._reactor
         )
-        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, what)
+        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, kind)
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:

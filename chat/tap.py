@@ -149,12 +149,28 @@ class Options(VersionOption, usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
+        self["web"] = []
+        self["web-origins"] = []
 
     def opt_listen(self, description: str) -> None:
         """
         Listen on this Twisted endpoint description (tcp:6667, ssl:6697:privateKey=key.pem, unix:/run/chat.sock); repeatable; replaces --port and --interface.
         """  # noqa: E501 (usage.Options folds the docstring into one paragraph)
         self["listen"].append(description)
+
+    def opt_web(self, description: str) -> None:
+        """
+        Serve browsers on this Twisted endpoint description (tcp:8081, ssl:8443:privateKey=key.pem): the page at /, its WebSocket at /ws; repeatable.
+        """  # noqa: E501
+        self["web"].append(description)
+
+    def opt_web_origin(self, origin: str) -> None:
+        """
+        With --web: let pages of this origin (https://chat.example.org) open the WebSocket, besides the page's own; repeatable.
+        """  # noqa: E501
+        from chat.web import origins
+
+        self["web-origins"].append(origins.origin("--web-origin", origin))
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """
@@ -215,6 +231,8 @@ class Options(VersionOption, usage.Options):
         ]
         for description in self["endpoints"]:
             _checkEndpoint("--listen", description)
+        for description in self["web"]:
+            _checkEndpoint("--web", description)
         if self["metrics"] is not None:
             _checkEndpoint("--metrics", self["metrics"])
         self["login-timeout"] = parsing.decimal(
@@ -224,7 +242,7 @@ class Options(VersionOption, usage.Options):
             self["commands"] = True
             self["checker"] = _checker(self["auth"])
             if not self["auth-plaintext"]:
-                for description in self["endpoints"]:
+                for description in [*self["endpoints"], *self["web"]]:
                     _checkPrivate(description)
 
 
@@ -271,11 +289,18 @@ def makeService(
     )
     for description in config["endpoints"]:
         service.listenOn(description)
+    if config["web"]:
+        # Imported here: the web's libraries are needed only with --web.
+        from chat.web.site import webSite
+
+        site = webSite(room, config["web-origins"], log, reactor)
+        for description in config["web"]:
+            service.listenOn(description, site, "web")
     if exporter is not None:
         exporter.watchClients(room.clients)
         if config["redis"] is not None:
             exporter.watchCluster(peers)
-        service.listenOn(config["metrics"], exporter.site(), " (metrics)")
+        service.listenOn(config["metrics"], exporter.site(), "metrics")
     return service
 
 

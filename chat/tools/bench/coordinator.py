@@ -176,6 +176,7 @@ class Coordinator:
 
 WORKER_CONFIG = [
     "targets",
+    "ws",
     "senders",
     "size",
     "rate",

@@ -33,7 +33,14 @@ class Options(VersionOption, usage.Options):
         ["connect-batch", None, "32", "Connections being opened at once per worker."],
         ["timeout", None, "60", "Seconds allowed to connect and settle."],
     ]
-    optFlags = [["json", None, "Print the report as JSON."]]
+    optFlags = [
+        ["json", None, "Print the report as JSON."],
+        [
+            "ws",
+            None,
+            "Connect as browsers do: a WebSocket to /ws of each target, the server's --web port.",  # noqa: E501
+        ],
+    ]
 
     def __init__(self) -> None:
         super().__init__()

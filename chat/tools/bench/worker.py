@@ -81,6 +81,10 @@ class Worker:
         endpoint = HostnameEndpoint(self.reactor, host, port, self.config["timeout"])
         protocol = self._protocolFor(index)
         self.connections.append(protocol)
+        if self.config["ws"]:
+            from chat.tools.bench.websocket import overWebSocket
+
+            return connectProtocol(endpoint, overWebSocket(protocol, host, port))
         return connectProtocol(endpoint, protocol)
 
     def _protocolFor(self, index: int) -> Receiver:

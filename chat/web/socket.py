@@ -1,0 +1,371 @@
+"""
+The WebSocket at C{/ws}: each one is a room client, a
+L{chat.protocol.ChatProtocol} built by the room as for a TCP connection,
+on a L{SocketTransport}.
+
+One text frame carries one line without its C{\\n}, both ways.  A browser
+is told what a TCP client is not (notices that start with C{server: }, as
+every notice does): its own id when it enters the room, and who is there.
+
+autobahn does the handshake, the control frames and the closing
+handshake; the text frames that make up nearly all of the traffic are
+read many at a time here, and written framed once per batch for every
+browser that receives it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autobahn.twisted.websocket import (
+    WebSocketServerFactory,
+    WebSocketServerProtocol,
+)
+from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet import tcp
+from twisted.internet.interfaces import IPushProducer, IReactorTime, ISSLTransport
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chat.addresses import describePeer
+from chat.protocol import ChatProtocol
+from chat.room import CLOSE_GRACE
+from chat.sendq import SocketQueue
+from chat.web.origins import Origins
+from chat.web.transport import SocketTransport
+
+UNSUPPORTED_DATA = 1003
+"""The close code for a binary frame: only text frames are taken."""
+
+NORMAL_CLOSURE = 1000
+"""The close code when the room closes a browser's connection."""
+
+
+def welcome(clientId: int, present: list[int]) -> bytes:
+    """
+    What a browser is told as it enters the room as C{clientId}, with
+    C{present} there already: its id, then everyone in the room.
+    """
+    names = ", ".join(f"client {each}" for each in [*present, clientId])
+    return (
+        f"server: you are client {clientId}\n"
+        f"server: {len(present) + 1} clients: {names}\n"
+    ).encode()
+
+
+class FrameCache:
+    """
+    The text frames for what the room writes, built once in a reactor
+    iteration.  The room hands every client that receives the whole of a
+    round's batch the same bytes object: every browser among them is sent
+    the same frames, built once.  The others (those who spoke in the round)
+    each receive most of the same lines: each line is framed once.
+    """
+
+    def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._built: dict[int, tuple[bytes, bytes]] = {}
+        self._lines: dict[bytes, bytes] = {}
+
+    def frames(self, data: bytes) -> bytes:
+        """The frames of C{data}, complete lines, one frame a line."""
+        built = self._built.get(id(data))
+        if built is not None:
+            return built[1]
+        if not self._built:
+            self._clock.callLater(0, self._forget)
+        lines = self._lines
+        parts = []
+        for line in textLines(data):
+            framed = lines.get(line)
+            if framed is None:
+                message = self._factory.prepareMessage(line, doNotCompress=True)
+                framed = lines[line] = message.payloadHybi
+            parts.append(framed)
+        frames = b"".join(parts)
+        self._built[id(data)] = (data, frames)
+        return frames
+
+    def _forget(self) -> None:
+        """A new iteration: what was built for the last one is not needed."""
+        self._built.clear()
+        self._lines.clear()
+
+
+def unmask(key: bytes, payload: bytes) -> bytes:
+    """C{payload} of a client's frame, unmasked with its C{key}."""
+    size = len(payload)
+    keys = (key * (size // 4 + 1))[:size]
+    unmasked = int.from_bytes(payload, "little") ^ int.from_bytes(keys, "little")
+    return unmasked.to_bytes(size, "little")
+
+
+def textLines(data: bytes) -> list[bytes]:
+    """
+    The lines of C{data} (each ending with C{\\n}) without their C{\\n},
+    as UTF-8: bytes that are not are replaced with U+FFFD.
+    """
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        lines = [line.encode() for line in data.decode(errors="replace").split("\n")]
+    else:
+        lines = data.split(b"\n")
+    del lines[-1]
+    return lines
+
+
+class FrameSender(SocketQueue):
+    """
+    The send queue of a browser on a WebSocket over TCP: the lines the room
+    writes go out as frames on the socket directly, as TCP clients' lines
+    do (see L{chat.sendq}), and what autobahn sends (L{sendRaw}) the same
+    way, in order.  What the socket does not take is held here, counted
+    against the SendQ limits.
+    """
+
+    def __init__(self, connection: tcp.Connection, frames: FrameCache) -> None:
+        super().__init__(connection)
+        self._frames = frames
+
+    def write(self, data: bytes) -> None:
+        """Send C{data}, complete lines, one frame a line."""
+        super().write(self._frames.frames(data))
+
+    def sendRaw(self, data: bytes) -> None:
+        """Send C{data} as it is: the handshake's answer, control frames."""
+        super().write(data)
+
+
+@implementer(IPushProducer)
+class RoomSocket(WebSocketServerProtocol):
+    """
+    A browser's WebSocket, and through it a room client.
+
+    Twisted Web hands the connection over after the upgrade request.  On a
+    TCP connection the frames are sent on its socket directly, by a
+    L{FrameSender}; on any other (TLS) they are written to it, and this
+    protocol is its producer.  Either way, while the connection cannot take
+    more, the client's send queue is paused and holds, counted, what the
+    browser does not read.
+    """
+
+    factory: RoomSocketFactory
+    _client: Protocol | None = None
+    _clientTransport: SocketTransport | None = None
+    _sender: FrameSender | None = None
+    _refused = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        network: Any = self.transport
+        network.unregisterProducer()  # Twisted Web's channel's, until now
+        if isinstance(network, tcp.Connection):
+            self._sender = FrameSender(network, self.factory.frames)
+        else:
+            network.registerProducer(self, True)
+        self._received: list[bytes] = []
+
+    def onConnect(self, request: ConnectionRequest) -> None:
+        secure = ISSLTransport.providedBy(self.transport)
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if not self.factory.origins.allows(origin, host, secure):
+            self.factory.log.warn(
+                "turned away {peer} (web): origin {origin!r} is not allowed",
+                category="STATE",
+                peer=describePeer(self.transport),  # type: ignore[arg-type]
+                origin=origin,
+            )
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
+
+    def onOpen(self) -> None:
+        # The handshake's text is not needed for the connection's life.
+        self.http_headers, self.http_request_data, self.http_response_data = {}, b"", ""
+        client = self.factory.room.buildProtocol(self.transport.getPeer())  # type: ignore[union-attr]
+        assert client is not None
+        if isinstance(client, ChatProtocol):
+            client.via = "web"
+            client.welcome = self._welcome
+            sender = self._sender
+            if sender is not None:
+                client.queueFor = lambda transport: sender
+        self._client = client
+        self._clientTransport = SocketTransport(self, self.transport)
+        client.makeConnection(self._clientTransport)
+
+    def _welcome(self, present: list[int]) -> None:
+        client = self._client
+        assert isinstance(client, ChatProtocol)
+        client.sendq.write(welcome(client.clientId, present))
+
+    # Input: what one network read brings, handed on at once
+
+    def processData(self) -> bool:
+        """
+        Take the whole, unfragmented, masked text frames at the head of the
+        buffer here, all at once; leave anything else (control frames, a
+        fragment, a frame not all here, bad input) to autobahn.
+
+        autobahn parses one frame a call, several Python calls a frame, and
+        copies the rest of the buffer after each: a browser's lines, one
+        frame each, arrive many to a network read.
+        """
+        if (
+            self.state == self.STATE_OPEN
+            and self.current_frame is None
+            and not self.inside_message
+            and not self._refused
+            and self._perMessageCompress is None
+        ):
+            self._takeTextFrames()
+            if not self.data:
+                return False
+        processed: bool = super().processData()
+        return processed
+
+    def _takeTextFrames(self) -> None:
+        data, received = self.data, self._received
+        position, end = 0, len(data)
+        while end - position >= 6:
+            first, second = data[position], data[position + 1]
+            # FIN, no extension bits, text; masked, under 64 KiB.
+            if first != 0x81 or not 0x80 <= second < 0xFF:
+                break
+            size, start = second & 0x7F, position + 2
+            if size == 126:
+                size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
+                if size < 126:
+                    break  # not the shortest encoding: autobahn refuses it
+            stop = start + 4 + size
+            if stop > end:
+                break
+            payload = unmask(data[start : start + 4], data[start + 4 : stop])
+            if not payload.isascii():
+                try:
+                    payload.decode()
+                except UnicodeDecodeError:
+                    break  # autobahn closes the connection for it
+            received.append(payload)
+            received.append(b"\n")
+            position = stop
+        if position:
+            self.data = data[position:]
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        if self._received:
+            received = b"".join(self._received)
+            self._received.clear()
+            adapter = self._clientTransport
+            if adapter is not None and not adapter.disconnecting:
+                self._client.dataReceived(received)  # type: ignore[union-attr]
+
+    def onMessageBegin(self, isBinary: bool) -> None:
+        if isBinary and not self._refused:
+            self._refused = True
+            self.factory.log.info(
+                "client {clientId} sent a binary frame; closing",
+                category="STATE",
+                clientId=getattr(self._client, "clientId", "?"),
+            )
+            self.sendCloseFrame(UNSUPPORTED_DATA, b"text frames only")
+
+    def onMessageFrameBegin(self, length: int) -> None:
+        pass
+
+    def onMessageFrameData(self, payload: bytes) -> None:
+        if not self._refused:
+            self._received.append(payload)
+
+    def onMessageFrameEnd(self) -> None:
+        pass
+
+    def onMessageEnd(self) -> None:
+        if not self._refused:
+            self._received.append(b"\n")
+
+    # Output: the client's lines, and the network's pauses
+
+    def sendLines(self, data: bytes) -> None:
+        self._write(self.factory.frames.frames(data))
+
+    def sendData(
+        self, data: bytes, sync: bool = False, chopsize: int | None = None
+    ) -> None:
+        """
+        Everything autobahn sends (the handshake's answer, control frames)
+        goes the same way as the lines, after them.
+        """
+        if sync or chopsize:
+            super().sendData(data, sync, chopsize)
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        sender = self._sender
+        if sender is None:
+            # Straight to the connection: autobahn's sendData() would also
+            # format a debug message each call, whatever the level.
+            self.transport.write(data)  # type: ignore[union-attr]
+            return
+        # Sent before what Twisted Web may still hold of an earlier answer
+        # on this connection: only a client that pipelined its upgrade
+        # request behind another one, and does not read, could see that.
+        sender.sendRaw(data)
+
+    def closeSocket(self) -> None:
+        self.sendClose(NORMAL_CLOSURE)
+
+    def pauseProducing(self) -> None:
+        if self._clientTransport is not None:
+            self._clientTransport.outputPaused()
+
+    def resumeProducing(self) -> None:
+        if self._clientTransport is not None:
+            self._clientTransport.outputResumed()
+
+    def stopProducing(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        if self._clientTransport is not None:
+            self._clientTransport.connectionLost()
+        if self._client is not None:
+            # autobahn aborts the connection once the closing handshake is
+            # done: for the log, that is a clean close.
+            self._client.connectionLost(connectionDone if self.wasClean else reason)
+
+
+class RoomSocketFactory(WebSocketServerFactory):
+    """
+    Builds the WebSockets of a room's web clients.
+
+    @ivar room: the room, the factory of its clients.
+    @ivar origins: the pages allowed to connect.
+    @ivar frames: the frames built for what the room writes.
+    """
+
+    protocol = RoomSocket  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        room: ServerFactory[Protocol],
+        origins: Origins,
+        log: Logger,
+        clock: IReactorTime,
+    ) -> None:
+        super().__init__()
+        # A plain GET of /ws is refused rather than shown a status page.
+        # A browser told to close gets as long to read what comes before
+        # the close frame as any client the room closes (autobahn's own
+        # wait, one second from the close frame being queued, is shorter).
+        self.setProtocolOptions(webStatus=False, closeHandshakeTimeout=CLOSE_GRACE)
+        self.room = room
+        self.origins = origins
+        self.log = log
+        self.frames = FrameCache(self, clock)

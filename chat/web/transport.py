@@ -1,0 +1,162 @@
+"""
+The transport of a room client that is a browser: what the room's
+L{chat.protocol.ChatProtocol} writes to, pauses and closes, over one
+WebSocket.
+
+The room writes complete lines, each ending with C{\\n}; each line leaves as
+one text frame without its C{\\n}.  Input is paused, and output held counted
+in the client's send queue, at the network connection underneath, so that
+flood control and the SendQ limits act on a browser as on a TCP client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from twisted.internet.interfaces import (
+    IAddress,
+    IConsumer,
+    IProducer,
+    IPushProducer,
+    ITransport,
+)
+from zope.interface import implementer
+
+
+class LineSocket(Protocol):
+    """The WebSocket a L{SocketTransport} sends on."""
+
+    def sendLines(self, data: bytes) -> None:
+        """Send C{data}, complete lines, one text frame a line."""
+
+    def closeSocket(self) -> None:
+        """Close the WebSocket once what was sent is on its way."""
+
+
+@implementer(ITransport, IPushProducer, IConsumer)
+class SocketTransport:
+    """
+    A room client's transport over a WebSocket.
+
+    As a push producer it is the client's input: pausing it stops reading
+    the network connection.  As a consumer it takes the client's output
+    from its send queue, the queue's own producer, which the network
+    connection pauses (L{outputPaused}) while its buffer is full: what a
+    browser does not read is then held in the send queue, counted against
+    the SendQ limits.
+
+    @ivar producer: the client's send queue while it is registered.
+    @ivar disconnecting: whether L{loseConnection} was called.
+    """
+
+    disconnecting = False
+
+    def __init__(self, socket: LineSocket, network: Any) -> None:
+        self._socket = socket
+        self._network = network
+        self._partial = b""
+        self._closed = False
+        self.producer: IPushProducer | None = None
+
+    # Output
+
+    def write(self, data: bytes) -> None:
+        """
+        Send the complete lines of C{data}; a partial line at its end (a
+        slice of a long write) waits for the rest of its line.
+        """
+        if self._closed:
+            return
+        if self._partial:
+            data, self._partial = self._partial + data, b""
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            data, self._partial = data[:end], data[end:]
+        if data:
+            self._socket.sendLines(data)
+
+    def writeSequence(self, data: Iterable[bytes]) -> None:
+        self.write(b"".join(data))
+
+    def registerProducer(self, producer: IProducer, streaming: bool) -> None:
+        if not streaming:
+            raise ValueError("a WebSocket client's output comes from a push producer")
+        self.producer = IPushProducer(producer)
+
+    def unregisterProducer(self) -> None:
+        self.producer = None
+        if self.disconnecting:
+            self._close()
+
+    def outputPaused(self) -> None:
+        """The network connection's buffer is full: hold output back."""
+        if self.producer is not None:
+            self.producer.pauseProducing()
+
+    def outputResumed(self) -> None:
+        """The network connection's buffer has room again."""
+        if self.producer is not None:
+            self.producer.resumeProducing()
+
+    # Input
+
+    def pauseProducing(self) -> None:
+        if not self.disconnecting:
+            self._network.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        if not self.disconnecting:
+            self._network.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self._network.stopProducing()
+
+    # Closing
+
+    def loseConnection(self) -> None:
+        """
+        Close the WebSocket once the send queue, if one is registered, has
+        written everything it holds and unregistered.  The network is read
+        again, whoever held the client's input: the closing handshake needs
+        the browser's answer; what else comes is not the client's input any
+        more.
+        """
+        if not self.disconnecting:
+            self.disconnecting = True
+            self._network.resumeProducing()
+            if self.producer is None:
+                self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        if self._partial:
+            self._socket.sendLines(self._partial + b"\n")
+            self._partial = b""
+        self._closed = True
+        self._socket.closeSocket()
+
+    def abortConnection(self) -> None:
+        self._closed = True
+        self._network.abortConnection()
+
+    def connectionLost(self) -> None:
+        """
+        The network connection is gone: so is the output held for it, as a
+        TCP transport tells its producer.
+        """
+        self._closed = True
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            producer.stopProducing()
+
+    # Addresses
+
+    def getPeer(self) -> IAddress:
+        peer: IAddress = self._network.getPeer()
+        return peer
+
+    def getHost(self) -> IAddress:
+        host: IAddress = self._network.getHost()
+        return host

@@ -1,0 +1,530 @@
+"""
+Browsers in the room, in memory: the WebSocket's transport for a room
+client, the frames, the origins, the page, and a WebSocket on a fake room.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from importlib.resources import files
+from typing import cast
+
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.testing import StringTransport
+from twisted.logger import Logger
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.server import Request
+from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
+
+from chat import tap
+from chat.limits import Limits
+from chat.parsing import BadValueError
+from chat.protocol import ChatProtocol
+from chat.web.origins import Origins, origin
+from chat.web.site import Page, contentSecurityPolicy, webSite
+from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
+from chat.web.transport import SocketTransport
+from tests.fakes import FakeRoom, RecordingTransport
+from tests.webclient import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    frame,
+    serverFrames,
+    upgradeRequest,
+)
+
+
+class RecordingSocket:
+    """A L{chat.web.transport.LineSocket} that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    def sendLines(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def closeSocket(self) -> None:
+        self.closed = True
+
+
+@implementer(IPushProducer)
+class Producer:
+    def __init__(self) -> None:
+        self.state = "producing"
+
+    def pauseProducing(self) -> None:
+        self.state = "paused"
+
+    def resumeProducing(self) -> None:
+        self.state = "producing"
+
+    def stopProducing(self) -> None:
+        self.state = "stopped"
+
+
+class SocketTransportTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.socket = RecordingSocket()
+        self.network = StringTransport()
+        self.transport = SocketTransport(self.socket, self.network)
+
+    def test_completeLinesGoAsTheyCame(self) -> None:
+        """
+        Complete lines are handed on as the very bytes object written, so
+        that frames built for it can be shared.
+        """
+        data = b"client 0: a\nclient 0: b\n"
+        self.transport.write(data)
+        self.assertIs(self.socket.sent[0], data)
+
+    def test_partialLineWaitsForItsEnd(self) -> None:
+        self.transport.write(b"client 0: a\nclient 0: b")
+        self.transport.write(b"cd\n")
+        self.assertEqual(self.socket.sent, [b"client 0: a\n", b"client 0: bcd\n"])
+
+    def test_pausingPausesTheNetwork(self) -> None:
+        """Flood control and the room pause reading of the network."""
+        self.transport.pauseProducing()
+        self.assertEqual(self.network.producerState, "paused")
+        self.transport.resumeProducing()
+        self.assertEqual(self.network.producerState, "producing")
+
+    def test_fullNetworkPausesTheSendQueue(self) -> None:
+        producer = Producer()
+        self.transport.registerProducer(producer, True)
+        self.transport.outputPaused()
+        self.assertEqual(producer.state, "paused")
+        self.transport.outputResumed()
+        self.assertEqual(producer.state, "producing")
+
+    def test_pullProducerRefused(self) -> None:
+        self.assertRaises(
+            ValueError, self.transport.registerProducer, Producer(), False
+        )
+
+    def test_closesOnceTheSendQueueIsDone(self) -> None:
+        """
+        With a send queue registered, the WebSocket is closed only when it
+        has written everything and unregistered.
+        """
+        self.transport.registerProducer(Producer(), True)
+        self.transport.loseConnection()
+        self.assertFalse(self.socket.closed)
+        self.transport.write(b"server: bye\n")
+        self.transport.unregisterProducer()
+        self.assertTrue(self.socket.closed)
+        self.assertEqual(self.socket.sent, [b"server: bye\n"])
+
+    def test_readAgainWhileClosing(self) -> None:
+        """
+        Closing reads the network again (the closing handshake needs the
+        browser's answer), and nothing pauses it after.
+        """
+        self.transport.pauseProducing()
+        self.transport.loseConnection()
+        self.assertEqual(self.network.producerState, "producing")
+        self.transport.pauseProducing()
+        self.assertEqual(self.network.producerState, "producing")
+
+    def test_nothingAfterClosing(self) -> None:
+        self.transport.loseConnection()
+        self.transport.write(b"late\n")
+        self.assertTrue(self.socket.closed)
+        self.assertEqual(self.socket.sent, [])
+
+    def test_lostConnectionStopsTheSendQueue(self) -> None:
+        producer = Producer()
+        self.transport.registerProducer(producer, True)
+        self.transport.connectionLost()
+        self.assertEqual(producer.state, "stopped")
+        self.assertIsNone(self.transport.producer)
+
+    def test_abortAbortsTheNetwork(self) -> None:
+        self.transport.abortConnection()
+        self.transport.write(b"late\n")
+        self.assertTrue(self.network.disconnecting)
+        self.assertEqual(self.socket.sent, [])
+
+
+class TextLinesTests(SynchronousTestCase):
+    def test_utf8AsItIs(self) -> None:
+        self.assertEqual(textLines("a é\nb\n".encode()), ["a é".encode(), b"b"])
+
+    def test_invalidBytesReplaced(self) -> None:
+        """Bytes that are not UTF-8 are shown with U+FFFD, line by line."""
+        self.assertEqual(
+            textLines(b"a\xff\nb\xe2\x82\n\x00c\n"),
+            ["a\ufffd".encode(), "b\ufffd".encode(), b"\x00c"],
+        )
+
+
+class OriginTests(SynchronousTestCase):
+    def test_normalForm(self) -> None:
+        self.assertEqual(
+            origin("-", "HTTPS://Chat.Example.org:443/"), "https://chat.example.org"
+        )
+        self.assertEqual(origin("-", "http://[::1]:8081"), "http://[::1]:8081")
+
+    def test_notOrigins(self) -> None:
+        for text in [
+            "chat.example.org",
+            "ftp://x",
+            "http://x/path",
+            "http://u@x",
+            "http://x:99999",
+            "http://",
+        ]:
+            with self.assertRaises(BadValueError) as caught:
+                origin("--web-origin", text)
+            self.assertIn("--web-origin", str(caught.exception))
+
+    def test_sameOriginOnly(self) -> None:
+        origins = Origins([])
+        self.assertTrue(
+            origins.allows("http://127.0.0.1:8081", "127.0.0.1:8081", False)
+        )
+        self.assertTrue(
+            origins.allows("https://chat.example.org", "chat.example.org:443", True)
+        )
+        self.assertFalse(
+            origins.allows("http://127.0.0.1:8081", "127.0.0.1:8081", True)
+        )
+        self.assertFalse(origins.allows("http://evil.example", "127.0.0.1:8081", False))
+
+    def test_noOriginIsNoBrowser(self) -> None:
+        self.assertTrue(Origins([]).allows(None, "127.0.0.1:8081", False))
+
+    def test_othersAllowed(self) -> None:
+        origins = Origins(["https://chat.example.org"])
+        self.assertTrue(
+            origins.allows("https://chat.example.org", "10.0.0.1:8081", False)
+        )
+
+
+class PageTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.html = files("chat.web").joinpath("page.html").read_text()
+
+    def test_servedAsHtmlWithPolicy(self) -> None:
+        request = DummyRequest([b""])
+        body = Page(self.html).render_GET(cast(Request, request))
+        headers = request.responseHeaders
+        self.assertEqual(body, self.html.encode())
+        self.assertEqual(
+            headers.getRawHeaders(b"content-type"), [b"text/html; charset=utf-8"]
+        )
+        self.assertEqual(headers.getRawHeaders(b"x-content-type-options"), [b"nosniff"])
+        policy = headers.getRawHeaders(b"content-security-policy", [b""])[0].decode()
+        self.assertIn("default-src 'none'", policy)
+
+    def test_policyAllowsExactlyTheInlineScript(self) -> None:
+        """The script's hash is in the policy; a changed script's is not."""
+        script = re.search(r"<script>(.*?)</script>", self.html, re.DOTALL).group(1)  # type: ignore[union-attr]
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        self.assertIn(f"script-src 'sha256-{digest}'", contentSecurityPolicy(self.html))
+        changed = self.html.replace(script, script + "alert(1);")
+        self.assertNotIn(digest, contentSecurityPolicy(changed))
+
+    def test_pageIsSelfContained(self) -> None:
+        """No script, style or image from elsewhere: no CDN."""
+        self.assertNotRegex(self.html, r"(src|href)=\"(https?:)?//")
+        self.assertNotIn("innerHTML", self.html)
+
+
+class WebOptionsTests(SynchronousTestCase):
+    def parse(self, *arguments: str) -> tap.Options:
+        options = tap.Options()
+        options.parse(list(arguments))
+        return options
+
+    def test_repeatable(self) -> None:
+        options = self.parse(
+            "--web",
+            "tcp:0",
+            "--web",
+            "tcp:0:interface=\\:\\:1",
+            "--web-origin",
+            "https://A.example",
+        )
+        self.assertEqual(options["web"], ["tcp:0", "tcp:0:interface=\\:\\:1"])
+        self.assertEqual(options["web-origins"], ["https://a.example"])
+
+    def test_badEndpointNamed(self) -> None:
+        with self.assertRaises(tap.usage.UsageError) as caught:
+            self.parse("--web", "tcp:70000")
+        self.assertIn("--web:", str(caught.exception))
+
+    def test_badOriginNamed(self) -> None:
+        with self.assertRaises(tap.usage.UsageError) as caught:
+            self.parse("--web-origin", "example.org")
+        self.assertIn("--web-origin:", str(caught.exception))
+
+
+class SocketOnFakeRoom(SynchronousTestCase):
+    """A WebSocket on a room of fake TCP clients, as Twisted Web hands it over."""
+
+    def setUp(self) -> None:
+        self.fake = FakeRoom(maxLine=16, limits=Limits(sendqHard=1000, sendqSoft=1000))
+        self.factory = RoomSocketFactory(
+            self.fake.room, Origins([]), Logger(), self.fake.clock
+        )
+
+    def openSocket(
+        self, origin: str | None = None
+    ) -> tuple[RoomSocket, RecordingTransport]:
+        network = self.fake.transport()
+        network.registerProducer(Producer(), True)  # Twisted Web's channel
+        socket = self.factory.buildProtocol(network.getPeer())
+        assert isinstance(socket, RoomSocket)
+        network.protocol = socket
+        socket.makeConnection(network)
+        socket.dataReceived(upgradeRequest(origin))
+        return socket, network
+
+    def frames(self, network: StringTransport) -> list[tuple[int, bytes]]:
+        self.fake.clock.advance(0)
+        data = network.value()
+        network.clear()
+        if data.startswith(b"HTTP/"):
+            head, _, data = data.partition(b"\r\n\r\n")
+            self.assertIn(b" 101 ", head.split(b"\r\n")[0])
+        return serverFrames(data)
+
+
+class RoomSocketTests(SocketOnFakeRoom):
+    def test_joinsTheRoomAsAClient(self) -> None:
+        """
+        The browser is told its id and who is there; the TCP client sees it
+        arrive as any client, and its lines go both ways, one frame a line.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket("http://127.0.0.1:8081")
+        self.assertEqual(
+            self.frames(network),
+            [
+                (TEXT, b"server: you are client 1"),
+                (TEXT, b"server: 2 clients: client 0, client 1"),
+            ],
+        )
+        self.assertEqual(
+            self.fake.received(tcpTransport), b"server: client 1 just arrived\n"
+        )
+        socket.dataReceived(frame(TEXT, b"hi") + frame(TEXT, b""))
+        self.assertEqual(
+            self.fake.received(tcpTransport), b"client 1: hi\nclient 1: \n"
+        )
+        tcp.dataReceived(b"one\ntwo\xff\n")
+        self.assertEqual(
+            self.frames(network),
+            [(TEXT, b"client 0: one"), (TEXT, "client 0: two\ufffd".encode())],
+        )
+        self.assertIn(" (web)", "".join(str(e.get("via")) for e in self.fake.events))
+
+    def test_longFrameCut(self) -> None:
+        """A frame longer than the longest line is relayed in pieces."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(frame(TEXT, b"a" * 16 + b"b" * 16 + b"c"))
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"client 1: "
+            + b"a" * 16
+            + b"\nclient 1: "
+            + b"b" * 16
+            + b"\nclient 1: c\n",
+        )
+
+    def test_fragmentedMessageIsOneLine(self) -> None:
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(frame(TEXT, b"ab", fin=False))
+        socket.dataReceived(frame(0, b"cd"))
+        self.assertEqual(self.fake.received(tcpTransport), b"client 1: abcd\n")
+
+    def test_binaryFrameRefused(self) -> None:
+        """A binary frame closes the WebSocket (1003); none of it is relayed."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        socket.dataReceived(frame(BINARY, b"data\n"))
+        closing = self.frames(network)
+        self.assertEqual(closing, [(CLOSE, b"\x03\xebtext frames only")])
+        socket.connectionLost()
+        self.assertEqual(
+            self.fake.received(tcpTransport), b"server: client 1 just left\n"
+        )
+
+    def test_otherOriginRefused(self) -> None:
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket("http://evil.example")
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 403"))
+        self.assertEqual(self.fake.room.clients, {0: tcp})
+
+    def test_lazyBrowserCutAtSendQ(self) -> None:
+        """
+        Once the network's buffer is full, what the browser does not read is
+        held in its send queue, and past the SendQ limit it is cut off.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        client = self.fake.room.clients[1]
+        socket.pauseProducing()  # the network's buffer is full
+        tcp.dataReceived(b"x" * 15 + b"\n")
+        self.fake.clock.advance(0)
+        self.assertEqual(client.sendq.size, len(b"client 0: ") + 16)
+        for _ in range(40):
+            tcp.dataReceived(b"x" * 15 + b"\n")
+            self.fake.clock.advance(0)
+        self.assertTrue(network.aborted)
+        self.assertNotIn(1, self.fake.room.clients)
+        self.assertEqual(
+            tcpTransport.value()[-len(b"server: client 1 just left\n") :],
+            b"server: client 1 just left\n",
+        )
+
+    def test_floodControlPausesTheNetwork(self) -> None:
+        self.fake.room.limits = Limits(floodRate=1, floodBurst=1)
+        socket, network = self.openSocket()
+        socket.dataReceived(frame(TEXT, b"a") + frame(TEXT, b"b"))
+        self.assertEqual(network.producerState, "paused")
+        self.fake.clock.advance(1)
+        self.assertEqual(network.producerState, "producing")
+
+    def test_turnedAwayIsTold(self) -> None:
+        """A browser the room has no place for is told why and closed."""
+        self.fake.room.limits = Limits(maxClients=1)
+        self.fake.connect()
+        socket, network = self.openSocket()
+        self.assertEqual([kind for kind, _ in self.frames(network)], [TEXT, CLOSE])
+
+    def test_clientIsARoomClient(self) -> None:
+        socket, network = self.openSocket()
+        self.assertIsInstance(self.fake.room.clients[0], ChatProtocol)
+
+    def test_framesBuiltOncePerBatch(self) -> None:
+        """Browsers receiving the same batch are sent the same frames object."""
+        tcp, tcpTransport = self.fake.connect()
+        sockets = [self.openSocket() for _ in range(3)]
+        for _, network in sockets:
+            self.frames(network)
+        tcp.dataReceived(b"hello\n")
+        self.fake.clock.advance(0)
+        sent = [network.writes[-1] for _, network in sockets]
+        self.assertEqual(serverFrames(sent[0]), [(TEXT, b"client 0: hello")])
+        self.assertIs(sent[0], sent[1])
+        self.assertIs(sent[1], sent[2])
+
+
+class RoomSocketAttackTests(SocketOnFakeRoom):
+    """What a WebSocket client that is not a browser may send."""
+
+    def test_frameDribbledByteByByte(self) -> None:
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        for byte in frame(TEXT, b"slowly"):
+            socket.dataReceived(bytes([byte]))
+        self.assertEqual(self.fake.received(tcpTransport), b"client 1: slowly\n")
+
+    def test_hugeFrameStreamedInPieces(self) -> None:
+        """
+        A frame that announces a terabyte is relayed in pieces as it comes:
+        nothing waits for its end, the buffer stays within the line length.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        head = frame(TEXT, b"")[:1] + bytes([0x80 | 127]) + (1 << 40).to_bytes(8, "big")
+        socket.dataReceived(head + b"\0\0\0\0")  # a zero mask
+        for _ in range(10):
+            socket.dataReceived(b"y" * 100)
+            self.assertLessEqual(self.fake.room.clients[1].buffered, 16)
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"".join(b"client 1: " + b"y" * 16 + b"\n" for _ in range(62)),
+        )
+
+    def test_invalidUtf8Refused(self) -> None:
+        """
+        A text frame that is not UTF-8 drops the connection; none of it is
+        relayed.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(frame(TEXT, b"bad \xff"))
+        self.assertTrue(network.aborted)
+        self.assertEqual(
+            self.fake.received(tcpTransport), b"server: client 1 just left\n"
+        )
+
+    def test_manyFramesInOneReadAreOneRelay(self) -> None:
+        """Every message of one network read reaches the room at once."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        socket.dataReceived(b"".join(frame(TEXT, b"%d" % index) for index in range(50)))
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"".join(b"client 1: %d\n" % index for index in range(50)),
+        )
+        relays = [event for event in self.fake.events if event.get("sender") == 1]
+        self.assertEqual([event["count"] for event in relays], [50])
+
+    def test_framesOfEveryKindInOneRead(self) -> None:
+        """
+        Long and short text frames, UTF-8, a ping and a fragmented message in
+        one read: every line in order, the ping answered.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        self.fake.room.maxLine = 1000
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        long = b"l" * 300
+        socket.dataReceived(
+            frame(TEXT, long)
+            + frame(TEXT, "é✓".encode())
+            + frame(PING, b"p")
+            + frame(TEXT, b"frag", fin=False)
+            + frame(0, b"ment")
+            + frame(TEXT, b"last")
+        )
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"client 1: "
+            + long
+            + "\nclient 1: é✓\n".encode()
+            + b"client 1: fragment\nclient 1: last\n",
+        )
+        self.assertEqual(self.frames(network), [(PONG, b"p")])
+
+
+class SiteTests(SynchronousTestCase):
+    def test_upgradeRequestLetGo(self) -> None:
+        """
+        Once the WebSocket has the connection, Twisted Web's channel holds
+        the upgrade request no more: nothing waits for the garbage collector.
+        """
+        fake = FakeRoom()
+        site = webSite(fake.room, [], Logger(), fake.clock)
+        network = fake.transport()
+        http = site.buildProtocol(network.getPeer())
+        assert http is not None
+        network.protocol = http
+        http.makeConnection(network)
+        http.dataReceived(upgradeRequest())
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
+        self.assertIsInstance(network.protocol, RoomSocket)
+        self.assertEqual(http._channel.requests, [])
+        self.assertIn(0, fake.room.clients)

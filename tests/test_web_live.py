@@ -1,0 +1,317 @@
+"""
+Browsers in the room over real sockets: C{twistd chat --web} with raw
+WebSocket clients beside TCP clients.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.live import DEADLINE, Client, Server, StartServer, waitFor
+from tests.tools import runTool
+from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
+
+pytestmark = pytest.mark.live
+
+
+def joinWeb(
+    server: Server,
+    origin: str | None = None,
+    receiveBuffer: int | None = None,
+    context: ssl.SSLContext | None = None,
+) -> WebClient:
+    """
+    A WebSocket client, once it has been told its id and every client
+    before it has seen it arrive (it takes the next id).
+    """
+    port = webPort(server)
+    scheme = "http" if context is None else "https"
+    web = WebClient(
+        port,
+        origin=origin or f"{scheme}://127.0.0.1:{port}",
+        receiveBuffer=receiveBuffer,
+        context=context,
+    )
+    clientId = len(server.clients)
+    names = ", ".join(f"client {each}" for each in range(clientId + 1))
+    web.expect(
+        f"server: you are client {clientId}",
+        f"server: {clientId + 1} clients: {names}",
+    )
+    for other in server.clients:
+        other.expect(b"server: client %d just arrived\n" % clientId)
+    server.clients.append(web)  # type: ignore[arg-type]
+    return web
+
+
+def test_browserAndSocketChat(startServer: StartServer) -> None:
+    """
+    A WebSocket client and a TCP client see each other as two TCP clients
+    do: arrival, lines both ways, departure; bytes that are not UTF-8 reach
+    the browser with U+FFFD and the TCP client unchanged.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    web = joinWeb(server)
+    other = server.connect()  # the browser sees it arrive
+    web.send("hello from the browser ✓")
+    tcp.expect("client 1: hello from the browser ✓\n".encode())
+    other.expect("client 1: hello from the browser ✓\n".encode())
+    tcp.send(b"hi \xff\xfe there\n\n")
+    web.expect("client 0: hi \ufffd\ufffd there", "client 0: ")
+    other.expect(b"client 0: hi \xff\xfe there\nclient 0: \n")
+    web.close()
+    tcp.expect(b"server: client 1 just left\n")
+    other.expect(b"server: client 1 just left\n")
+    waitFor(
+        lambda: re.search(
+            r"\[STATE\] client 1 connected from 127\.0\.0\.1:\d+ \(web\)",
+            server.logText(),
+        ),
+        "the log to name the client's kind",
+    )
+
+
+def test_longFrameCutIntoLines(startServer: StartServer) -> None:
+    """A frame longer than --max-line reaches others in pieces, as over TCP."""
+    server = startServer(*WEB, "--max-line", "1000")
+    tcp = server.connect()
+    web = joinWeb(server)
+    web.send("a" * 2500)
+    tcp.expect(
+        b"client 1: " + b"a" * 1000 + b"\n"
+        b"client 1: " + b"a" * 1000 + b"\n"
+        b"client 1: " + b"a" * 500 + b"\n"
+    )
+
+
+def test_binaryFrameRefused(startServer: StartServer) -> None:
+    server = startServer(*WEB)
+    tcp = server.connect()
+    web = joinWeb(server)
+    web.send(b"binary\n", BINARY)
+    assert web.closeCode() == 1003
+    web.close()
+    tcp.expect(b"server: client 1 just left\n")
+    other = Client(server.port)
+    tcp.expect(b"server: client 2 just arrived\n")
+    tcp.send(b"sentinel\n")
+    other.expect(b"client 0: sentinel\n")
+
+
+def test_otherOriginRefused(startServer: StartServer) -> None:
+    """
+    A page of another origin cannot open the WebSocket unless allowed by
+    --web-origin; nobody hears of the refused one.
+    """
+    server = startServer(*WEB, "--web-origin", "https://chat.example.org")
+    tcp = server.connect()
+    port = webPort(server)
+    with pytest.raises(HandshakeRefusedError) as refused:
+        WebClient(port, origin="http://evil.example")
+    assert b" 403 " in refused.value.status
+    joinWeb(server, origin="https://chat.example.org")
+    tcp.send(b"sentinel\n")
+    server.clients[1].expect("client 0: sentinel")  # type: ignore[arg-type]
+    waitFor(
+        lambda: "origin 'http://evil.example' is not allowed" in server.logText(),
+        "the log to say why",
+    )
+
+
+def test_programWithoutOriginLetIn(startServer: StartServer) -> None:
+    server = startServer(*WEB)
+    port = webPort(server)
+    web = WebClient(port, origin=None)
+    web.expect("server: you are client 0", "server: 1 clients: client 0")
+
+
+def tlsWeb(directory: Path) -> tuple[tuple[str, str], ssl.SSLContext]:
+    """
+    The options of a web site over TLS with a certificate in C{directory},
+    and a context that trusts it.
+    """
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(directory / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    endpoint = "ssl:0:interface=127.0.0.1:privateKey=key.pem:certKey=cert.pem"
+    return ("--web", endpoint), context
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_lazyReaderCutAtSendQ(
+    startServer: StartServer, tmp_path: Path, tls: bool
+) -> None:
+    """
+    A WebSocket client that reads nothing is cut off at the SendQ limit;
+    the others lose nothing and hear it leave.  Over TCP the frames go on
+    the socket directly, over TLS through the TLS transport.
+    """
+    options, context = tlsWeb(tmp_path) if tls else (WEB, None)
+    server = startServer(*options, "--sendq", "256K")
+    tcp = server.connect()
+    lazy = joinWeb(server, receiveBuffer=4096, context=context)
+    reader = server.connect()
+    batch = b"".join(b"%08d " % index + b"x" * 990 + b"\n" for index in range(100))
+    left = b"server: client 1 just left\n"
+    expected, received, seen = bytearray(), bytearray(), False
+    for _ in range(200):  # 20 MB at most; the limit is 256 KiB
+        tcp.send(batch)
+        expected += b"client 0: " + batch.replace(b"\n", b"\nclient 0: ")[:-10]
+        while len(received) < len(expected) + len(left) * seen:
+            chunk = reader.sock.recv(1 << 20)
+            seen = seen or left in received[-len(left) :] + chunk
+            received += chunk
+        if seen:
+            break
+    assert received.count(left) == 1
+    assert received.replace(left, b"") == expected
+    waitFor(
+        lambda: re.search(r"client 1 cut off: SendQ exceeded", server.logText()),
+        "the log to say why",
+    )
+    lazy.close()
+
+
+def test_serverFullTold(startServer: StartServer) -> None:
+    server = startServer(*WEB, "--max-clients", "1")
+    server.connect()
+    web = WebClient(webPort(server))
+    web.expect("server: server full")
+    assert web.closeCode() == 1000
+
+
+def test_idleTimeout(startServer: StartServer) -> None:
+    server = startServer(*WEB, "--idle-timeout", "0.5")
+    web = joinWeb(server)
+    web.expect("server: idle for too long, disconnecting")
+    assert web.closeCode() == 1000
+
+
+def test_floodControlDelaysNotDrops(startServer: StartServer) -> None:
+    """Over its allowance a browser is read later; every line arrives, in order."""
+    server = startServer(*WEB, "--flood-rate", "20", "--flood-burst", "5")
+    tcp = server.connect()
+    web = joinWeb(server)
+    started = time.monotonic()
+    for index in range(30):
+        web.send(f"line {index}")
+    for index in range(30):
+        tcp.expect(b"client 1: line %d\n" % index)
+    # 25 lines past the burst, at 20 a second: not before 1.25 s.
+    assert time.monotonic() - started >= 1.0
+
+
+def test_shutdownTold(startServer: StartServer) -> None:
+    server = startServer(*WEB)
+    web = joinWeb(server)
+    server.process.send_signal(signal.SIGTERM)
+    web.expect("server: shutting down")
+    assert web.closeCode() == 1000
+    assert server.process.wait(DEADLINE) == 0
+    # The browser's answer to the close was read, though input was held.
+    assert "client 0 disconnected (connection closed cleanly)" in server.logText()
+
+
+def test_pageServed(startServer: StartServer) -> None:
+    """The page, with its type and policy; nothing else is there."""
+    server = startServer(*WEB)
+    base = f"http://127.0.0.1:{webPort(server)}"
+    with urllib.request.urlopen(base + "/") as page:
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
+        assert b"new WebSocket(" in page.read()
+    for path, code in (("/nothing", 404), ("//", 404), ("/ws", 426)):
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(base + path)
+        assert missing.value.code == code
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(
+            urllib.request.Request(base + "/", method="POST", data=b"")
+        )
+    assert refused.value.code == 405
+    tcp = Client(server.port)
+    tcp.send(b"the room still works\n")
+    Client(server.port)
+    tcp.expect(b"server: client 1 just arrived\n")  # no echo came before it
+
+
+def test_overTls(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    With an ssl: endpoint the page is https and the WebSocket wss: a page
+    of the http origin of the same host is another origin.
+    """
+    options, context = tlsWeb(tmp_path)
+    server = startServer(*options)
+    tcp = server.connect()
+    port = webPort(server)
+    with pytest.raises(HandshakeRefusedError):
+        WebClient(port, origin=f"http://127.0.0.1:{port}", context=context)
+    web = WebClient(port, origin=f"https://127.0.0.1:{port}", context=context)
+    web.expect("server: you are client 1", "server: 2 clients: client 0, client 1")
+    tcp.expect(b"server: client 1 just arrived\n")
+    web.send("over TLS")
+    tcp.expect(b"client 1: over TLS\n")
+    tcp.send(b"back\n")
+    web.expect("client 0: back")
+    web.close()
+    tcp.expect(b"server: client 1 just left\n")
+
+
+@pytest.mark.parametrize("size", ["64", "200"])
+def test_benchOverWebSockets(
+    startServer: StartServer, tmp_path: Path, size: str
+) -> None:
+    """
+    chat-bench --ws loads the room through the web site: short lines and
+    lines whose frames have a longer header, nothing lost.
+    """
+    server = startServer(*WEB)
+    target = f"127.0.0.1:{webPort(server)}"
+    load = f"--clients 20 --senders 4 --size {size} --duration 1 --warmup 0.3"
+    done = runTool(
+        "chat-bench", "--ws", "--json", "--target", target, *load.split(), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert (figures["ok"], figures["lost"], figures["order_violations"]) == (True, 0, 0)
+    assert figures["lines_sent"] > 0
+    waitFor(
+        lambda: re.search(r"client 19 connected from .* \(web\)", server.logText()),
+        "the bench's clients to be browsers in the log",
+    )
+
+
+def test_slowBrowserGetsEverythingAtShutdown(startServer: StartServer) -> None:
+    """
+    A browser that reads slowly gets everything before the shutdown notice
+    and the close, within the room's grace, not autobahn's one second.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    slow = joinWeb(server, receiveBuffer=1 << 16)
+    reader = server.connect()
+    batch = b"".join(b"%08d " % index + b"z" * 990 + b"\n" for index in range(2000))
+    tcp.send(batch)
+    reader.expect(b"".join(b"client 0: " + line + b"\n" for line in batch.splitlines()))
+    server.process.send_signal(signal.SIGTERM)
+    reader.expect(b"server: shutting down\n")
+    time.sleep(1.5)  # the slow reader, past autobahn's own close timeout
+    for line in batch.splitlines():
+        slow.expect("client 0: " + line.decode())
+    slow.expect("server: shutting down")
+    assert slow.closeCode() == 1000
+    assert server.process.wait(DEADLINE) == 0
