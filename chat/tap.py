@@ -291,9 +291,14 @@ def makeService(
         service.listenOn(description)
     if config["web"]:
         # Imported here: the web's libraries are needed only with --web.
-        from chat.web.site import webSite
+        from chat.web.site import Features, webSite
 
-        site = webSite(room, config["web-origins"], log, reactor)
+        features = Features(
+            auth=config["auth"] is not None,
+            commands=bool(config["commands"]),
+            history=int(config["history"]),
+        )
+        site = webSite(room, config["web-origins"], log, reactor, features)
         for description in config["web"]:
             service.listenOn(description, site, "web")
     if exporter is not None:

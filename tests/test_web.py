@@ -24,7 +24,7 @@ from chat.limits import Limits
 from chat.parsing import BadValueError
 from chat.protocol import ChatProtocol
 from chat.web.origins import Origins, origin
-from chat.web.site import Page, contentSecurityPolicy, webSite
+from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
@@ -236,6 +236,51 @@ class PageTests(SynchronousTestCase):
         """No script, style or image from elsewhere: no CDN."""
         self.assertNotRegex(self.html, r"(src|href)=\"(https?:)?//")
         self.assertNotIn("innerHTML", self.html)
+
+
+class FeaturesTests(SynchronousTestCase):
+    """The page is told the server's chat features on its C{<body>}."""
+
+    def setUp(self) -> None:
+        self.html = files("chat.web").joinpath("page.html").read_text()
+
+    def get(self, features: Features) -> tuple[str, str]:
+        """The page the site serves at C{/} with C{features}, and its policy."""
+        fake = FakeRoom()
+        site = webSite(fake.room, [], Logger(), fake.clock, features)
+        request = DummyRequest([b""])
+        body = site.getResourceFor(request).render(request)
+        policy = request.responseHeaders.getRawHeaders(b"content-security-policy")
+        assert policy is not None
+        return body.decode(), policy[0].decode()
+
+    def test_noneByDefault(self) -> None:
+        body, _ = self.get(Features())
+        self.assertEqual(body, self.html)
+
+    def test_everyFeatureOnTheBody(self) -> None:
+        body, _ = self.get(Features(auth=True, commands=True, history=50))
+        self.assertIn('<body data-auth data-commands data-history="50">', body)
+        self.assertEqual(body.count("<body"), 1)
+
+    def test_eachFeatureAlone(self) -> None:
+        for features, attributes in [
+            (Features(auth=True), " data-auth"),
+            (Features(commands=True), " data-commands"),
+            (Features(history=3), ' data-history="3"'),
+        ]:
+            self.assertIn(f"<body{attributes}>", pageFor(self.html, features))
+
+    def test_policyUnchanged(self) -> None:
+        """The script and style are the same: so are their hashes."""
+        _, plain = self.get(Features())
+        _, featured = self.get(Features(auth=True, commands=True, history=10))
+        self.assertEqual(plain, featured)
+        self.assertEqual(featured, contentSecurityPolicy(self.html))
+
+    def test_pageWithoutOneBody(self) -> None:
+        for html in ["<p>no body</p>", "<body></body><body></body>"]:
+            self.assertRaises(ValueError, pageFor, html, Features(auth=True))
 
 
 class WebOptionsTests(SynchronousTestCase):

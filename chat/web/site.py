@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from base64 import b64encode
+from dataclasses import dataclass
 from importlib.resources import files
 
 from autobahn.twisted.resource import WebSocketResource
@@ -21,6 +22,39 @@ from chat.web.socket import RoomSocketFactory
 
 PAGE = "page.html"
 """The page, with its style and script inline, in this package."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """
+    The chat features (SPEC section 9) the server was started with, which
+    the page offers too: a login form (C{auth}), commands and names
+    (C{commands}), the history block (C{history}, the most lines a
+    newcomer is sent).
+    """
+
+    auth: bool = False
+    commands: bool = False
+    history: int = 0
+
+    def attributes(self) -> str:
+        """Them as the page's C{<body>} attributes, which its script reads."""
+        return (
+            (" data-auth" if self.auth else "")
+            + (" data-commands" if self.commands else "")
+            + (f' data-history="{self.history}"' if self.history else "")
+        )
+
+
+def pageFor(html: str, features: Features) -> str:
+    """
+    The page C{html} told C{features}, on its C{<body>}: its inline script
+    and style, and so their hashes in the policy, are the same whatever the
+    features.
+    """
+    if html.count("<body>") != 1:
+        raise ValueError("the page has no single <body> to mark")
+    return html.replace("<body>", f"<body{features.attributes()}>")
 
 
 def contentSecurityPolicy(html: str) -> str:
@@ -90,13 +124,16 @@ def webSite(
     origins: list[str],
     log: Logger,
     clock: IReactorTime,
+    features: Features = Features(),
 ) -> Site:
     """
-    The site for browsers in C{room}: its page, and its WebSocket, which
-    pages of their own origin and of C{origins} may open.
+    The site for browsers in C{room}: its page, offering C{features}, and
+    its WebSocket, which pages of their own origin and of C{origins} may
+    open.
     """
     root = Resource()
-    root.putChild(b"", Page(files(__package__).joinpath(PAGE).read_text()))
+    html = files(__package__).joinpath(PAGE).read_text()
+    root.putChild(b"", Page(pageFor(html, features)))
     sockets = RoomSocketFactory(room, Origins(origins), log, clock)
     root.putChild(b"ws", RoomSocketResource(sockets))
     return Site(root)
