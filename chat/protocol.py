@@ -98,11 +98,16 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     def _prefixWith(self, prefix: bytes) -> None:
         self._prefix = prefix
         self._separator = wire.DELIMITER + prefix
-        self.commandMark = prefix + b"/"
+
+    @property
+    def commandMark(self) -> bytes:
         """
         In L{frame}'s output wherever one of the lines begins with C{/}: the
-        lines of a frame without it hold no command.
+        lines of a frame without it hold no command.  (Made when asked, which
+        is only with C{--commands} and a C{/} in the frame: an idle client
+        keeps one bytes object less.)
         """
+        return self._prefix + b"/"
 
     @property
     def label(self) -> bytes:
