@@ -2,14 +2,8 @@
 The room: the factory that numbers the clients, holds the set of those
 connected and broadcasts between them.
 
-Broadcasts are batched per reactor iteration.  Everything posted while the
-reactor handles one round of events (lines, arrival and leave notices) is
-kept in order in one list, and sent once the round is over: each client
-receives one C{send()} with everything meant for it.  Most clients receive
-the whole batch, joined once into a single bytes object; only the clients
-that posted in this round (who must not get their own lines back) and the
-ones that joined during it (who must not get what came before them) need a
-batch of their own.
+Broadcasts are batched per reactor iteration (L{chat.batch.Round}): each
+client receives one C{send()} a round with everything meant for it.
 """
 
 from __future__ import annotations
@@ -26,6 +20,7 @@ from zope.interface import implementer
 
 from chat import wire
 from chat.addresses import describeAddress, describePeer, describeReason
+from chat.batch import Round
 from chat.commands import Commands
 from chat.gate import Hold
 from chat.history import History
@@ -87,10 +82,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._perAddress: Counter[str] = Counter()
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
-        self._batch: list[tuple[ChatProtocol | None, bytes]] = []
-        self._told: dict[ChatProtocol, list[tuple[int, bytes]]] = {}
-        self._due = False
-        self._joinedAt: dict[ChatProtocol, int] = {}
+        self._round = Round(clock, self.clients, self._delivered)
         self._inputHeld = False
         self._closing = False
         self._emptied: Deferred[None] | None = None
@@ -259,7 +251,7 @@ class ChatRoom(ServerFactory[Protocol]):
         client.number(clientId)
         if client.welcome is not None:
             client.welcome(list(self.clients))
-        self._joinedAt[client] = len(self._batch)
+        self._round.joined(client)
         self.clients[clientId] = client
         if self._inputHeld:
             client.gate.hold(Hold.CLUSTER)
@@ -323,53 +315,23 @@ class ChatRoom(ServerFactory[Protocol]):
         self.metrics.throttled()
 
     def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
-        """
-        Send C{data} to every client but C{origin} once this reactor
-        iteration is over.
-        """
-        if not self._due:
-            self._due = True
-            self._clock.callLater(0, self._flush)
-        self._batch.append((origin, data))
+        """Send C{data} to every client but C{origin} at the end of the round."""
+        self._round.post(data, origin)
 
     def tell(self, client: ChatProtocol, data: bytes) -> None:
         """
-        Send C{data} to C{client} alone once this reactor iteration is
-        over, in its place among what is posted for everyone.
+        Send C{data} to C{client} alone at the end of the round, in its place
+        among what is posted for everyone.
         """
-        if self._closing:
-            return
-        if not self._due:
-            self._due = True
-            self._clock.callLater(0, self._flush)
-        self._told.setdefault(client, []).append((len(self._batch), data))
+        if not self._closing:
+            self._round.tell(client, data)
 
     def _flush(self) -> None:
-        self._due = False
-        batch, self._batch = self._batch, []
-        joinedAt, self._joinedAt = self._joinedAt, {}
-        told, self._told = self._told, {}
-        if not batch and not told:
-            return
-        special = {origin for origin, _ in batch}
-        special.update(joinedAt)
-        special.update(told)
-        everything = b"".join([data for _, data in batch])
-        backedUp = []
-        for client in self.clients.values():
-            sendq = client.sendq
-            if client not in special:
-                sendq.write(everything)
-            else:
-                start = joinedAt.get(client, 0)
-                if client in told:
-                    mine = _merge(batch, start, client, told[client])
-                else:
-                    mine = [d for origin, d in batch[start:] if origin is not client]
-                if mine:
-                    sendq.write(b"".join(mine))
-            if sendq.size:
-                backedUp.append(client)
+        """Send what this round has posted now."""
+        self._round.flush()
+
+    def _delivered(self, backedUp: list[ChatProtocol]) -> None:
+        """A round went out: C{backedUp} have output held for them."""
         for client in backedUp:
             self._checkSendQ(client)
 
@@ -609,32 +571,6 @@ def _mayHoldCommands(sender: ChatProtocol, frame: bytes) -> bool:
     return sender.clientId == UNNUMBERED or (
         b"/" in frame and sender.commandMark in frame
     )
-
-
-def _merge(
-    batch: list[tuple[ChatProtocol | None, bytes]],
-    start: int,
-    client: ChatProtocol,
-    told: list[tuple[int, bytes]],
-) -> list[bytes]:
-    """
-    What C{client} receives of C{batch} from C{start} on, with what it
-    alone was told, each piece at the place in the batch it was told at.
-    """
-    mine: list[bytes] = []
-    notes = iter(told)
-    note = next(notes, None)
-    for at in range(start, len(batch)):
-        while note is not None and note[0] <= at:
-            mine.append(note[1])
-            note = next(notes, None)
-        origin, data = batch[at]
-        if origin is not client:
-            mine.append(data)
-    while note is not None:
-        mine.append(note[1])
-        note = next(notes, None)
-    return mine
 
 
 class _Adoption(ServerFactory[Protocol]):
