@@ -11,10 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    WebSocket,
+    expect,
+    sync_playwright,
+)
 
-from tests.live import Client, Server, StartServer, freePort
+from tests.live import Client, Server, StartServer, freePort, waitFor
 from tests.livecluster import Cluster, Node
+from tests.test_auth_live import chatPasswd, login
 from tests.webclient import WEB, webPort
 
 CHROMIUM = shutil.which("chromium")
@@ -59,19 +67,24 @@ class Tab:
         self.page: Page = browser.new_page()
         self.page.set_default_timeout(TIMEOUT)
         self.frames: list[str] = []
+        self.sent: list[list[str]] = []
+        self.console: list[str] = []
         self.errors: list[str] = []
-        self.page.on(
-            "console",
-            lambda message: (
-                self.errors.append(message.text) if message.type == "error" else None
-            ),
-        )
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on(
-            "websocket",
-            lambda socket: socket.on("framereceived", self._received),
-        )
+        self.page.on("websocket", self._opened)
         self.page.goto(f"http://127.0.0.1:{port}/")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        self.console.append(message.text)
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def _opened(self, socket: WebSocket) -> None:
+        sent: list[str] = []
+        self.sent.append(sent)
+        socket.on("framereceived", self._received)
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
 
     def _received(self, payload: str | bytes) -> None:
         self.frames.append(payload if isinstance(payload, str) else repr(payload))
@@ -98,6 +111,16 @@ class Tab:
 
     def expectPeople(self, *names: str) -> None:
         expect(self.page.locator("#people li")).to_have_text(list(names))
+
+    def logIn(self, name: str, password: str) -> None:
+        """Fill the login form in and send it."""
+        self.page.fill("#name", name)
+        self.page.fill("#password", password)
+        self.page.click("#enter")
+
+    def shown(self) -> list[str]:
+        """The text of everything in the page's log."""
+        return self.page.locator("#log li").all_text_contents()
 
 
 def test_pageLoadsWithoutErrors(startServer: StartServer, browser: Browser) -> None:
@@ -216,3 +239,214 @@ def test_clusterTwoBrowsersAndASocket(cluster: Cluster, browser: Browser) -> Non
     first.expectLast("client 2: from the socket")
     second.expectLast("client 2: from the socket")
     first.expectPeople("client 0 (you)", "client 1", "client 2")
+
+
+def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -> None:
+    """
+    With --auth the page asks for a name and password first: a wrong one is
+    refused and may be tried again, the right one joins the room as that
+    name.  The password is sent as the first frame and goes nowhere else.
+    """
+    users = tmp_path / "users"
+    assert chatPasswd(users, "alice", "open sesame").returncode == 0
+    assert chatPasswd(users, "bob", "builder").returncode == 0
+    server = startServer(*WEB, "--auth", str(users))
+    bob = login(server.port, b"bob", b"builder")
+    bob.send(b"/who\n")
+    bob.expect(b"server: 1 clients: bob\n")
+    tab = Tab(browser, webPort(server))
+    expect(tab.page.locator("#login")).to_be_visible()
+    expect(tab.page.locator("#log")).to_be_hidden()
+    expect(tab.page.locator("#text")).to_be_disabled()
+    expect(tab.page.locator("#state")).to_have_text("not logged in")
+    expect(tab.page.locator("#password")).to_have_attribute("type", "password")
+    assert tab.sent == []  # no socket before the form is sent
+
+    tab.logIn("alice", "not my password")
+    expect(tab.page.locator("#refused")).to_have_text("login failed")
+    expect(tab.page.locator("#login")).to_be_visible()
+    expect(tab.page.locator("#password")).to_have_value("")
+    expect(tab.page.locator("#name")).to_have_value("alice")
+    tab.waitForFrames("server: login failed")
+
+    tab.logIn("alice", "open sesame")
+    bob.expect(b"server: client 1 just arrived\nserver: client 1 is now alice\n")
+    expect(tab.page.locator("#login")).to_be_hidden()
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
+    tab.expectPeople("bob", "alice (you)")
+    expect(tab.page.locator("#refused")).to_have_text("")
+    expect(tab.page.locator("#password")).to_have_value("")
+    assert [sent[0] for sent in tab.sent] == [
+        "/login alice not my password",
+        "/login alice open sesame",
+    ]
+    tab.say("hello bob")
+    bob.expect(b"alice: hello bob\n")
+    bob.send(b"hello alice\n")
+    tab.expectLast("bob: hello alice")
+
+    waitFor(lambda: "client 1 is now alice" in server.logText(), "the log")
+    log = server.logText()
+    assert "login failed for alice" in log
+    for secret in ("open sesame", "not my password"):
+        assert secret not in log
+        assert secret not in tab.page.content()
+        assert not any(secret in line for line in tab.console)
+    assert tab.page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert tab.errors == []
+
+
+def test_loginAgainAfterRestart(tmp_path: Path, browser: Browser) -> None:
+    """The page logs in again by itself when it reconnects."""
+    users = tmp_path / "users"
+    assert chatPasswd(users, "alice", "open sesame").returncode == 0
+    assert chatPasswd(users, "bob", "builder").returncode == 0
+    port = freePort()
+    arguments = ("--auth", str(users), "--web", f"tcp:{port}:interface=127.0.0.1")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = Server(tmp_path / "first", *arguments)
+    try:
+        tab = Tab(browser, port)
+        tab.logIn("alice", "open sesame")
+        expect(tab.page.locator("#me")).to_have_text("you are alice")
+        assert first.stop() == 0
+    finally:
+        first.kill()
+    expect(tab.page.locator("#state")).to_contain_text("offline, retrying")
+    second = Server(tmp_path / "second", *arguments)
+    try:
+        expect(tab.page.locator("#state")).to_have_text("connected")
+        expect(tab.page.locator("#me")).to_have_text("you are alice")
+        expect(tab.page.locator("#login")).to_be_hidden()
+        bob = login(second.port, b"bob", b"builder")
+        bob.send(b"/who\n")
+        bob.expect(b"server: 2 clients: alice, bob\n")
+        tab.expectPeople("alice (you)", "bob")
+        tab.say("back")
+        bob.expect(b"alice: back\n")
+        # Sockets opened while no server listened sent nothing.
+        logins = [sent[0] for sent in tab.sent if sent]
+        assert logins == ["/login alice open sesame"] * 2
+        assert "open sesame" not in second.logText()
+    finally:
+        second.kill()
+
+
+def test_historyBlock(startServer: StartServer, browser: Browser) -> None:
+    """
+    With --history what was said before the page came is shown apart, after
+    a separator, and the live room after it.
+    """
+    server = startServer(*WEB, "--history", "10")
+    tcp = server.connect()
+    tcp.expect(b"server: last 0 lines\nserver: end of history\n")
+    tcp.send(b"one\n<b>two</b>\n")
+    other = server.connect()
+    other.expect(
+        b"server: last 2 lines\nclient 0: one\nclient 0: <b>two</b>\n"
+        b"server: end of history\n"
+    )
+    tab = Tab(browser, webPort(server))
+    tab.waitForFrames(
+        "server: you are client 2",
+        "server: 3 clients: client 0, client 1, client 2",
+        "server: last 2 lines",
+        "client 0: one",
+        "client 0: <b>two</b>",
+        "server: end of history",
+    )
+    tcp.expect(b"server: client 2 just arrived\n")
+    tcp.send(b"three\n")
+    tab.expectLast("client 0: three")
+    assert tab.shown() == [
+        "you are client 2",
+        "3 clients: client 0, client 1, client 2",
+        "earlier messages",
+        "client 0: one",
+        "client 0: <b>two</b>",
+        "now",
+        "client 0: three",
+    ]
+    history = tab.page.locator("#log li.history")
+    expect(history).to_have_text(["client 0: one", "client 0: <b>two</b>"])
+    expect(tab.page.locator("#log li.divider")).to_have_text(
+        ["earlier messages", "now"]
+    )
+    assert tab.page.locator("#log b").count() == 0
+    tab.expectPeople("client 0", "client 1", "client 2 (you)")
+    assert tab.errors == []
+
+
+def test_commands(startServer: StartServer, browser: Browser) -> None:
+    """
+    With --commands the page's lines are commands when they begin with /:
+    a TCP client sees the browser's /nick and /me, the page follows the
+    names, and shows what the server answers as notices.
+    """
+    server = startServer(*WEB, "--commands")
+    tcp = server.connect()
+    tcp.send(b"/nick bob\n")
+    tcp.send(b"/who\n")
+    tcp.expect(b"server: 1 clients: bob\n")
+    tab = Tab(browser, webPort(server))
+    tcp.expect(b"server: client 1 just arrived\n")
+    tab.waitForFrames(
+        "server: you are client 1",
+        "server: 2 clients: client 0, client 1",
+        "server: 2 clients: bob, client 1",  # its own /who, shown instead
+    )
+    tab.expectPeople("bob", "client 1 (you)")
+    tcp.send(b"sentinel\n")
+    tab.expectLast("bob: sentinel")
+    assert tab.shown() == [
+        "you are client 1",
+        "2 clients: bob, client 1",
+        "bob: sentinel",
+    ]
+
+    tab.say("/nick alice")
+    tcp.expect(b"server: client 1 is now alice\n")
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
+    tab.expectPeople("bob", "alice (you)")
+    tcp.send(b"sentinel\n")
+    tab.expectLast("bob: sentinel")
+    assert tab.shown()[-2:] == ["/nick alice", "bob: sentinel"]  # /who not shown
+
+    tab.say("/nick bob")
+    tab.expectLast("nick bob is taken")
+    tab.say("hello")
+    tcp.expect(b"alice: hello\n")
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
+    tab.expectLast("alice (you): hello")
+
+    tcp.send(b"/nick robert\n")
+    tab.expectPeople("robert", "alice (you)")
+    tab.expectLast("bob is now robert")
+    tab.say("/me waves")
+    tcp.expect(b"* alice waves\n")
+    tab.expectLast("* alice waves")
+    tab.say("//not a command")
+    tcp.expect(b"alice: /not a command\n")
+    tab.say("/msg robert psst")
+    tcp.expect(b"alice (private): psst\n")
+    tab.expectLast("to robert (private): psst")
+    tcp.send(b"/msg alice hush\n")
+    tab.expectLast("robert (private): hush")
+    tab.say("/who")
+    tab.expectLast("2 clients: robert, alice")
+    tab.say("/help")
+    tab.expectLast("a line that begins with // is sent with one / removed")
+    usage = tab.page.locator("#log li.notice", has_text="/msg NAME TEXT")
+    expect(usage).to_have_count(1)
+
+    other = Client(server.port)
+    tab.expectPeople("robert", "alice (you)", "client 2")
+    other.send(b"/quit\n")
+    tab.expectLast("client 2 just left")
+    tcp.send(b"/quit bye\n")
+    tab.expectLast("robert just left (bye)")
+    tab.expectPeople("alice (you)")
+    tab.say("/quit")
+    expect(tab.page.locator("#state")).to_contain_text("you left")
+    assert tab.errors == []
