@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import socket
 import ssl
 import subprocess
@@ -325,8 +326,10 @@ class Terminal:
         """Read what is shown until C{expected} has been."""
         end = time.monotonic() + DEADLINE
         while expected not in self.shown:
-            assert time.monotonic() < end, f"{expected!r} not in {self.shown!r}"
-            self.shown += os.read(self.fd, 4096)
+            left = end - time.monotonic()
+            assert left > 0, f"{expected!r} not in {self.shown!r}"
+            if select.select([self.fd], [], [], left)[0]:
+                self.shown += os.read(self.fd, 4096)
 
     def end(self) -> int:
         """Read to the end, and return the exit status."""

@@ -360,6 +360,12 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
     display = Display(
         log, options["timestamps"], escape=os.isatty(1) and not options["raw"]
     )
+    editor = None
+    if os.isatty(0) and os.isatty(1):
+        # Before connecting: keys typed meanwhile reach the editor, never the
+        # terminal's own line editing.
+        editor = LineEditor()
+        _editLinesHere(reactor)
     log.info("connecting to {where}", category="STATE", where=where)
     try:
         server = await connectProtocol(
@@ -371,10 +377,6 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
         _fail(log, f"cannot connect to {where}: {_why(failed)}")
     log.info("connected to {where}", category="STATE", where=where)
     reactor.addSystemEventTrigger("before", "shutdown", server.interrupted)
-    editor = None
-    if os.isatty(0) and os.isatty(1):
-        editor = LineEditor()
-        _editLinesHere(reactor)
     keyboard = Keyboard(server, editor)
     stdio = StandardIO(keyboard, reactor=reactor)
     display.attach(stdio, editor)
