@@ -391,7 +391,7 @@ class ChatRoom(ServerFactory[Protocol]):
                 peer=describePeer(client.transport),  # type: ignore[arg-type]
                 why=describeReason(reason),
             )
-        elif client.clientId != -1:
+        elif client.clientId != UNNUMBERED:
             if self.clients.get(client.clientId) is client:
                 self._depart(client, "shutdown" if self._closing else "closed")
             self.log.info(

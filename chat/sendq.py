@@ -177,8 +177,10 @@ class SocketQueue(SendQueue):
         except BlockingIOError:
             sent = 0
         except OSError:
-            # Let the transport meet the error and close the connection.
+            # The connection is broken: let the transport meet the error and
+            # close it; what is still held for it will never be sent.
             self._connection.write(bytes(data))
+            self.stopProducing()
             return False
         if sent == len(data):
             return False

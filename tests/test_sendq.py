@@ -41,8 +41,9 @@ class SocketQueueTests(SynchronousTestCase):
         self.reactor = WritableReactor()
         self.connection = tcp.Connection(ours, Protocol(), self.reactor)
         self.connection.connected = True
-        self.queue = sendQueueFor(self.connection)
-        self.assertIsInstance(self.queue, SocketQueue)
+        queue = sendQueueFor(self.connection)
+        assert isinstance(queue, SocketQueue)
+        self.queue = queue
 
     def read(self, size: int) -> bytes:
         data = b""
@@ -73,6 +74,20 @@ class SocketQueueTests(SynchronousTestCase):
         self.assertEqual(received, sent[taken:] + b"more\n")
         self.assertEqual(self.queue.drains, 1)
         self.assertIsNone(self.connection.producer)
+
+    def test_nothingHeldForABrokenConnection(self) -> None:
+        self.queue.write(bytes(1 << 20))
+        self.assertGreater(self.queue.size, 0)
+        self.theirs.close()
+        handed: list[bytes] = []
+        self.connection.write = handed.append  # type: ignore[method-assign]
+        self.queue.resumeProducing()  # the socket is "writable": it errs
+        self.assertEqual(self.queue.size, 0, "nothing is kept for a dead client")
+        self.assertLessEqual(
+            sum(map(len, handed)),
+            1 << 16,
+            "one slice, for the transport to meet the error",
+        )
 
     def test_directWhileNothingIsHeld(self) -> None:
         self.queue.write(b"hello\n")
