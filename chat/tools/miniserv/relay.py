@@ -1,13 +1,16 @@
 """
-The start-up relay: SPEC section 1 with the standard library alone, on a
+The start-up relay: the chat protocol with the standard library alone, on a
 listening socket, in a thread, until the server is ready to take over.
 
 It relays as the server does: ids from the one given, arrival, relay and
 leave notices, one C{\\r} before a C{\\n} removed, a partial line relayed
 as a whole one when its sender goes, lines longer than the maximum cut in
 pieces of that length, and no limit on what is held for a client that does
-not read (as C{--sendq 0}).  The server's own code cannot be used here:
-importing it is what takes the time.
+not read (as C{--sendq 0}).  As the C binary does, it accepts every
+connection waiting to be accepted before it relays what it read from a
+client: a client whose C{connect()} returned before a line was sent
+receives that line.  The server's own code cannot be used here: importing
+it is what takes the time.
 """
 
 from __future__ import annotations
@@ -127,19 +130,29 @@ class StartupRelay:
             return False
         for fd, events in ready:
             if fd == self.listener.fileno():
-                self._accept()
+                self._acceptWaiting()
             elif fd in self._byFd:
                 self._service(self._byFd[fd], events)
         return True
 
-    def _accept(self) -> None:
-        try:
-            connection, (host, port) = self.listener.accept()
-        except OSError:  # none after all, or out of files: the server will see
-            return
+    def _acceptWaiting(self) -> None:
+        """
+        Accept every connection the kernel has completed, so that each is
+        in the room before what is read next is relayed.
+        """
+        while True:
+            try:
+                connection, (host, port) = self.listener.accept()
+            except ConnectionAbortedError:  # gone before it was accepted
+                continue
+            except OSError:  # no more, or out of files: the server will see
+                return
+            self._join(connection, f"{host}:{port}")
+
+    def _join(self, connection: socket.socket, peer: str) -> None:
         connection.setblocking(False)
         fd = connection.fileno()
-        client = Client(connection, self.nextId, f"{host}:{port}")
+        client = Client(connection, self.nextId, peer)
         self.nextId += 1
         self._broadcast(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
@@ -159,12 +172,16 @@ class StartupRelay:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as failed:
-            self._leave(client, failed.strerror or "connection lost")
-            return
-        if not data:
-            self._leave(client, "connection closed cleanly")
-            return
-        self._relay(client, completeLines(client, data, self.maxLine))
+            data, why = b"", failed.strerror or "connection lost"
+        else:
+            why = "connection closed cleanly"
+        # Whoever had connected when this was sent is to receive it, and may
+        # have connected since the poll returned: they are accepted first.
+        self._acceptWaiting()
+        if data:
+            self._relay(client, completeLines(client, data, self.maxLine))
+        else:
+            self._leave(client, why)
 
     def _relay(self, client: Client, lines: list[bytes]) -> None:
         if lines:
