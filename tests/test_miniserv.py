@@ -4,10 +4,13 @@ C{mini_serv PORT}, run as a grader runs it.
 
 from __future__ import annotations
 
+import math
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -285,7 +288,7 @@ def test_startupRelayAcceptsEveryWaitingConnectionFirst() -> None:
         lines = flood(2000)
         clients[0].send(lines)
         relay = StartupRelay(listener, MAX_LINE)
-        relay.start()
+        relay.start(time.time())
         try:
             relayed = relayedFrom(0, lines)
             clients[1].expect(b"server: client 2 just arrived\n" + relayed)
@@ -297,6 +300,43 @@ def test_startupRelayAcceptsEveryWaitingConnectionFirst() -> None:
             relay.stop()
             for client in relay.clients.values():
                 client.socket.close()
+
+
+@pytest.mark.live
+def test_startupRelayLogsEachEventWhenItHappened(gatedMiniServ: MiniServ) -> None:
+    """
+    The log has the start-up relay's events with the times they happened,
+    before the server was let in, not the time of the handover; each
+    client's connection is logged once, those taken over by the server
+    too; the log reads in time order.
+    """
+    server = gatedMiniServ
+    a = server.connect()
+    b = Client(server.port)
+    a.expect(b"server: client 1 just arrived\n")
+    c = Client(server.port)
+    a.expect(b"server: client 2 just arrived\n")
+    c.close()
+    a.expect(b"server: client 2 just left\n")
+    a.send(b"hello b\n")
+    b.expect(b"server: client 2 just arrived\nserver: client 2 just left\n")
+    b.expect(b"client 0: hello b\n")
+    relayedBy = time.time()
+    server.openGate()
+    log = server.handedOver()
+    stamps = [logMillis(line) for line in log.splitlines()]
+    assert stamps == sorted(stamps)
+    for clientId in range(3):
+        assert log.count(f"[STATE] client {clientId} connected from ") == 1
+    for early in [
+        "[start] listening on ",
+        "[STATE] client 0 connected from ",
+        "[STATE] client 1 connected from ",
+        "[STATE] client 2 disconnected ",
+        "[RX] [client 0] hello b",
+    ]:
+        [line] = [line for line in log.splitlines() if early in line]
+        assert logMillis(line) <= math.ceil(relayedBy * 1000), line
 
 
 def flood(count: int) -> bytes:
@@ -321,3 +361,11 @@ def receiveLines(client: Client, count: int) -> list[bytes]:
     lines = client.buffer.splitlines(keepends=True)
     client.buffer = b"".join(lines[count:])
     return lines[:count]
+
+
+def logMillis(line: str) -> int:
+    """The time a line of the log says its event happened, in milliseconds."""
+    match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) ", line)
+    assert match, line
+    second = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+    return int(second) * 1000 + int(match.group(2))

@@ -19,6 +19,7 @@ import _thread
 import os
 import select
 import socket
+import time
 
 from chat import wire
 
@@ -83,9 +84,11 @@ class StartupRelay:
 
     @ivar clients: the connected clients by id, in the order they came.
     @ivar nextId: the id the next client will have.
-    @ivar events: what happened, in order, for the log: C{("connected",
-        client)}, C{("relayed", client, lines, recipients)},
-        C{("disconnected", client, why)}.
+    @ivar events: what happened, in order, for the log, each with the time
+        it happened (as L{time.time}, taken before any client is told):
+        C{(when, "listening", address)}, C{(when, "connected", client)},
+        C{(when, "relayed", client, lines, recipients)}, C{(when,
+        "disconnected", client, why)}.
     """
 
     def __init__(self, listener: socket.socket, maxLine: int) -> None:
@@ -99,8 +102,13 @@ class StartupRelay:
         self._wake, self._waker = os.pipe()
         self._done = _thread.allocate_lock()
 
-    def start(self) -> None:
-        """Serve in a new thread."""
+    def start(self, listeningSince: float) -> None:
+        """
+        Serve in a new thread; the listener has listened since
+        C{listeningSince}.
+        """
+        host, port = self.listener.getsockname()
+        self.events.append((listeningSince, "listening", f"{host}:{port}"))
         self.listener.setblocking(False)
         self._poll.register(self.listener.fileno(), _IN)
         self._poll.register(self._wake, _IN)
@@ -154,11 +162,11 @@ class StartupRelay:
         fd = connection.fileno()
         client = Client(connection, self.nextId, peer)
         self.nextId += 1
+        self.events.append((time.time(), "connected", client))
         self._broadcast(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
         self._byFd[fd] = client
         self._poll.register(fd, _IN)
-        self.events.append(("connected", client))
 
     def _service(self, client: Client, events: int) -> None:
         if events & _OUT:
@@ -185,8 +193,9 @@ class StartupRelay:
 
     def _relay(self, client: Client, lines: list[bytes]) -> None:
         if lines:
+            recipients = len(self.clients) - 1
+            self.events.append((time.time(), "relayed", client, lines, recipients))
             self._broadcast(client.frame(lines), client)
-            self.events.append(("relayed", client, lines, len(self.clients) - 1))
 
     def _leave(self, client: Client, why: str) -> None:
         if client.unread:
@@ -197,8 +206,8 @@ class StartupRelay:
         del self._byFd[fd]
         self._poll.unregister(fd)
         client.socket.close()
+        self.events.append((time.time(), "disconnected", client, why))
         self._broadcast(wire.left(client.clientId), client)
-        self.events.append(("disconnected", client, why))
 
     def _broadcast(self, data: bytes, origin: Client) -> None:
         for client in list(self.clients.values()):
