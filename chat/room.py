@@ -157,9 +157,9 @@ class ChatRoom(ServerFactory[Protocol]):
         self, clientId: int, unread: bytes, unsent: bytes
     ) -> ServerFactory[Protocol]:
         """
-        A factory for a connection that was accepted, numbered C{clientId}
-        and announced elsewhere, and is handed over to this room: it joins
-        silently, C{unsent} is sent to it before anything else, and
+        A factory for a connection that was accepted, numbered C{clientId},
+        announced and logged elsewhere, and is handed over to this room: it
+        joins silently, C{unsent} is sent to it before anything else, and
         C{unread} is taken as if it had just been received.
         """
         return _Adoption(self, clientId, unread, unsent)
@@ -233,12 +233,6 @@ class ChatRoom(ServerFactory[Protocol]):
         self, client: ChatProtocol, clientId: int, unread: bytes, unsent: bytes
     ) -> None:
         self._enter(client, clientId)
-        self.log.info(
-            "client {clientId} connected from {peer} (taken over)",
-            category="STATE",
-            clientId=clientId,
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
-        )
         if unsent:
             client.sendq.write(unsent)
         if unread:

@@ -4,15 +4,20 @@ C{mini_serv PORT}, run as a grader runs it.
 
 from __future__ import annotations
 
+import math
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from chat.tools.miniserv.relay import StartupRelay
+from chat.tools.miniserv.start import MAX_LINE
 from tests.live import Client, ServerProcess, freePort, waitFor
 from tests.tools import runTool
 
@@ -252,6 +257,101 @@ def test_floodSpansTheHandover(gatedMiniServ: MiniServ) -> None:
     assert "clients from the start-up relay, next id 3" in server.handedOver()
 
 
+@pytest.mark.live
+def test_clientsConnectedBeforeALineWasSentReceiveIt(miniServ: MiniServ) -> None:
+    """
+    As graders do: as soon as the port accepts, two more clients connect,
+    then the first sends 2000 lines at once.  Both others were connected
+    before a line was sent, so both are announced before the first line
+    and receive every line, in order, as with the C binary.
+    """
+    first = miniServ.connect()
+    others = [Client(miniServ.port), Client(miniServ.port)]
+    lines = flood(2000)
+    first.send(lines)
+    relayed = relayedFrom(0, lines)
+    others[0].expect(b"server: client 2 just arrived\n" + relayed)
+    others[1].expect(relayed)
+    first.expect(b"server: client 1 just arrived\nserver: client 2 just arrived\n")
+
+
+def test_startupRelayAcceptsEveryWaitingConnectionFirst() -> None:
+    """
+    Three connections wait to be accepted, and the first has sent a flood
+    already, when the start-up relay starts: it accepts and announces all
+    three before it relays a line, so both others receive every line.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        clients = [Client(listener.getsockname()[1]) for _ in range(3)]
+        lines = flood(2000)
+        clients[0].send(lines)
+        relay = StartupRelay(listener, MAX_LINE)
+        relay.start(time.time())
+        try:
+            relayed = relayedFrom(0, lines)
+            clients[1].expect(b"server: client 2 just arrived\n" + relayed)
+            clients[2].expect(relayed)
+            clients[0].expect(
+                b"server: client 1 just arrived\nserver: client 2 just arrived\n"
+            )
+        finally:
+            relay.stop()
+            for client in relay.clients.values():
+                client.socket.close()
+
+
+@pytest.mark.live
+def test_startupRelayLogsEachEventWhenItHappened(gatedMiniServ: MiniServ) -> None:
+    """
+    The log has the start-up relay's events with the times they happened,
+    before the server was let in, not the time of the handover; each
+    client's connection is logged once, those taken over by the server
+    too; the log reads in time order.
+    """
+    server = gatedMiniServ
+    a = server.connect()
+    b = Client(server.port)
+    a.expect(b"server: client 1 just arrived\n")
+    c = Client(server.port)
+    a.expect(b"server: client 2 just arrived\n")
+    c.close()
+    a.expect(b"server: client 2 just left\n")
+    a.send(b"hello b\n")
+    b.expect(b"server: client 2 just arrived\nserver: client 2 just left\n")
+    b.expect(b"client 0: hello b\n")
+    relayedBy = time.time()
+    server.openGate()
+    log = server.handedOver()
+    stamps = [logMillis(line) for line in log.splitlines()]
+    assert stamps == sorted(stamps)
+    for clientId in range(3):
+        assert log.count(f"[STATE] client {clientId} connected from ") == 1
+    for early in [
+        "[start] listening on ",
+        "[STATE] client 0 connected from ",
+        "[STATE] client 1 connected from ",
+        "[STATE] client 2 disconnected ",
+        "[RX] [client 0] hello b",
+    ]:
+        [line] = [line for line in log.splitlines() if early in line]
+        assert logMillis(line) <= math.ceil(relayedBy * 1000), line
+
+
+def flood(count: int) -> bytes:
+    """C{count} lines of different lengths."""
+    return b"".join(
+        b"line %d of the flood %s\n" % (n, b"f" * (n % 40)) for n in range(count)
+    )
+
+
+def relayedFrom(clientId: int, lines: bytes) -> bytes:
+    """What the others receive for C{lines} from client C{clientId}."""
+    prefix = b"client %d: " % clientId
+    return b"".join(prefix + line + b"\n" for line in lines.splitlines())
+
+
 def receiveLines(client: Client, count: int) -> list[bytes]:
     """The next C{count} lines C{client} receives, each with its newline."""
     while client.buffer.count(b"\n") < count:
@@ -261,3 +361,11 @@ def receiveLines(client: Client, count: int) -> list[bytes]:
     lines = client.buffer.splitlines(keepends=True)
     client.buffer = b"".join(lines[count:])
     return lines[:count]
+
+
+def logMillis(line: str) -> int:
+    """The time a line of the log says its event happened, in milliseconds."""
+    match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) ", line)
+    assert match, line
+    second = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+    return int(second) * 1000 + int(match.group(2))

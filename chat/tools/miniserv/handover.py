@@ -15,12 +15,11 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.internet import reactor
 from twisted.internet.defer import succeed
 from twisted.internet.interfaces import IStreamServerEndpoint
-from twisted.logger import Logger
+from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
 
 from chat.peers import LocalPeers
-from chat.service import AnnouncedEndpoint
 from chat.tap import Options, makeService
 from chat.tools.miniserv.relay import StartupRelay
 
@@ -49,13 +48,14 @@ def serve(relay: StartupRelay, logFile: str) -> None:
     relay.stop()
     service = makeService(config, reactor, peers=LocalPeers(firstId=relay.nextId))
     room = service.room
-    endpoint = AnnouncedEndpoint(AdoptingEndpoint(relay.listener, reactor), room)
+    endpoint = AdoptingEndpoint(relay.listener, reactor)
     StreamServerEndpointService(endpoint, room).setServiceParent(service)
     try:
         service.openLog()
     except OSError:  # the log went away meanwhile
         sys.stderr.write("Fatal error\n")
         raise SystemExit(1) from None
+    replay(relay.events, room.log)
     service.privilegedStartService()
     service.startService()
     handOver(relay, room, reactor)
@@ -65,10 +65,9 @@ def serve(relay: StartupRelay, logFile: str) -> None:
 
 def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
     """
-    Log what C{relay} did, then give its clients to C{room}: each keeps its
-    id, its unfinished line and the output it has not been sent yet.
+    Give the clients of C{relay} to C{room}: each keeps its id, its
+    unfinished line and the output it has not been sent yet.
     """
-    replay(relay.events, room.log)
     for client in relay.clients.values():
         factory = room.adopt(client.clientId, client.unread, bytes(client.unsent))
         reactor.adoptStreamConnection(client.socket.fileno(), socket.AF_INET, factory)
@@ -82,32 +81,53 @@ def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
 
 
 def replay(events: list[tuple[Any, ...]], log: Logger) -> None:
-    """Log what the start-up relay did, as the room logs it."""
-    for kind, client, *details in events:
-        if kind == "connected":
-            log.info(
+    """
+    Log what the start-up relay did (L{StartupRelay.events}) as the server
+    logs it, each event with the time it happened.
+    """
+    stamp = _Stamp(log.observer)
+    past = Logger(namespace=log.namespace, source=log.source, observer=stamp)
+    for when, kind, subject, *details in events:
+        stamp.when = when
+        if kind == "listening":
+            past.info("listening on {address}", category="start", address=subject)
+        elif kind == "connected":
+            past.info(
                 "client {clientId} connected from {peer}",
                 category="STATE",
-                clientId=client.clientId,
-                peer=client.peer,
+                clientId=subject.clientId,
+                peer=subject.peer,
             )
         elif kind == "relayed":
             lines, recipients = details
-            log.info(
+            past.info(
                 "client {sender} sent {count} lines to {recipients} clients",
                 category="RX",
-                sender=client.clientId,
+                sender=subject.clientId,
                 count=len(lines),
                 recipients=recipients,
                 relayedLines=lines,
             )
         else:
-            log.info(
+            past.info(
                 "client {clientId} disconnected ({why})",
                 category="STATE",
-                clientId=client.clientId,
+                clientId=subject.clientId,
                 why=details[0],
             )
+
+
+@implementer(ILogObserver)
+class _Stamp:
+    """Passes events on to C{observer} as having happened at C{when}."""
+
+    def __init__(self, observer: ILogObserver) -> None:
+        self.observer = observer
+        self.when = 0.0
+
+    def __call__(self, event: LogEvent) -> None:
+        event["log_time"] = self.when
+        self.observer(event)
 
 
 @implementer(IStreamServerEndpoint)

@@ -1,13 +1,16 @@
 """
-The start-up relay: SPEC section 1 with the standard library alone, on a
+The start-up relay: the chat protocol with the standard library alone, on a
 listening socket, in a thread, until the server is ready to take over.
 
 It relays as the server does: ids from the one given, arrival, relay and
 leave notices, one C{\\r} before a C{\\n} removed, a partial line relayed
 as a whole one when its sender goes, lines longer than the maximum cut in
 pieces of that length, and no limit on what is held for a client that does
-not read (as C{--sendq 0}).  The server's own code cannot be used here:
-importing it is what takes the time.
+not read (as C{--sendq 0}).  As the C binary does, it accepts every
+connection waiting to be accepted before it relays what it read from a
+client: a client whose C{connect()} returned before a line was sent
+receives that line.  The server's own code cannot be used here: importing
+it is what takes the time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import _thread
 import os
 import select
 import socket
+import time
 
 from chat import wire
 
@@ -80,9 +84,11 @@ class StartupRelay:
 
     @ivar clients: the connected clients by id, in the order they came.
     @ivar nextId: the id the next client will have.
-    @ivar events: what happened, in order, for the log: C{("connected",
-        client)}, C{("relayed", client, lines, recipients)},
-        C{("disconnected", client, why)}.
+    @ivar events: what happened, in order, for the log, each with the time
+        it happened (as L{time.time}, taken before any client is told):
+        C{(when, "listening", address)}, C{(when, "connected", client)},
+        C{(when, "relayed", client, lines, recipients)}, C{(when,
+        "disconnected", client, why)}.
     """
 
     def __init__(self, listener: socket.socket, maxLine: int) -> None:
@@ -96,8 +102,13 @@ class StartupRelay:
         self._wake, self._waker = os.pipe()
         self._done = _thread.allocate_lock()
 
-    def start(self) -> None:
-        """Serve in a new thread."""
+    def start(self, listeningSince: float) -> None:
+        """
+        Serve in a new thread; the listener has listened since
+        C{listeningSince}.
+        """
+        host, port = self.listener.getsockname()
+        self.events.append((listeningSince, "listening", f"{host}:{port}"))
         self.listener.setblocking(False)
         self._poll.register(self.listener.fileno(), _IN)
         self._poll.register(self._wake, _IN)
@@ -127,25 +138,35 @@ class StartupRelay:
             return False
         for fd, events in ready:
             if fd == self.listener.fileno():
-                self._accept()
+                self._acceptWaiting()
             elif fd in self._byFd:
                 self._service(self._byFd[fd], events)
         return True
 
-    def _accept(self) -> None:
-        try:
-            connection, (host, port) = self.listener.accept()
-        except OSError:  # none after all, or out of files: the server will see
-            return
+    def _acceptWaiting(self) -> None:
+        """
+        Accept every connection the kernel has completed, so that each is
+        in the room before what is read next is relayed.
+        """
+        while True:
+            try:
+                connection, (host, port) = self.listener.accept()
+            except ConnectionAbortedError:  # gone before it was accepted
+                continue
+            except OSError:  # no more, or out of files: the server will see
+                return
+            self._join(connection, f"{host}:{port}")
+
+    def _join(self, connection: socket.socket, peer: str) -> None:
         connection.setblocking(False)
         fd = connection.fileno()
-        client = Client(connection, self.nextId, f"{host}:{port}")
+        client = Client(connection, self.nextId, peer)
         self.nextId += 1
+        self.events.append((time.time(), "connected", client))
         self._broadcast(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
         self._byFd[fd] = client
         self._poll.register(fd, _IN)
-        self.events.append(("connected", client))
 
     def _service(self, client: Client, events: int) -> None:
         if events & _OUT:
@@ -159,17 +180,22 @@ class StartupRelay:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as failed:
-            self._leave(client, failed.strerror or "connection lost")
-            return
-        if not data:
-            self._leave(client, "connection closed cleanly")
-            return
-        self._relay(client, completeLines(client, data, self.maxLine))
+            data, why = b"", failed.strerror or "connection lost"
+        else:
+            why = "connection closed cleanly"
+        # Whoever had connected when this was sent is to receive it, and may
+        # have connected since the poll returned: they are accepted first.
+        self._acceptWaiting()
+        if data:
+            self._relay(client, completeLines(client, data, self.maxLine))
+        else:
+            self._leave(client, why)
 
     def _relay(self, client: Client, lines: list[bytes]) -> None:
         if lines:
+            recipients = len(self.clients) - 1
+            self.events.append((time.time(), "relayed", client, lines, recipients))
             self._broadcast(client.frame(lines), client)
-            self.events.append(("relayed", client, lines, len(self.clients) - 1))
 
     def _leave(self, client: Client, why: str) -> None:
         if client.unread:
@@ -180,8 +206,8 @@ class StartupRelay:
         del self._byFd[fd]
         self._poll.unregister(fd)
         client.socket.close()
+        self.events.append((time.time(), "disconnected", client, why))
         self._broadcast(wire.left(client.clientId), client)
-        self.events.append(("disconnected", client, why))
 
     def _broadcast(self, data: bytes, origin: Client) -> None:
         for client in list(self.clients.values()):

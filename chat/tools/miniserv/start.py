@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _socket
 import sys
+import time  # loaded with the interpreter already
 
 from chat import parsing
 
@@ -34,12 +35,13 @@ def main() -> None:
         listener = listeningSocket(arguments[0])
     except (ValueError, OSError):
         _fail("Fatal error")
+    listeningSince = time.time()
     import socket
 
     from chat.tools.miniserv.relay import StartupRelay
 
     relay = StartupRelay(socket.socket(fileno=listener.detach()), MAX_LINE)
-    relay.start()
+    relay.start(listeningSince)
     from chat.tools.miniserv.handover import serve  # loads Twisted: the long part
 
     serve(relay, LOG_FILE)
