@@ -55,6 +55,9 @@ class StreamReader:
     (L{whenRead}), the history records those not read back yet, ahead of
     the stream, so that the history and the live room meet where the
     newcomer enters.
+
+    @ivar highestId: the highest client id seen in the stream (arrivals and
+        private entries), -1 before any.
     """
 
     history: History | None = None
@@ -86,6 +89,7 @@ class StreamReader:
         self._replayed: int | None = None
         """Lines delivered since the connection came back, until caught up."""
         self._waiters: list[tuple[tuple[int, int], Deferred[None]]] = []
+        self.highestId = -1
 
     def start(self, refused: Callable[[str], None]) -> None:
         """Connect."""
@@ -117,7 +121,7 @@ class StreamReader:
         assert self.history is not None
         more = True
         for _, fields in entries:
-            values = _fields(fields)
+            values = self._values(fields)
             if b"t" not in values:
                 more = self.history.recordOlder(values[b"d"])
                 if not more:
@@ -170,7 +174,7 @@ class StreamReader:
         remote: list[bytes] = []
         everyone: list[bytes] = []
         for _, fields in entries:
-            values = _fields(fields)
+            values = self._values(fields)
             data, target, sender = values[b"d"], values.get(b"t"), values[b"n"]
             if target is not None:
                 if sender != node:
@@ -196,6 +200,14 @@ class StreamReader:
             self._replayed = None
         self._wake()
         self._read()
+
+    def _values(self, fields: list[bytes]) -> dict[bytes, bytes]:
+        """An entry's fields by name; the client ids in them are seen."""
+        values = _fields(fields)
+        for name in (b"i", b"t"):
+            if name in values:
+                self.highestId = max(self.highestId, int(values[name]))
+        return values
 
     def _deliverRemote(self, remote: list[bytes]) -> None:
         """Deliver the entries of C{remote}, joined, and empty it."""
