@@ -144,14 +144,18 @@ class Harness:
     def logged(self, text: str) -> list[LogEvent]:
         return [e for e in self.events if text in e["log_format"]]
 
-    def xread(self, *entries: tuple[bytes, bytes, bytes]) -> None:
-        """Answer the pending XREAD with (id, node, data) entries."""
+    def xread(self, *entries: tuple[bytes, ...]) -> None:
+        """
+        Answer the pending XREAD with (id, node, data, more fields...)
+        entries.
+        """
         (command, reply), *_ = [pair for pair in self.reader.sent if not pair[1].called]
         assert command[0] == b"XREAD"
         if not entries:
             reply.callback(None)
             return
         stream = [
-            [entryId, [b"n", node, b"d", data]] for entryId, node, data in entries
+            [entryId, [b"n", node, b"d", data, *more]]
+            for entryId, node, data, *more in entries
         ]
         reply.callback([[b"chat:main:stream", stream]])

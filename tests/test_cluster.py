@@ -158,6 +158,33 @@ def test_redisRestartLosesNothing(cluster: Cluster) -> None:
 
 @pytest.mark.cluster
 @pytest.mark.live
+def test_idsNeverReusedWhenRedisComesBackEmpty(tmp_path: Path) -> None:
+    """
+    Redis, keeping nothing on disk, restarts empty: the next newcomers get
+    the ids after those handed out before, on the nodes that had seen them
+    and on a node started after the restart, which had seen none.
+    """
+    redis = RedisServer(tmp_path / "redis", "--appendonly", "no")
+    cluster = Cluster(tmp_path, redis)
+    try:
+        a, b = cluster.start(2)
+        for node in (a, b, a):
+            cluster.connect(node)  # clients 0, 1 and 2
+        redis.stop()
+        redis.start()
+        assert redis.cli("DBSIZE") == "0"
+        for node in (a, b):
+            node.waitForLog(r"\[cluster\] back in the cluster")
+        (c,) = cluster.start(1)
+        for node in (c, b, a):
+            cluster.connect(node)  # clients 3, 4 and 5, seen arriving by all
+    finally:
+        cluster.stop()
+        redis.kill()
+
+
+@pytest.mark.cluster
+@pytest.mark.live
 def test_killedNodeClientsAnnouncedGoneOnce(cluster: Cluster) -> None:
     a, b, c = cluster.start(3)
     a0 = cluster.connect(a)

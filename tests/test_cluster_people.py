@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat import wire
-from chat.cluster.scripts import APPEND, REJOIN
+from chat.cluster.scripts import APPEND, JOIN, REJOIN
 from chat.history import History
 from tests.clusterfakes import Harness
 
@@ -131,3 +131,68 @@ def test_buryFormatNamesClients() -> None:
     harness.command.answerLoads()
     args = harness.command.answer(REJOIN, [0, b"0-0"])
     assert args[1] == wire.LEFT_AS
+
+
+def test_newcomerHasWhatItsNodeSaidBeforeTheStreamGaveItBack() -> None:
+    """
+    A line a client of this node said before a newcomer entered, which the
+    stream gives back only after, is in the newcomer's history, once: the
+    history and the live room meet where the newcomer enters.
+    """
+    harness, history = joined(10, b"0-0")
+    node = harness.peers.node.encode()
+    harness.peers.publish(b"client 0: 366\n")
+    harness.endRound()
+    assert harness.command.answer(APPEND, 1)[0] == 1
+    harness.xread((b"1-0", node, b"client 0: 366\n", b"s", b"1"))
+    replayed: list[bytes] = []
+    harness.peers.join().addCallback(lambda _: replayed.append(history.replay()))
+    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.peers.publish(b"client 0: 367\n")
+    harness.endRound()
+    harness.xread((b"2-0", node, wire.arrived(1), b"i", b"1"))
+    assert replayed == [
+        wire.historyStart(2) + b"client 0: 366\nclient 0: 367\n" + wire.END_OF_HISTORY
+    ]
+    assert harness.command.answer(APPEND, 1)[0] == 2
+    harness.xread(
+        (b"3-0", node, b"client 0: 367\n", b"s", b"2"),
+        (b"4-0", b"other", b"client 2: after\n"),
+    )
+    assert history.replay() == (
+        wire.historyStart(3)
+        + b"client 0: 366\nclient 0: 367\nclient 2: after\n"
+        + wire.END_OF_HISTORY
+    )
+
+
+def test_linesRecordedAheadWhileAwayAreNotMergedWithLaterOnes() -> None:
+    """
+    While Redis is away for appending, a newcomer's history takes the
+    queued lines; what is said after goes out in an entry of its own, so
+    that it is recorded when the stream gives it back.
+    """
+    harness, history = joined(10, b"0-0")
+    node = harness.peers.node.encode()
+    harness.peers.join()
+    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.command.lose()
+    harness.peers.publish(b"client 0: before\n")
+    harness.endRound()
+    harness.xread((b"2-0", node, wire.arrived(1), b"i", b"1"))
+    harness.peers.publish(b"client 0: after\n")
+    harness.endRound()
+    harness.command.connect()
+    harness.command.answerLoads()
+    harness.command.answer(REJOIN, [0, b"2-0"])
+    assert harness.command.answer(APPEND, 1)[:2] == (1, b"client 0: before\n")
+    assert harness.command.answer(APPEND, 1)[:2] == (2, b"client 0: after\n")
+    harness.xread(
+        (b"3-0", node, b"client 0: before\n", b"s", b"1"),
+        (b"4-0", node, b"client 0: after\n", b"s", b"2"),
+    )
+    assert history.replay() == (
+        wire.historyStart(2)
+        + b"client 0: before\nclient 0: after\n"
+        + wire.END_OF_HISTORY
+    )

@@ -13,9 +13,9 @@ def test_heartbeatBuriesOnlyAfterATtlBackInTouch() -> None:
     harness = Harness()
     harness.joinCluster()
     harness.clock.advance(1.0)
-    assert harness.command.answer(HEARTBEAT, [1])[-2] == b"0"
+    assert harness.command.answer(HEARTBEAT, [1, 0])[-2] == b"0"
     harness.clock.advance(2.0)
-    assert harness.command.answer(HEARTBEAT, [1, b"dead", 2])[-2] == b"1"
+    assert harness.command.answer(HEARTBEAT, [1, 0, b"dead", 2])[-2] == b"1"
     (event,) = harness.logged("is gone")
     assert (event["node"], event["count"]) == ("dead", 2)
 
@@ -24,10 +24,10 @@ def test_ownPresenceLapsedPutsBurialsOff() -> None:
     harness = Harness()
     harness.joinCluster()
     harness.clock.advance(3.0)
-    assert harness.command.answer(HEARTBEAT, [0])[-2] == b"1"
+    assert harness.command.answer(HEARTBEAT, [0, 0])[-2] == b"1"
     assert harness.logged("presence had lapsed")
     harness.clock.advance(1.0)
-    assert harness.command.answer(HEARTBEAT, [1])[-2] == b"0"
+    assert harness.command.answer(HEARTBEAT, [1, 0])[-2] == b"0"
 
 
 def test_noHeartbeatWhileAway() -> None:

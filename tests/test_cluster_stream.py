@@ -122,3 +122,25 @@ async def test_streamKeepsOnlyItsWindow(tmp_path: Path) -> None:
         assert int(redis.cli("XLEN", "chat:main:stream")) < 40
     finally:
         redis.kill()
+
+
+@pytest_twisted.ensureDeferred
+async def test_idsStayAboveWhatANodeSawWhenRedisLosesThem(tmp_path: Path) -> None:
+    """
+    Redis loses every key: the join script numbers the next client above
+    the ids its node had seen, and moves the counter there, so that a node
+    that had seen none goes on from there as well.
+    """
+    redis = RedisServer(tmp_path)
+    try:
+        (a,) = await nodes(redis, 1, Retention())
+        assert [await a.peers.join() for _ in range(3)] == [0, 1, 2]
+        redis.cli("FLUSHALL")
+        assert await a.peers.join() == 3
+        (b,) = await nodes(redis, 1, Retention())
+        assert await b.peers.join() == 4
+        assert redis.cli("GET", "chat:main:ids") == "5"
+        await a.peers.stop()
+        await b.peers.stop()
+    finally:
+        redis.kill()

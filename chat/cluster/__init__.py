@@ -13,7 +13,10 @@ What stays true when connections break:
 
   - Ids come from C{INCR} on a room key, in a script that also lists the
     client as the node's and appends its arrival notice: a client is
-    announced if and only if its node has it on record.
+    announced if and only if its node has it on record.  Each node gives
+    the scripts the highest id it has seen, and the key is moved past it
+    when it is behind (Redis came back without its data): no id is handed
+    out twice.
   - Entries not yet acknowledged by Redis are queued, in order, and sent
     again after a reconnection.  Every entry carries a sequence number and
     Redis keeps the last one it appended per node, so an entry that did

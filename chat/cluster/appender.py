@@ -31,12 +31,17 @@ class _Entry:
 
     @ivar seq: its sequence number once sent, 0 before: an entry sent once is
         sent again unchanged, so that Redis can tell it has it already.
+    @ivar node: the name of the node that sent it, once sent.
+    @ivar recorded: whether its lines are in the history already, recorded
+        before the entry was read back from the stream.
     """
 
     parts: list[bytes]
     leaving: list[int]
     size: int
     seq: int = 0
+    node: bytes = b""
+    recorded: bool = False
 
 
 class Appender:
@@ -45,6 +50,11 @@ class Appender:
     until Redis has it.  Every entry carries a sequence number, and Redis
     keeps the last one it appended for the node, so that an entry that
     reached Redis just before the connection broke is not appended twice.
+
+    The node's clients have its lines at once, before they are in the
+    stream: each entry is kept until it is read back from the stream
+    (L{readBack}), so that what the history does not have yet can be
+    recorded ahead for a newcomer (L{recordAhead}).
 
     @ivar queued: bytes not yet acknowledged.
     """
@@ -71,6 +81,8 @@ class Appender:
         self._round: list[bytes] = []
         self._roundLeaving: list[int] = []
         self._outbox: deque[_Entry] = deque()
+        self._unread: deque[_Entry] = deque()
+        """Entries not read back from the stream yet, oldest first."""
         self.queued = 0
         self._holding = False
         self._sending = False
@@ -113,7 +125,12 @@ class Appender:
         self._round, self._roundLeaving = [], []
         self.queued += len(data)
         last = self._outbox[-1] if self._outbox else None
-        if last is not None and not last.seq and last.size < ENTRY_SIZE:
+        if (
+            last is not None
+            and not last.seq
+            and not last.recorded
+            and last.size < ENTRY_SIZE
+        ):
             # Redis is away: one entry for many rounds.
             last.parts.append(data)
             last.leaving.extend(leaving)
@@ -121,6 +138,7 @@ class Appender:
         else:
             entry = _Entry([data], leaving, len(data))
             self._outbox.append(entry)
+            self._unread.append(entry)
             if self._sending:
                 self._send(entry)
         if self.queued > self._queueLimit and not self._holding:
@@ -136,10 +154,42 @@ class Appender:
         """Redis is away: queue entries until L{resume}."""
         self._sending = False
 
+    def recordAhead(self) -> bytes:
+        """
+        What this node's clients have had that is not read back from the
+        stream yet, and not recorded ahead before: the history records it
+        now, and not again when it is read back.
+        """
+        self.endRound()
+        ahead = [b"".join(e.parts) for e in self._unread if not e.recorded]
+        for entry in self._unread:
+            entry.recorded = True
+        return b"".join(ahead)
+
+    def readBack(self, node: bytes, seq: int) -> bool:
+        """
+        The entry that node C{node} sent as C{seq} was read back from the
+        stream: whether it is one of this node's that was recorded ahead.
+        This node's entries before it are read back, or lost with Redis'
+        data.
+        """
+        for index, entry in enumerate(self._unread):
+            if not entry.seq:
+                break
+            if entry.seq == seq and entry.node == node:
+                for _ in range(index + 1):
+                    self._unread.popleft()
+                return entry.recorded
+        return False
+
     def drop(self) -> None:
-        """Forget everything queued: the node is out of the cluster."""
+        """
+        Forget everything queued: the node is out of the cluster.  What it
+        sent and recorded ahead may still be read back, under its old name.
+        """
         self._sending = False
         self._outbox.clear()
+        self._unread = deque(e for e in self._unread if e.seq and e.recorded)
         self._round, self._roundLeaving = [], []
         self.queued = 0
         self._seq = 0
@@ -163,6 +213,7 @@ class Appender:
         if not entry.seq:
             self._seq += 1
             entry.seq = self._seq
+            entry.node = self._commands.node.encode()
             entry.parts = [b"".join(entry.parts)]
         sent = self._commands.append(entry.seq, entry.parts[0], entry.leaving)
         sent.addCallbacks(self._appended, self._commands.failed, (entry,))

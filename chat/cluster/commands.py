@@ -83,21 +83,28 @@ class NodeCommands:
             loading = self._link.execute(b"SCRIPT", b"LOAD", script.source)
             loading.addErrback(self.failed)
 
-    def join(self) -> Deferred[tuple[int, bytes]]:
-        """A new client's id, and the id of the entry announcing it."""
-        reply = self._run(JOIN, wire.ARRIVED)
+    def join(self, floor: int) -> Deferred[tuple[int, bytes]]:
+        """
+        A new client's id, above C{floor} (the highest this node has seen),
+        and the id of the entry announcing it.
+        """
+        reply = self._run(JOIN, wire.ARRIVED, floor)
         return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
 
     def append(self, seq: int, data: bytes, leaving: Sequence[int]) -> Deferred[int]:
         """1 appended, 0 appended already, -1 this node is expelled."""
         return self._run(APPEND, seq, data, *leaving)
 
-    def rejoin(self, ttl: float, known: Sequence[int]) -> Deferred[tuple[int, bytes]]:
+    def rejoin(
+        self, ttl: float, floor: int, known: Sequence[int]
+    ) -> Deferred[tuple[int, bytes]]:
         """
-        Back in the cluster: the number of clients announced gone (-1 when
-        this node is expelled) and the id of the last entry.
+        Back in the cluster, with the next ids above C{floor}, the highest
+        this node has seen, and its clients C{known}: the number of clients
+        announced gone (-1 when this node is expelled) and the id of the
+        last entry.
         """
-        reply = self._run(REJOIN, _ms(ttl), wire.LEFT_AS, *known)
+        reply = self._run(REJOIN, _ms(ttl), wire.LEFT_AS, floor, *known)
         return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
 
     def heartbeat(self, ttl: float, mayBury: bool) -> Deferred[list[Any]]:

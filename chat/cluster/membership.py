@@ -108,6 +108,15 @@ class Node:
         """The ids this node knows as its clients, present or leaving."""
         return [*self.room.localIds(), *self.joining, *self.appender.leaving()]
 
+    def highestId(self) -> int:
+        """
+        The highest client id this node has seen, in the stream, in presence
+        or among its own clients (-1 for none): Redis hands out none at or
+        below it, even when it has come back without its data.
+        """
+        ids = [self.reader.highestId, self.presence.highestId, *self.known()]
+        return max(ids)
+
     def closeLinks(self) -> Deferred[None]:
         stopping = [self.link.stop(), self.reader.stop()]
         return defer.gatherResults(stopping).addCallback(lambda _: None)
@@ -153,7 +162,7 @@ def _cannotReach(inputs: Membership, node: Node) -> None:
 def _rejoin(inputs: Membership, node: Node) -> None:
     node.refusal = None
     node.commands.loadScripts()
-    reply = node.commands.rejoin(node.presence.ttl, node.known())
+    reply = node.commands.rejoin(node.presence.ttl, node.highestId(), node.known())
 
     def rejoined(answer: tuple[int, bytes]) -> None:
         stale, lastId = answer
@@ -238,7 +247,7 @@ def _number(inputs: Membership, node: Node) -> Deferred[int]:
 
         return node.reader.whenRead(entryId).addCallback(handOver)
 
-    return node.commands.join().addCallback(numbered)
+    return node.commands.join(node.highestId()).addCallback(numbered)
 
 
 @member.upon(Membership.stop).to(leaving)

@@ -80,6 +80,7 @@ class ClusterPeers:
             reader=StreamReader(
                 reader,
                 commands,
+                self._appender,
                 lambda data: self._room.deliverRemote(data),
                 lambda clientId, data: self._room.deliverPrivate(clientId, data),
                 log,

@@ -27,6 +27,9 @@ class Presence:
     them expelled, so that it happens once.  Right after a Redis restart
     every presence may have lapsed: nobody is buried until this node has
     been back for a TTL, so that the others have time to come back too.
+
+    @ivar highestId: the highest client id Redis had handed out at the last
+        heartbeat, or at an earlier one if higher; -1 before any.
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class Presence:
         self._log = log
         self._expelled = expelled
         self._upSince = 0.0
+        self.highestId = -1
         self._beating = False
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = clock
@@ -73,10 +77,12 @@ class Presence:
     def _beaten(self, reply: list[Any], node: str) -> None:
         if node != self._commands.node:
             return  # this node has been renewed meanwhile
-        status, *buried = reply
+        status, *rest = reply
         if status == -1:
             self._expelled()
             return
+        highest, *buried = rest
+        self.highestId = max(self.highestId, int(highest))
         if status == 0:
             self._log.warn(
                 "this node's presence had lapsed (Redis or this node stalled);"

@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from chat.cluster.appender import Appender
 from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
 from chat.history import History
@@ -49,7 +50,14 @@ class StreamReader:
     With a L{History} (L{keepHistory}), every entry for everyone, this
     node's own included, is recorded in it in the stream's order: the same
     history on every node.  Before it first reads, it fills the history
-    with the last entries of the stream.
+    with the last entries of the stream.  This node's clients had its own
+    lines before they were in the stream: when a newcomer is handed over
+    (L{whenRead}), the history records those not read back yet, ahead of
+    the stream, so that the history and the live room meet where the
+    newcomer enters.
+
+    @ivar highestId: the highest client id seen in the stream (arrivals and
+        private entries), -1 before any.
     """
 
     history: History | None = None
@@ -58,12 +66,14 @@ class StreamReader:
         self,
         link: Link,
         commands: NodeCommands,
+        appender: Appender,
         deliver: Callable[[bytes], None],
         deliverPrivate: Callable[[int, bytes], None],
         log: Logger,
     ) -> None:
         self._link = link
         self._commands = commands
+        self._appender = appender
         self._deliver = deliver
         self._deliverPrivate = deliverPrivate
         self._log = log
@@ -79,6 +89,7 @@ class StreamReader:
         self._replayed: int | None = None
         """Lines delivered since the connection came back, until caught up."""
         self._waiters: list[tuple[tuple[int, int], Deferred[None]]] = []
+        self.highestId = -1
 
     def start(self, refused: Callable[[str], None]) -> None:
         """Connect."""
@@ -110,7 +121,7 @@ class StreamReader:
         assert self.history is not None
         more = True
         for _, fields in entries:
-            values = _fields(fields)
+            values = self._values(fields)
             if b"t" not in values:
                 more = self.history.recordOlder(values[b"d"])
                 if not more:
@@ -128,7 +139,10 @@ class StreamReader:
         return self._link.stop()
 
     def whenRead(self, entryId: bytes) -> Deferred[None]:
-        """Fires once every entry up to C{entryId} has been delivered."""
+        """
+        Fires once every entry up to C{entryId} has been delivered, with
+        the history holding every line this node's clients have had.
+        """
         waiting: Deferred[None] = Deferred()
         self._waiters.append((_position(entryId), waiting))
         self._wake()
@@ -160,15 +174,17 @@ class StreamReader:
         remote: list[bytes] = []
         everyone: list[bytes] = []
         for _, fields in entries:
-            values = _fields(fields)
-            data, target = values[b"d"], values.get(b"t")
+            values = self._values(fields)
+            data, target, sender = values[b"d"], values.get(b"t"), values[b"n"]
             if target is not None:
-                if values[b"n"] != node:
+                if sender != node:
                     self._deliverRemote(remote)
                     self._deliverPrivate(int(target), data)
                 continue
-            everyone.append(data)
-            if values[b"n"] != node:
+            seq = values.get(b"s")
+            if seq is None or not self._appender.readBack(sender, int(seq)):
+                everyone.append(data)
+            if sender != node:
                 remote.append(data)
         if self.history is not None and everyone:
             self.history.record(b"".join(everyone))
@@ -184,6 +200,14 @@ class StreamReader:
             self._replayed = None
         self._wake()
         self._read()
+
+    def _values(self, fields: list[bytes]) -> dict[bytes, bytes]:
+        """An entry's fields by name; the client ids in them are seen."""
+        values = _fields(fields)
+        for name in (b"i", b"t"):
+            if name in values:
+                self.highestId = max(self.highestId, int(values[name]))
+        return values
 
     def _deliverRemote(self, remote: list[bytes]) -> None:
         """Deliver the entries of C{remote}, joined, and empty it."""
@@ -212,4 +236,13 @@ class StreamReader:
         if due:
             self._waiters = [pair for pair in self._waiters if pair[0] > read]
             for waiting in due:
+                # Each newcomer enters after what the one before it said.
+                self._recordAhead()
                 waiting.callback(None)
+
+    def _recordAhead(self) -> None:
+        """Record what this node's clients have had and the stream not yet."""
+        if self.history is not None:
+            ahead = self._appender.recordAhead()
+            if ahead:
+                self.history.record(ahead)

@@ -9,5 +9,5 @@ for i = 7, #ARGV do
   redis.call('SREM', nodeKey(NODE, 'members'), ARGV[i])
   forget(ARGV[i])
 end
-append(NODE, ARGV[6])
+append(NODE, ARGV[6], 's', ARGV[5])
 return 1

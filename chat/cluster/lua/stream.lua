@@ -17,13 +17,15 @@ end
 -- Appends data as node's entry; drops the oldest entries, except this one,
 -- while they are older than KEEP_MS or the stream holds more than
 -- KEEP_BYTES.  The list 'sizes' has one "id size" item an entry, oldest
--- first, so that trimming never reads the entries themselves.  With a
--- target, the entry is for that client alone (a private message).
-local function append(node, data, target)
+-- first, so that trimming never reads the entries themselves.  An entry
+-- may have one more field, name = value: 't' the client it is for alone (a
+-- private message), 's' its sequence number (the node's output), 'i' the
+-- client it announces.
+local function append(node, data, name, value)
   local stream, sizes, total = PREFIX .. 'stream', PREFIX .. 'sizes', PREFIX .. 'bytes'
   local at
-  if target then
-    at = redis.call('XADD', stream, '*', 'n', node, 'd', data, 't', target)
+  if name then
+    at = redis.call('XADD', stream, '*', 'n', node, 'd', data, name, value)
   else
     at = redis.call('XADD', stream, '*', 'n', node, 'd', data)
   end
@@ -41,6 +43,15 @@ local function append(node, data, target)
     redis.call('LPOP', sizes)
     bytes = redis.call('DECRBY', total, size)
     dropped = true
+  end
+end
+
+-- Client ids: the next one is the value of 'ids'.  Moves it past floor, the
+-- highest id a node has seen, in case Redis lost it.
+local function idsAbove(floor)
+  local key = PREFIX .. 'ids'
+  if tonumber(redis.call('GET', key) or '0') <= floor then
+    redis.call('SET', key, floor + 1)
   end
 end
 
