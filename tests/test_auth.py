@@ -150,6 +150,16 @@ def test_sameUserTwice(tmp_path: Path) -> None:
     assert fake.received(tb) == b"server: you are logged in already\n"
 
 
+def test_lookAlikeNamesLogInAsTheAccount(tmp_path: Path) -> None:
+    """C{/login aIice} (a capital I) with alice's password is alice."""
+    fake, _ = authRoom(tmp_path)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login aIice wonderland\n")
+    b, tb = fake.connect()
+    b.dataReceived(b"/login bob builder\n/who\n")
+    assert fake.received(tb) == b"server: 2 clients: alice, bob\n"
+
+
 def test_reload(tmp_path: Path) -> None:
     fake, checker = authRoom(tmp_path)
     users = dict(HASHES)
@@ -175,6 +185,11 @@ def test_reload(tmp_path: Path) -> None:
         (b"client3:" + HASHES[b"alice"] + b"\n", "cannot be a nick"),
         (b"carol:{SHA}abc\n", "line 1: not a bcrypt hash"),
         (b"carol:$apr1$abc$def\n", "not a bcrypt hash"),
+        (
+            b"alice:" + HASHES[b"alice"] + b"\naIice:" + HASHES[b"bob"] + b"\n",
+            "line 2: b'aIice' is the same nick as b'alice' of line 1",
+        ),
+        (b"bob:" + HASHES[b"bob"] + b"\nB0B:" + HASHES[b"bob"] + b"\n", "line 2"),
     ],
 )
 def test_malformedFile(tmp_path: Path, content: bytes, complaint: str) -> None:
