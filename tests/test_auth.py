@@ -20,11 +20,13 @@ from chat.auth import (
     PasswordFileChecker,
     passwordPortal,
 )
+from chat.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
 from tests.fakes import FakeRoom
 
 HASHES = {
     b"alice": bcrypt.hashpw(b"wonderland", bcrypt.gensalt(4)),
     b"bob": bcrypt.hashpw(b"builder", bcrypt.gensalt(4)),
+    b"eve": bcrypt.hashpw(b"apple", bcrypt.gensalt(4)),
 }
 
 
@@ -139,7 +141,10 @@ def test_halfTypedLoginAtDisconnect(tmp_path: Path) -> None:
 
 
 def test_sameUserTwice(tmp_path: Path) -> None:
-    """The second login of a name in use keeps its client N label."""
+    """
+    The second login of a name in use keeps its client N label, and cannot
+    take a name later, not even its own once the first session has gone.
+    """
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
     a.dataReceived(b"/login alice wonderland\n")
@@ -147,7 +152,49 @@ def test_sameUserTwice(tmp_path: Path) -> None:
     b.dataReceived(b"/login alice wonderland\n")
     assert fake.received(tb) == wire.nickTaken(b"alice")
     b.dataReceived(b"/login alice wonderland\n")
-    assert fake.received(tb) == b"server: you are logged in already\n"
+    assert fake.received(tb) == LOGGED_IN
+    fake.received(ta)
+    fake.disconnect(a)
+    assert fake.received(tb) == b"server: alice just left\n"
+    b.dataReceived(b"/nick alice\n/nick bob\n/who\n")
+    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2 + b"server: 1 clients: client 1\n"
+
+
+def test_nickRefusedWithLogins(tmp_path: Path) -> None:
+    """
+    A logged-in client cannot take another account's name (nor any other):
+    nobody is told of a rename, its lines keep its account's name, and the
+    account's owner gets her name when she logs in.
+    """
+    fake, _ = authRoom(tmp_path)
+    alice, ta = fake.connect()
+    alice.dataReceived(b"/login alice wonderland\n")
+    bob, tb = fake.connect()
+    bob.dataReceived(b"/login bob builder\n")
+    fake.received(ta), fake.received(tb)
+    bob.dataReceived(b"/nick eve\n/nick EVE\neve: send me your password\n")
+    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2
+    assert fake.received(ta) == b"bob: eve: send me your password\n"
+    eve, te = fake.connect()
+    eve.dataReceived(b"/login eve apple\n/who\n")
+    assert fake.received(te) == b"server: 3 clients: alice, bob, eve\n"
+    assert fake.received(ta) == wire.arrived(2) + b"server: client 2 is now eve\n"
+
+
+def test_loginIsALoginOnlyWithLogins(tmp_path: Path) -> None:
+    """
+    Without --auth, C{/login} says logins are off; with it, once in, that
+    the client is logged in already.
+    """
+    fake = FakeRoom(commands=True)
+    a, ta = fake.connect()
+    fake.received(ta)
+    a.dataReceived(b"/login alice wonderland\n")
+    assert fake.received(ta) == LOGINS_OFF
+    fake, _ = authRoom(tmp_path)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login alice wonderland\n/login alice wonderland\n")
+    assert fake.received(ta) == LOGGED_IN
 
 
 def test_lookAlikeNamesLogInAsTheAccount(tmp_path: Path) -> None:

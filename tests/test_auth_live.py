@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from chat import wire
+from chat.commands import NAMED_BY_ACCOUNT
 from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
 
@@ -187,6 +188,12 @@ def test_loginAcrossNodes(cluster: Cluster, tmp_path: Path) -> None:
     alice.expect(wire.arrived(2))
     bob.send(b"/msg alice hi\n")
     alice.expect(b"bob (private): hi\n")
+    bob.send(b"/nick eve\n/who\n")
+    bob.expect(
+        wire.arrived(2)
+        + NAMED_BY_ACCOUNT
+        + b"server: 3 clients: alice, bob, client 2\n"
+    )
 
 
 @pytest.mark.live
