@@ -6,12 +6,13 @@ Passwords are checked through C{twisted.cred}: a L{Portal} with a checker
 over the password file (L{PasswordFileChecker}, bcrypt hashes checked in a
 thread, since each check takes a noticeable part of a second on purpose).
 The L{Gatekeeper} runs the exchange with the connection: the timeout, the
-delay before a failure is answered, the limit of failures per address.
+delay before a failure is answered, the limit of failures per address,
+counted before a password is checked.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,10 @@ def _unknown() -> bytes:
 def verifyInThread(password: bytes, hashed: bytes) -> Deferred[bool]:
     """Check C{password} against bcrypt C{hashed}, off the reactor's thread."""
     return deferToThread(bcrypt.checkpw, password, hashed)
+
+
+class TooManyFailures(UnauthorizedLogin):
+    """Refused without a check: the address failed too often lately."""
 
 
 class IChatUser(Interface):
@@ -161,6 +166,7 @@ class Gatekeeper:
         self._timers: dict[ChatProtocol, IDelayedCall] = {}
         self._checking: dict[ChatProtocol, list[bytes]] = {}
         self._failures: dict[str, deque[float]] = {}
+        self._inFlight: Counter[str] = Counter()
         self._reminded: set[ChatProtocol] = set()
         self.admit: Callable[[ChatProtocol, bytes, list[bytes]], None]
 
@@ -216,17 +222,28 @@ class Gatekeeper:
         client.gate.hold(Hold.LOGIN)
         host = _host(client)
         if self._tooMany(host):
-            attempt: Deferred[Any] = fail(UnauthorizedLogin("too many failures"))
+            attempt: Deferred[Any] = fail(TooManyFailures())
         else:
+            # Counted as a failure while it is checked, so that guesses sent
+            # at once are no more than those sent one after the other.
+            self._inFlight[host] += 1
             attempt = self._portal.login(
                 UsernamePassword(name, password), None, IChatUser
             )
+            attempt.addBoth(self._landed, host)
         attempt.addCallbacks(
             self._succeeded,
             self._refused,
             callbackArgs=(client,),
             errbackArgs=(client, name, host),
         )
+
+    def _landed(self, result: object, host: str) -> object:
+        """A check of a password from C{host} is over: pass its C{result} on."""
+        self._inFlight[host] -= 1
+        if not self._inFlight[host]:
+            del self._inFlight[host]
+        return result
 
     def _succeeded(self, login: tuple[Any, bytes, Any], client: ChatProtocol) -> None:
         rest = self._checking.pop(client, None)
@@ -255,10 +272,13 @@ class Gatekeeper:
         failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
         failures.append(self._clock.seconds())
         self._log.warn(
-            "login failed for {name} from {peer}",
+            "login failed for {name} from {peer}{unchecked}",
             category="AUTH",
             name=printable(name[:64]),
             peer=_peer(client),
+            unchecked=" (too many failures: not checked)"
+            if reason.check(TooManyFailures)
+            else "",
         )
         self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
 
@@ -286,17 +306,23 @@ class Gatekeeper:
             del self._failures[host]
 
     def _tooMany(self, host: str) -> bool:
-        """Whether C{host} failed to log in too often in the last minute."""
+        """
+        Whether C{host} failed to log in too often in the last minute, its
+        logins being checked counted as failures.
+        """
+        return self._recentFailures(host) + self._inFlight[host] >= self._perMinute
+
+    def _recentFailures(self, host: str) -> int:
+        """How many times C{host} failed to log in in the last minute."""
         failures = self._failures.get(host)
         if failures is None:
-            return False
+            return 0
         since = self._clock.seconds() - 60.0
         while failures and failures[0] <= since:
             failures.popleft()
         if not failures:
             del self._failures[host]
-            return False
-        return len(failures) >= self._perMinute
+        return len(failures)
 
 
 def _peer(client: ChatProtocol) -> str:

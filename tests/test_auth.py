@@ -16,8 +16,10 @@ from twisted.logger import Logger
 from chat import htpasswd, wire
 from chat.auth import (
     FAILURE_DELAY,
+    FAILURES_PER_MINUTE,
     Gatekeeper,
     PasswordFileChecker,
+    Verify,
     passwordPortal,
 )
 from chat.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
@@ -34,10 +36,16 @@ def verifyAtOnce(password: bytes, hashed: bytes) -> Deferred[bool]:
     return succeed(bcrypt.checkpw(password, hashed))
 
 
-def authRoom(tmp_path: Path, history: int = 0) -> tuple[FakeRoom, PasswordFileChecker]:
+def writeUsers(tmp_path: Path) -> Path:
     path = tmp_path / "users"
     htpasswd.write(str(path), dict(HASHES))
-    checker = PasswordFileChecker(str(path), verify=verifyAtOnce)
+    return path
+
+
+def authRoom(
+    tmp_path: Path, history: int = 0, verify: Verify = verifyAtOnce
+) -> tuple[FakeRoom, PasswordFileChecker]:
+    checker = PasswordFileChecker(str(writeUsers(tmp_path)), verify=verify)
 
     def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
         return Gatekeeper(passwordPortal(checker), checker, clock, log, timeout=30.0)
@@ -205,6 +213,69 @@ def test_lookAlikeNamesLogInAsTheAccount(tmp_path: Path) -> None:
     b, tb = fake.connect()
     b.dataReceived(b"/login bob builder\n/who\n")
     assert fake.received(tb) == b"server: 2 clients: alice, bob\n"
+
+
+class HeldChecks:
+    """
+    A verifier whose checks wait for the test to end them: the hash each
+    was asked to check against, and the check.
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[bytes, Deferred[bool]]] = []
+
+    def __call__(self, password: bytes, hashed: bytes) -> Deferred[bool]:
+        check: Deferred[bool] = Deferred()
+        self.checks.append((hashed, check))
+        return check
+
+
+def test_parallelGuessesAreCountedBeforeTheirChecks(tmp_path: Path) -> None:
+    """
+    Twenty guesses at once from one address: five are checked, the others,
+    the right password last among them, fail without a check; once those
+    five have failed, the address stays refused.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    guesses = [fake.connect() for _ in range(20)]
+    for number, (client, _) in enumerate(guesses[:-1]):
+        client.dataReceived(b"/login alice guess%d\n" % number)
+    guesses[-1][0].dataReceived(b"/login alice wonderland\n")
+    assert len(held.checks) == FAILURES_PER_MINUTE
+    fake.clock.advance(FAILURE_DELAY)
+    for _, transport in guesses[FAILURES_PER_MINUTE:]:
+        assert fake.received(transport) == wire.LOGIN_FAILED
+    for _, check in held.checks:
+        check.callback(False)
+    fake.clock.advance(FAILURE_DELAY)
+    for _, transport in guesses[:FAILURES_PER_MINUTE]:
+        assert fake.received(transport) == wire.LOGIN_FAILED
+    late, transport = fake.connect()
+    late.dataReceived(b"/login alice wonderland\n")
+    fake.clock.advance(FAILURE_DELAY)
+    assert fake.received(transport) == wire.LOGIN_FAILED
+    assert len(held.checks) == FAILURES_PER_MINUTE
+    assert not fake.room.clients
+    unchecked = [e for e in fake.events if "not checked" in repr(e)]
+    assert len(unchecked) == 16
+
+
+def test_rightPasswordsInFlightLeaveRoom(tmp_path: Path) -> None:
+    """
+    Logins being checked count only while they are: once they succeed,
+    the address may log in again.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    for _ in range(FAILURES_PER_MINUTE):
+        client, _ = fake.connect()
+        client.dataReceived(b"/login alice wonderland\n")
+    for _, check in held.checks:
+        check.callback(True)
+    client, _ = fake.connect()
+    client.dataReceived(b"/login bob builder\n")
+    assert len(held.checks) == FAILURES_PER_MINUTE + 1
 
 
 def test_reload(tmp_path: Path) -> None:

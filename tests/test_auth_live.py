@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from chat import wire
+from chat.auth import FAILURES_PER_MINUTE
 from chat.commands import NAMED_BY_ACCOUNT
 from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
@@ -24,10 +25,10 @@ PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
 
 
 def chatPasswd(
-    path: Path, name: str, password: str
+    path: Path, name: str, password: str, cost: int = 4
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PASSWD, "--cost", "4", str(path), name],
+        [PASSWD, "--cost", str(cost), str(path), name],
         input=password + "\n",
         capture_output=True,
         text=True,
@@ -194,6 +195,31 @@ def test_loginAcrossNodes(cluster: Cluster, tmp_path: Path) -> None:
         + NAMED_BY_ACCOUNT
         + b"server: 3 clients: alice, bob, client 2\n"
     )
+
+
+@pytest.mark.live
+def test_parallelGuessesCountedBeforeTheyAreChecked(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    Twenty guesses sent at once from one address, the right password last:
+    five passwords are checked, the other guesses fail unchecked, and the
+    right one is not let in.
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=10)
+    server = startServer("--auth", str(users))
+    guesses = [Client(server.port) for _ in range(20)]
+    for number, guess in enumerate(guesses[:-1]):
+        guess.send(b"/login alice guess%d\n" % number)
+    guesses[-1].send(b"/login alice right\n")
+    for guess in guesses:
+        assert guess.readToEnd() == wire.LOGIN_FAILED
+    waitFor(lambda: server.logText().count("login failed for alice") == 20, "the log")
+    assert server.logText().count("(too many failures: not checked)") == 20 - (
+        FAILURES_PER_MINUTE
+    )
+    assert "alice logged in" not in server.logText()
 
 
 @pytest.mark.live
