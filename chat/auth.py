@@ -4,17 +4,17 @@ room, without an id, until it sends C{/login NAME PASSWORD}.
 
 Passwords are checked through C{twisted.cred}: a L{Portal} with a checker
 over the password file (L{PasswordFileChecker}, bcrypt hashes checked in a
-thread, since each check takes a noticeable part of a second on purpose).
-The L{Gatekeeper} runs the exchange with the connection: the timeout, the
-delay before a failure is answered, the limit of failures per address,
-counted before a password is checked.
+thread, since each check takes a noticeable part of a second on purpose; a
+name the file lacks is checked as long against a decoy).  The
+L{Gatekeeper} runs the exchange with the connection: the timeout, the delay
+before a failure is answered, the limit of failures per address, counted
+before a password is checked.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
-from functools import cache
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import bcrypt
@@ -54,13 +54,25 @@ FAILURES_PER_MINUTE = 5
 KEPT_ADDRESSES = 4096
 """Addresses with failures kept before those of over a minute ago are forgotten."""
 
+DECOY_COST = 12
+"""The cost of the decoy of a file without users."""
+
 Verify = Callable[[bytes, bytes], Deferred[bool]]
 
 
-@cache
-def _unknown() -> bytes:
-    """Checked against when the name is unknown, so that it takes as long."""
-    return bcrypt.hashpw(b"unknown user", bcrypt.gensalt(12))
+def decoyHash(hashes: Iterable[bytes]) -> bytes:
+    """
+    What a password is checked against when its name is unknown: a bcrypt
+    hash of the cost most of C{hashes} have (the highest of those most
+    common), so that the check takes as long as for a wrong password.
+
+    It is a fresh salt and a hash of zeros, the hash of no password one can
+    find: making it hashes nothing, so it costs nothing on the reactor's
+    thread.
+    """
+    costs = Counter(htpasswd.cost(hashed) for hashed in hashes)
+    cost = max(costs, key=lambda each: (costs[each], each), default=DECOY_COST)
+    return bcrypt.gensalt(cost) + b"." * 31
 
 
 def verifyInThread(password: bytes, hashed: bytes) -> Deferred[bool]:
@@ -80,7 +92,9 @@ class IChatUser(Interface):
 class PasswordFileChecker:
     """
     Names and passwords from a file in the format of C{htpasswd -B}; names
-    match ignoring case, and the avatar id is the name as the file spells it.
+    match as nicks do (L{nickKey}), and the avatar id is the name as the
+    file spells it.  A name the file lacks is checked against a decoy of
+    the cost of the file's hashes (L{decoyHash}).
 
     @raise htpasswd.PasswordFileError: the file is missing or malformed.
     """
@@ -91,6 +105,7 @@ class PasswordFileChecker:
         self.path = path
         self._verify = verify
         self._users: dict[bytes, tuple[bytes, bytes]] = {}
+        self._decoy = b""
         self.reload()
 
     def reload(self) -> int:
@@ -102,12 +117,12 @@ class PasswordFileChecker:
         """
         users = htpasswd.read(self.path)
         self._users = {nickKey(name): (name, hashed) for name, hashed in users.items()}
+        self._decoy = decoyHash(users.values())
         return len(users)
 
     def requestAvatarId(self, credentials: Any) -> Deferred[bytes | tuple[()]]:
-        name, hashed = self._users.get(nickKey(credentials.username), (b"", b""))
-        if not name:
-            hashed = _unknown()
+        unknown = (b"", self._decoy)
+        name, hashed = self._users.get(nickKey(credentials.username), unknown)
         checking = self._verify(credentials.password[:72], hashed)
 
         def checked(matches: bool) -> bytes | tuple[()]:

@@ -51,6 +51,11 @@ def parse(data: bytes, path: str) -> dict[bytes, bytes]:
     return users
 
 
+def cost(hashed: bytes) -> int:
+    """The cost of bcrypt hash C{hashed}, as L{parse} takes them: 4 to 31."""
+    return int(hashed[4:6])
+
+
 def read(path: str) -> dict[bytes, bytes]:
     """
     The users of the file at C{path}.

@@ -9,17 +9,22 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chat import htpasswd, wire
 from chat.auth import (
+    DECOY_COST,
     FAILURE_DELAY,
     FAILURES_PER_MINUTE,
     Gatekeeper,
     PasswordFileChecker,
     Verify,
+    decoyHash,
     passwordPortal,
 )
 from chat.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
@@ -276,6 +281,58 @@ def test_rightPasswordsInFlightLeaveRoom(tmp_path: Path) -> None:
     client, _ = fake.connect()
     client.dataReceived(b"/login bob builder\n")
     assert len(held.checks) == FAILURES_PER_MINUTE + 1
+
+
+def test_unknownNameCheckedAgainstADecoyOfTheFilesCost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    An unknown name is checked, as a wrong password is, against a hash of
+    the cost of the file's (4 here), through the verifier (in a thread in
+    the server); nothing is hashed on the caller's thread to make it.
+    """
+
+    def noHashingHere(*arguments: object) -> bytes:
+        raise AssertionError("hashed on the reactor's thread")
+
+    monkeypatch.setattr(bcrypt, "hashpw", noHashingHere)
+    monkeypatch.setattr(bcrypt, "kdf", noHashingHere)
+    held = HeldChecks()
+    checker = PasswordFileChecker(str(writeUsers(tmp_path)), verify=held)
+    checker.requestAvatarId(UsernamePassword(b"mallory", b"wonderland"))
+    checker.requestAvatarId(UsernamePassword(b"alice", b"guess"))
+    (unknown, _), (wrong, _) = held.checks
+    assert htpasswd.cost(unknown) == htpasswd.cost(wrong) == 4
+
+
+def test_unknownNameNeverLogsIn(tmp_path: Path) -> None:
+    """Whatever the decoy's check answers, an unknown name fails."""
+    checker = PasswordFileChecker(
+        str(writeUsers(tmp_path)), verify=lambda password, hashed: succeed(True)
+    )
+    checking = checker.requestAvatarId(UsernamePassword(b"mallory", b"x"))
+    failures: list[Failure] = []
+    checking.addErrback(failures.append)
+    assert failures and failures[0].check(UnauthorizedLogin)
+
+
+@pytest.mark.parametrize(
+    ("costs", "cost"),
+    [((5, 5, 10), 5), ((10, 5), 10), ((), DECOY_COST), ((31,), 31)],
+)
+def test_decoyHasTheMostCommonCost(costs: tuple[int, ...], cost: int) -> None:
+    """The decoy's cost is the file's most common one (the higher on a tie)."""
+    hashes = [b"$2y$%02d$" % each + b"a" * 53 for each in costs]
+    decoy = decoyHash(hashes)
+    assert htpasswd.cost(decoy) == cost
+    assert decoy != decoyHash(hashes)  # a fresh salt each time
+
+
+def test_decoyMatchesNoPassword() -> None:
+    """A real bcrypt check against the decoy answers no, as for a wrong one."""
+    decoy = decoyHash([HASHES[b"alice"]])
+    assert not bcrypt.checkpw(b"", decoy)
+    assert not bcrypt.checkpw(b"wonderland", decoy)
 
 
 def test_reload(tmp_path: Path) -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from chat import wire
-from chat.auth import FAILURES_PER_MINUTE
+from chat.auth import FAILURE_DELAY, FAILURES_PER_MINUTE
 from chat.commands import NAMED_BY_ACCOUNT
 from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
@@ -40,6 +42,27 @@ def login(port: int, name: bytes, password: bytes) -> Client:
     client = Client(port)
     client.send(b"/login " + name + b" " + password + b"\n")
     return client
+
+
+class ClientFrom(Client):
+    """A client of the server on 127.0.0.1 from another loopback address."""
+
+    def __init__(self, port: int, source: str) -> None:
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=DEADLINE, source_address=(source, 0)
+        )
+        self.buffer = b""
+
+
+def secondsToFail(port: int, source: str, name: bytes) -> float:
+    """How long a wrong login of C{name} from C{source} takes to be refused."""
+    client = ClientFrom(port, source)
+    started = time.monotonic()
+    client.send(b"/login " + name + b" wrong\n")
+    client.expect(wire.LOGIN_FAILED)
+    took = time.monotonic() - started
+    client.close()
+    return took
 
 
 def alone(port: int, name: bytes, password: bytes, nick: bytes) -> Client:
@@ -220,6 +243,59 @@ def test_parallelGuessesCountedBeforeTheyAreChecked(
         FAILURES_PER_MINUTE
     )
     assert "alice logged in" not in server.logText()
+
+
+@pytest.mark.live
+def test_unknownNameTakesAsLongAsAWrongPassword(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    With hashes of cost 10 in the file (as htpasswd -B -C 10 writes), an
+    unknown name is refused as fast as a wrong password, within a factor
+    of 2 (the fastest of three each, from addresses of their own, so that
+    no limit of failures is reached).
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=10)
+    server = startServer("--auth", str(users))
+    wrong, unknown = [], []
+    for number in range(3):
+        source = f"127.0.0.{10 + number}"
+        wrong.append(secondsToFail(server.port, source, b"alice") - FAILURE_DELAY)
+        unknown.append(secondsToFail(server.port, source, b"mallory") - FAILURE_DELAY)
+    ratio = min(unknown) / min(wrong)
+    assert 0.5 < ratio < 2.0, (wrong, unknown)
+
+
+@pytest.mark.live
+def test_relayGoesOnWhileAnUnknownNameIsChecked(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    While an unknown name is checked against hashes of cost 13, a line from
+    one client reaches another, and the log has it relayed before the check
+    failed.  The check began before the line was sent: the login was sent
+    with a line before it, whose reminder came back, and both are read at
+    once.
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=13)
+    chatPasswd(users, "bob", "builder", cost=13)
+    server = startServer("--auth", str(users))
+    alice = alone(server.port, b"alice", b"right", b"alice")
+    bob = login(server.port, b"bob", b"builder")
+    alice.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
+    mallory = Client(server.port)
+    mallory.send(b"hello\n/login mallory guess\n")
+    mallory.expect(wire.LOGIN_REQUIRED)
+    alice.send(b"meanwhile\n")
+    bob.expect(b"alice: meanwhile\n")
+    assert mallory.readToEnd() == wire.LOGIN_FAILED
+    waitFor(lambda: "login failed for mallory" in server.logText(), "the log")
+    log = server.logText()
+    assert log.index("[RX] [client 0] meanwhile") < log.index(
+        "login failed for mallory"
+    )
 
 
 @pytest.mark.live
