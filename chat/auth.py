@@ -4,16 +4,17 @@ room, without an id, until it sends C{/login NAME PASSWORD}.
 
 Passwords are checked through C{twisted.cred}: a L{Portal} with a checker
 over the password file (L{PasswordFileChecker}, bcrypt hashes checked in a
-thread, since each check takes a noticeable part of a second on purpose).
-The L{Gatekeeper} runs the exchange with the connection: the timeout, the
-delay before a failure is answered, the limit of failures per address.
+thread, since each check takes a noticeable part of a second on purpose; a
+name the file lacks is checked as long against a decoy).  The
+L{Gatekeeper} runs the exchange with the connection: the timeout, the delay
+before a failure is answered, the limit of failures per address, counted
+before a password is checked.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-from functools import cache
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import bcrypt
@@ -53,18 +54,34 @@ FAILURES_PER_MINUTE = 5
 KEPT_ADDRESSES = 4096
 """Addresses with failures kept before those of over a minute ago are forgotten."""
 
+DECOY_COST = 12
+"""The cost of the decoy of a file without users."""
+
 Verify = Callable[[bytes, bytes], Deferred[bool]]
 
 
-@cache
-def _unknown() -> bytes:
-    """Checked against when the name is unknown, so that it takes as long."""
-    return bcrypt.hashpw(b"unknown user", bcrypt.gensalt(12))
+def decoyHash(hashes: Iterable[bytes]) -> bytes:
+    """
+    What a password is checked against when its name is unknown: a bcrypt
+    hash of the cost most of C{hashes} have (the highest of those most
+    common), so that the check takes as long as for a wrong password.
+
+    It is a fresh salt and a hash of zeros, the hash of no password one can
+    find: making it hashes nothing, so it costs nothing on the reactor's
+    thread.
+    """
+    costs = Counter(htpasswd.cost(hashed) for hashed in hashes)
+    cost = max(costs, key=lambda each: (costs[each], each), default=DECOY_COST)
+    return bcrypt.gensalt(cost) + b"." * 31
 
 
 def verifyInThread(password: bytes, hashed: bytes) -> Deferred[bool]:
     """Check C{password} against bcrypt C{hashed}, off the reactor's thread."""
     return deferToThread(bcrypt.checkpw, password, hashed)
+
+
+class TooManyFailures(UnauthorizedLogin):
+    """Refused without a check: the address failed too often lately."""
 
 
 class IChatUser(Interface):
@@ -75,7 +92,9 @@ class IChatUser(Interface):
 class PasswordFileChecker:
     """
     Names and passwords from a file in the format of C{htpasswd -B}; names
-    match ignoring case, and the avatar id is the name as the file spells it.
+    match as nicks do (L{nickKey}), and the avatar id is the name as the
+    file spells it.  A name the file lacks is checked against a decoy of
+    the cost of the file's hashes (L{decoyHash}).
 
     @raise htpasswd.PasswordFileError: the file is missing or malformed.
     """
@@ -86,6 +105,7 @@ class PasswordFileChecker:
         self.path = path
         self._verify = verify
         self._users: dict[bytes, tuple[bytes, bytes]] = {}
+        self._decoy = b""
         self.reload()
 
     def reload(self) -> int:
@@ -97,12 +117,12 @@ class PasswordFileChecker:
         """
         users = htpasswd.read(self.path)
         self._users = {nickKey(name): (name, hashed) for name, hashed in users.items()}
+        self._decoy = decoyHash(users.values())
         return len(users)
 
     def requestAvatarId(self, credentials: Any) -> Deferred[bytes | tuple[()]]:
-        name, hashed = self._users.get(nickKey(credentials.username), (b"", b""))
-        if not name:
-            hashed = _unknown()
+        unknown = (b"", self._decoy)
+        name, hashed = self._users.get(nickKey(credentials.username), unknown)
         checking = self._verify(credentials.password[:72], hashed)
 
         def checked(matches: bool) -> bytes | tuple[()]:
@@ -161,6 +181,7 @@ class Gatekeeper:
         self._timers: dict[ChatProtocol, IDelayedCall] = {}
         self._checking: dict[ChatProtocol, list[bytes]] = {}
         self._failures: dict[str, deque[float]] = {}
+        self._inFlight: Counter[str] = Counter()
         self._reminded: set[ChatProtocol] = set()
         self.admit: Callable[[ChatProtocol, bytes, list[bytes]], None]
 
@@ -216,17 +237,28 @@ class Gatekeeper:
         client.gate.hold(Hold.LOGIN)
         host = _host(client)
         if self._tooMany(host):
-            attempt: Deferred[Any] = fail(UnauthorizedLogin("too many failures"))
+            attempt: Deferred[Any] = fail(TooManyFailures())
         else:
+            # Counted as a failure while it is checked, so that guesses sent
+            # at once are no more than those sent one after the other.
+            self._inFlight[host] += 1
             attempt = self._portal.login(
                 UsernamePassword(name, password), None, IChatUser
             )
+            attempt.addBoth(self._landed, host)
         attempt.addCallbacks(
             self._succeeded,
             self._refused,
             callbackArgs=(client,),
             errbackArgs=(client, name, host),
         )
+
+    def _landed(self, result: object, host: str) -> object:
+        """A check of a password from C{host} is over: pass its C{result} on."""
+        self._inFlight[host] -= 1
+        if not self._inFlight[host]:
+            del self._inFlight[host]
+        return result
 
     def _succeeded(self, login: tuple[Any, bytes, Any], client: ChatProtocol) -> None:
         rest = self._checking.pop(client, None)
@@ -255,10 +287,13 @@ class Gatekeeper:
         failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
         failures.append(self._clock.seconds())
         self._log.warn(
-            "login failed for {name} from {peer}",
+            "login failed for {name} from {peer}{unchecked}",
             category="AUTH",
             name=printable(name[:64]),
             peer=_peer(client),
+            unchecked=" (too many failures: not checked)"
+            if reason.check(TooManyFailures)
+            else "",
         )
         self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
 
@@ -286,17 +321,23 @@ class Gatekeeper:
             del self._failures[host]
 
     def _tooMany(self, host: str) -> bool:
-        """Whether C{host} failed to log in too often in the last minute."""
+        """
+        Whether C{host} failed to log in too often in the last minute, its
+        logins being checked counted as failures.
+        """
+        return self._recentFailures(host) + self._inFlight[host] >= self._perMinute
+
+    def _recentFailures(self, host: str) -> int:
+        """How many times C{host} failed to log in in the last minute."""
         failures = self._failures.get(host)
         if failures is None:
-            return False
+            return 0
         since = self._clock.seconds() - 60.0
         while failures and failures[0] <= since:
             failures.popleft()
         if not failures:
             del self._failures[host]
-            return False
-        return len(failures) >= self._perMinute
+        return len(failures)
 
 
 def _peer(client: ChatProtocol) -> str:

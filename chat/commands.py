@@ -44,6 +44,8 @@ HELP = (
 CLUSTER_FAILED = b"server: the cluster did not answer, try again\n"
 MSG_USAGE = b"server: usage: /msg NAME TEXT\n"
 LOGGED_IN = b"server: you are logged in already\n"
+LOGINS_OFF = b"server: logins are off here\n"
+NAMED_BY_ACCOUNT = b"server: with logins, your name is your account\n"
 
 Command = Callable[["Commands", "ChatProtocol", bytes], "Deferred[None] | None"]
 
@@ -73,9 +75,10 @@ class Commands:
     def loggedIn(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
         """
         C{client}, in the room now, logged in as C{name}: it is called so, as
-        if it had sent C{/nick NAME}, then C{rest} is relayed.
+        by a C{/nick NAME} (which, with logins, no client may send), then
+        C{rest} is relayed.
         """
-        answer = self.nick(client, name)
+        answer = self._rename(client, name)
         if answer is not None and not answer.called:
             answer.addErrback(self._failed, client)
             self._wait(client, answer, rest)
@@ -164,6 +167,13 @@ class Commands:
     # The commands
 
     def nick(self, client: ChatProtocol, name: bytes) -> Deferred[None] | None:
+        if self._room.gatekeeper is not None:
+            self._room.tell(client, NAMED_BY_ACCOUNT)
+            return None
+        return self._rename(client, name)
+
+    def _rename(self, client: ChatProtocol, name: bytes) -> Deferred[None] | None:
+        """Have C{client} called C{name}, if no other client is."""
         if not validNick(name):
             self._room.tell(client, wire.INVALID_NICK)
             return None
@@ -233,7 +243,8 @@ class Commands:
         self._room.tell(client, HELP)
 
     def login(self, client: ChatProtocol, argument: bytes) -> None:
-        self._room.tell(client, LOGGED_IN)
+        logins = self._room.gatekeeper is not None
+        self._room.tell(client, LOGGED_IN if logins else LOGINS_OFF)
 
 
 _COMMANDS: dict[bytes, Command] = {

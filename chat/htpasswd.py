@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 
-from chat.names import validNick
+from chat.names import nickKey, validNick
 
 _BCRYPT = re.compile(rb"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}\Z")
 
@@ -24,9 +24,12 @@ def parse(data: bytes, path: str) -> dict[bytes, bytes]:
     The users and bcrypt hashes of C{data}, the content of C{path}.  Empty
     lines are skipped.
 
-    @raise PasswordFileError: a line is malformed; the message names it.
+    @raise PasswordFileError: a line is malformed, or its name is the same
+        nick as the name of an earlier line (L{nickKey}: they look alike);
+        the message names it.
     """
     users: dict[bytes, bytes] = {}
+    lines: dict[bytes, tuple[int, bytes]] = {}
     for number, line in enumerate(data.split(b"\n"), start=1):
         line = line.rstrip(b"\r")
         if not line.strip():
@@ -39,8 +42,18 @@ def parse(data: bytes, path: str) -> dict[bytes, bytes]:
             raise PasswordFileError(f"{where}: {name!r} cannot be a nick")
         if _BCRYPT.match(hashed) is None:
             raise PasswordFileError(f"{where}: not a bcrypt hash (htpasswd -B)")
+        earlier, same = lines.setdefault(nickKey(name), (number, name))
+        if earlier != number:
+            raise PasswordFileError(
+                f"{where}: {name!r} is the same nick as {same!r} of line {earlier}"
+            )
         users[name] = hashed
     return users
+
+
+def cost(hashed: bytes) -> int:
+    """The cost of bcrypt hash C{hashed}, as L{parse} takes them: 4 to 31."""
+    return int(hashed[4:6])
 
 
 def read(path: str) -> dict[bytes, bytes]:

@@ -104,7 +104,12 @@ class Options(VersionOption, usage.Options):
             None,
             "Join a cluster through this Redis server, redis://HOST:PORT/DB.",
         ],
-        ["room", None, "main", "With --redis: the cluster's room to join."],
+        [
+            "room",
+            None,
+            None,
+            "With --redis: the cluster's room to join (default: main).",
+        ],
         [
             "metrics",
             None,
@@ -132,8 +137,8 @@ class Options(VersionOption, usage.Options):
         [
             "login-timeout",
             None,
-            str(LOGIN_TIMEOUT),
-            "With --auth: seconds a new connection has to log in.",
+            None,
+            f"With --auth: seconds a new connection has to log in (default: {LOGIN_TIMEOUT:g}).",  # noqa: E501
         ],
     ]
 
@@ -197,6 +202,7 @@ class Options(VersionOption, usage.Options):
             raise usage.UsageError(str(bad)) from None
 
     def postOptions(self) -> None:
+        _checkNeeded(self)
         self["port"] = parsing.port("--port", self["port"])
         self["interface"] = _interface(self["interface"])
         self["log-level"] = _level(self["log-level"])
@@ -223,7 +229,7 @@ class Options(VersionOption, usage.Options):
         )
         if self["redis"] is not None:
             self["redis"] = _redis(self["redis"])
-        self["room"] = _room(self["room"])
+        self["room"] = "main" if self["room"] is None else _room(self["room"])
         if self["logfile"] != "-":
             parsing.writableFile("--logfile", self["logfile"])
         self["endpoints"] = self["listen"] or [
@@ -235,15 +241,37 @@ class Options(VersionOption, usage.Options):
             _checkEndpoint("--web", description)
         if self["metrics"] is not None:
             _checkEndpoint("--metrics", self["metrics"])
-        self["login-timeout"] = parsing.decimal(
-            "--login-timeout", self["login-timeout"]
-        )
+        if self["login-timeout"] is None:
+            self["login-timeout"] = LOGIN_TIMEOUT
+        else:
+            self["login-timeout"] = parsing.decimal(
+                "--login-timeout", self["login-timeout"]
+            )
         if self["auth"] is not None:
             self["commands"] = True
             self["checker"] = _checker(self["auth"])
             if not self["auth-plaintext"]:
                 for description in [*self["endpoints"], *self["web"]]:
                     _checkPrivate(description)
+
+
+_NEEDS = (
+    ("--room", "room", "--redis", "redis"),
+    ("--login-timeout", "login-timeout", "--auth", "auth"),
+    ("--auth-plaintext", "auth-plaintext", "--auth", "auth"),
+    ("--web-origin", "web-origins", "--web", "web"),
+)
+"""What an option needs: the option and its key, the other and its key."""
+
+
+def _checkNeeded(options: Options) -> None:
+    """
+    Refuse an option given without the one it needs (an option not given
+    is None, 0 or empty).
+    """
+    for option, key, needed, neededKey in _NEEDS:
+        if options[key] and not options[neededKey]:
+            raise usage.UsageError(f"{option}: has no effect without {needed}")
 
 
 def makeService(

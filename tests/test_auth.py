@@ -9,22 +9,31 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chat import htpasswd, wire
 from chat.auth import (
+    DECOY_COST,
     FAILURE_DELAY,
+    FAILURES_PER_MINUTE,
     Gatekeeper,
     PasswordFileChecker,
+    Verify,
+    decoyHash,
     passwordPortal,
 )
+from chat.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
 from tests.fakes import FakeRoom
 
 HASHES = {
     b"alice": bcrypt.hashpw(b"wonderland", bcrypt.gensalt(4)),
     b"bob": bcrypt.hashpw(b"builder", bcrypt.gensalt(4)),
+    b"eve": bcrypt.hashpw(b"apple", bcrypt.gensalt(4)),
 }
 
 
@@ -32,10 +41,16 @@ def verifyAtOnce(password: bytes, hashed: bytes) -> Deferred[bool]:
     return succeed(bcrypt.checkpw(password, hashed))
 
 
-def authRoom(tmp_path: Path, history: int = 0) -> tuple[FakeRoom, PasswordFileChecker]:
+def writeUsers(tmp_path: Path) -> Path:
     path = tmp_path / "users"
     htpasswd.write(str(path), dict(HASHES))
-    checker = PasswordFileChecker(str(path), verify=verifyAtOnce)
+    return path
+
+
+def authRoom(
+    tmp_path: Path, history: int = 0, verify: Verify = verifyAtOnce
+) -> tuple[FakeRoom, PasswordFileChecker]:
+    checker = PasswordFileChecker(str(writeUsers(tmp_path)), verify=verify)
 
     def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
         return Gatekeeper(passwordPortal(checker), checker, clock, log, timeout=30.0)
@@ -139,7 +154,10 @@ def test_halfTypedLoginAtDisconnect(tmp_path: Path) -> None:
 
 
 def test_sameUserTwice(tmp_path: Path) -> None:
-    """The second login of a name in use keeps its client N label."""
+    """
+    The second login of a name in use keeps its client N label, and cannot
+    take a name later, not even its own once the first session has gone.
+    """
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
     a.dataReceived(b"/login alice wonderland\n")
@@ -147,7 +165,174 @@ def test_sameUserTwice(tmp_path: Path) -> None:
     b.dataReceived(b"/login alice wonderland\n")
     assert fake.received(tb) == wire.nickTaken(b"alice")
     b.dataReceived(b"/login alice wonderland\n")
-    assert fake.received(tb) == b"server: you are logged in already\n"
+    assert fake.received(tb) == LOGGED_IN
+    fake.received(ta)
+    fake.disconnect(a)
+    assert fake.received(tb) == b"server: alice just left\n"
+    b.dataReceived(b"/nick alice\n/nick bob\n/who\n")
+    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2 + b"server: 1 clients: client 1\n"
+
+
+def test_nickRefusedWithLogins(tmp_path: Path) -> None:
+    """
+    A logged-in client cannot take another account's name (nor any other):
+    nobody is told of a rename, its lines keep its account's name, and the
+    account's owner gets her name when she logs in.
+    """
+    fake, _ = authRoom(tmp_path)
+    alice, ta = fake.connect()
+    alice.dataReceived(b"/login alice wonderland\n")
+    bob, tb = fake.connect()
+    bob.dataReceived(b"/login bob builder\n")
+    fake.received(ta), fake.received(tb)
+    bob.dataReceived(b"/nick eve\n/nick EVE\neve: send me your password\n")
+    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2
+    assert fake.received(ta) == b"bob: eve: send me your password\n"
+    eve, te = fake.connect()
+    eve.dataReceived(b"/login eve apple\n/who\n")
+    assert fake.received(te) == b"server: 3 clients: alice, bob, eve\n"
+    assert fake.received(ta) == wire.arrived(2) + b"server: client 2 is now eve\n"
+
+
+def test_loginIsALoginOnlyWithLogins(tmp_path: Path) -> None:
+    """
+    Without --auth, C{/login} says logins are off; with it, once in, that
+    the client is logged in already.
+    """
+    fake = FakeRoom(commands=True)
+    a, ta = fake.connect()
+    fake.received(ta)
+    a.dataReceived(b"/login alice wonderland\n")
+    assert fake.received(ta) == LOGINS_OFF
+    fake, _ = authRoom(tmp_path)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login alice wonderland\n/login alice wonderland\n")
+    assert fake.received(ta) == LOGGED_IN
+
+
+def test_lookAlikeNamesLogInAsTheAccount(tmp_path: Path) -> None:
+    """C{/login aIice} (a capital I) with alice's password is alice."""
+    fake, _ = authRoom(tmp_path)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login aIice wonderland\n")
+    b, tb = fake.connect()
+    b.dataReceived(b"/login bob builder\n/who\n")
+    assert fake.received(tb) == b"server: 2 clients: alice, bob\n"
+
+
+class HeldChecks:
+    """
+    A verifier whose checks wait for the test to end them: the hash each
+    was asked to check against, and the check.
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[bytes, Deferred[bool]]] = []
+
+    def __call__(self, password: bytes, hashed: bytes) -> Deferred[bool]:
+        check: Deferred[bool] = Deferred()
+        self.checks.append((hashed, check))
+        return check
+
+
+def test_parallelGuessesAreCountedBeforeTheirChecks(tmp_path: Path) -> None:
+    """
+    Twenty guesses at once from one address: five are checked, the others,
+    the right password last among them, fail without a check; once those
+    five have failed, the address stays refused.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    guesses = [fake.connect() for _ in range(20)]
+    for number, (client, _) in enumerate(guesses[:-1]):
+        client.dataReceived(b"/login alice guess%d\n" % number)
+    guesses[-1][0].dataReceived(b"/login alice wonderland\n")
+    assert len(held.checks) == FAILURES_PER_MINUTE
+    fake.clock.advance(FAILURE_DELAY)
+    for _, transport in guesses[FAILURES_PER_MINUTE:]:
+        assert fake.received(transport) == wire.LOGIN_FAILED
+    for _, check in held.checks:
+        check.callback(False)
+    fake.clock.advance(FAILURE_DELAY)
+    for _, transport in guesses[:FAILURES_PER_MINUTE]:
+        assert fake.received(transport) == wire.LOGIN_FAILED
+    late, transport = fake.connect()
+    late.dataReceived(b"/login alice wonderland\n")
+    fake.clock.advance(FAILURE_DELAY)
+    assert fake.received(transport) == wire.LOGIN_FAILED
+    assert len(held.checks) == FAILURES_PER_MINUTE
+    assert not fake.room.clients
+    unchecked = [e for e in fake.events if "not checked" in repr(e)]
+    assert len(unchecked) == 16
+
+
+def test_rightPasswordsInFlightLeaveRoom(tmp_path: Path) -> None:
+    """
+    Logins being checked count only while they are: once they succeed,
+    the address may log in again.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    for _ in range(FAILURES_PER_MINUTE):
+        client, _ = fake.connect()
+        client.dataReceived(b"/login alice wonderland\n")
+    for _, check in held.checks:
+        check.callback(True)
+    client, _ = fake.connect()
+    client.dataReceived(b"/login bob builder\n")
+    assert len(held.checks) == FAILURES_PER_MINUTE + 1
+
+
+def test_unknownNameCheckedAgainstADecoyOfTheFilesCost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    An unknown name is checked, as a wrong password is, against a hash of
+    the cost of the file's (4 here), through the verifier (in a thread in
+    the server); nothing is hashed on the caller's thread to make it.
+    """
+
+    def noHashingHere(*arguments: object) -> bytes:
+        raise AssertionError("hashed on the reactor's thread")
+
+    monkeypatch.setattr(bcrypt, "hashpw", noHashingHere)
+    monkeypatch.setattr(bcrypt, "kdf", noHashingHere)
+    held = HeldChecks()
+    checker = PasswordFileChecker(str(writeUsers(tmp_path)), verify=held)
+    checker.requestAvatarId(UsernamePassword(b"mallory", b"wonderland"))
+    checker.requestAvatarId(UsernamePassword(b"alice", b"guess"))
+    (unknown, _), (wrong, _) = held.checks
+    assert htpasswd.cost(unknown) == htpasswd.cost(wrong) == 4
+
+
+def test_unknownNameNeverLogsIn(tmp_path: Path) -> None:
+    """Whatever the decoy's check answers, an unknown name fails."""
+    checker = PasswordFileChecker(
+        str(writeUsers(tmp_path)), verify=lambda password, hashed: succeed(True)
+    )
+    checking = checker.requestAvatarId(UsernamePassword(b"mallory", b"x"))
+    failures: list[Failure] = []
+    checking.addErrback(failures.append)
+    assert failures and failures[0].check(UnauthorizedLogin)
+
+
+@pytest.mark.parametrize(
+    ("costs", "cost"),
+    [((5, 5, 10), 5), ((10, 5), 10), ((), DECOY_COST), ((31,), 31)],
+)
+def test_decoyHasTheMostCommonCost(costs: tuple[int, ...], cost: int) -> None:
+    """The decoy's cost is the file's most common one (the higher on a tie)."""
+    hashes = [b"$2y$%02d$" % each + b"a" * 53 for each in costs]
+    decoy = decoyHash(hashes)
+    assert htpasswd.cost(decoy) == cost
+    assert decoy != decoyHash(hashes)  # a fresh salt each time
+
+
+def test_decoyMatchesNoPassword() -> None:
+    """A real bcrypt check against the decoy answers no, as for a wrong one."""
+    decoy = decoyHash([HASHES[b"alice"]])
+    assert not bcrypt.checkpw(b"", decoy)
+    assert not bcrypt.checkpw(b"wonderland", decoy)
 
 
 def test_reload(tmp_path: Path) -> None:
@@ -175,6 +360,11 @@ def test_reload(tmp_path: Path) -> None:
         (b"client3:" + HASHES[b"alice"] + b"\n", "cannot be a nick"),
         (b"carol:{SHA}abc\n", "line 1: not a bcrypt hash"),
         (b"carol:$apr1$abc$def\n", "not a bcrypt hash"),
+        (
+            b"alice:" + HASHES[b"alice"] + b"\naIice:" + HASHES[b"bob"] + b"\n",
+            "line 2: b'aIice' is the same nick as b'alice' of line 1",
+        ),
+        (b"bob:" + HASHES[b"bob"] + b"\nB0B:" + HASHES[b"bob"] + b"\n", "line 2"),
     ],
 )
 def test_malformedFile(tmp_path: Path, content: bytes, complaint: str) -> None:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from chat import wire
+from chat.auth import FAILURE_DELAY, FAILURES_PER_MINUTE
+from chat.commands import NAMED_BY_ACCOUNT
 from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
 
@@ -23,10 +27,10 @@ PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
 
 
 def chatPasswd(
-    path: Path, name: str, password: str
+    path: Path, name: str, password: str, cost: int = 4
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PASSWD, "--cost", "4", str(path), name],
+        [PASSWD, "--cost", str(cost), str(path), name],
         input=password + "\n",
         capture_output=True,
         text=True,
@@ -38,6 +42,27 @@ def login(port: int, name: bytes, password: bytes) -> Client:
     client = Client(port)
     client.send(b"/login " + name + b" " + password + b"\n")
     return client
+
+
+class ClientFrom(Client):
+    """A client of the server on 127.0.0.1 from another loopback address."""
+
+    def __init__(self, port: int, source: str) -> None:
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=DEADLINE, source_address=(source, 0)
+        )
+        self.buffer = b""
+
+
+def secondsToFail(port: int, source: str, name: bytes) -> float:
+    """How long a wrong login of C{name} from C{source} takes to be refused."""
+    client = ClientFrom(port, source)
+    started = time.monotonic()
+    client.send(b"/login " + name + b" wrong\n")
+    client.expect(wire.LOGIN_FAILED)
+    took = time.monotonic() - started
+    client.close()
+    return took
 
 
 def alone(port: int, name: bytes, password: bytes, nick: bytes) -> Client:
@@ -187,6 +212,90 @@ def test_loginAcrossNodes(cluster: Cluster, tmp_path: Path) -> None:
     alice.expect(wire.arrived(2))
     bob.send(b"/msg alice hi\n")
     alice.expect(b"bob (private): hi\n")
+    bob.send(b"/nick eve\n/who\n")
+    bob.expect(
+        wire.arrived(2)
+        + NAMED_BY_ACCOUNT
+        + b"server: 3 clients: alice, bob, client 2\n"
+    )
+
+
+@pytest.mark.live
+def test_parallelGuessesCountedBeforeTheyAreChecked(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    Twenty guesses sent at once from one address, the right password last:
+    five passwords are checked, the other guesses fail unchecked, and the
+    right one is not let in.
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=10)
+    server = startServer("--auth", str(users))
+    guesses = [Client(server.port) for _ in range(20)]
+    for number, guess in enumerate(guesses[:-1]):
+        guess.send(b"/login alice guess%d\n" % number)
+    guesses[-1].send(b"/login alice right\n")
+    for guess in guesses:
+        assert guess.readToEnd() == wire.LOGIN_FAILED
+    waitFor(lambda: server.logText().count("login failed for alice") == 20, "the log")
+    assert server.logText().count("(too many failures: not checked)") == 20 - (
+        FAILURES_PER_MINUTE
+    )
+    assert "alice logged in" not in server.logText()
+
+
+@pytest.mark.live
+def test_unknownNameTakesAsLongAsAWrongPassword(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    With hashes of cost 10 in the file (as htpasswd -B -C 10 writes), an
+    unknown name is refused as fast as a wrong password, within a factor
+    of 2 (the fastest of three each, from addresses of their own, so that
+    no limit of failures is reached).
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=10)
+    server = startServer("--auth", str(users))
+    wrong, unknown = [], []
+    for number in range(3):
+        source = f"127.0.0.{10 + number}"
+        wrong.append(secondsToFail(server.port, source, b"alice") - FAILURE_DELAY)
+        unknown.append(secondsToFail(server.port, source, b"mallory") - FAILURE_DELAY)
+    ratio = min(unknown) / min(wrong)
+    assert 0.5 < ratio < 2.0, (wrong, unknown)
+
+
+@pytest.mark.live
+def test_relayGoesOnWhileAnUnknownNameIsChecked(
+    startServer: StartServer, tmp_path: Path
+) -> None:
+    """
+    While an unknown name is checked against hashes of cost 13, a line from
+    one client reaches another, and the log has it relayed before the check
+    failed.  The check began before the line was sent: the login was sent
+    with a line before it, whose reminder came back, and both are read at
+    once.
+    """
+    users = tmp_path / "users"
+    chatPasswd(users, "alice", "right", cost=13)
+    chatPasswd(users, "bob", "builder", cost=13)
+    server = startServer("--auth", str(users))
+    alice = alone(server.port, b"alice", b"right", b"alice")
+    bob = login(server.port, b"bob", b"builder")
+    alice.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
+    mallory = Client(server.port)
+    mallory.send(b"hello\n/login mallory guess\n")
+    mallory.expect(wire.LOGIN_REQUIRED)
+    alice.send(b"meanwhile\n")
+    bob.expect(b"alice: meanwhile\n")
+    assert mallory.readToEnd() == wire.LOGIN_FAILED
+    waitFor(lambda: "login failed for mallory" in server.logText(), "the log")
+    log = server.logText()
+    assert log.index("[RX] [client 0] meanwhile") < log.index(
+        "login failed for mallory"
+    )
 
 
 @pytest.mark.live

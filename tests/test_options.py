@@ -199,7 +199,27 @@ class OptionsTests(SynchronousTestCase):
         for value in ("localhost:6379", "redis://h:port", "redis://h/db"):
             self.assertBad("--redis", "--redis", value)
         for value in ("", "two words", "tab\there"):
-            self.assertBad("--room", "--room", value)
+            message = self.assertBad(
+                "--room", "--redis", "redis://localhost", "--room", value
+            )
+            self.assertIn("is not a name", message)
+
+    def test_optionsWithoutWhatTheyNeed(self) -> None:
+        """
+        C{--room} without C{--redis}, C{--web-origin} without C{--web}: one
+        line naming the option and the one it needs; with it, accepted.
+        """
+        for arguments, needed in [
+            (("--room", "lobby"), "--redis"),
+            (("--web-origin", "https://chat.example.org"), "--web"),
+        ]:
+            message = self.assertBad(arguments[0], *arguments)
+            self.assertTrue(
+                message.endswith(f"{arguments[0]}: has no effect without {needed}"),
+                message,
+            )
+        options = parse("--web", "tcp:0", "--web-origin", "https://chat.example.org")
+        self.assertEqual(options["web-origins"], ["https://chat.example.org"])
 
     def test_unknownOption(self) -> None:
         self.assertBad("--colour", "--colour", "blue")
@@ -280,6 +300,28 @@ class ParsingTests(SynchronousTestCase):
         self.assertIn(
             "no directory", self.assertBad("--f", parsing.writableFile, missing)
         )
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    ("arguments", "needed"),
+    [
+        (("--room", "lobby"), "--redis"),
+        (("--login-timeout", "5"), "--auth"),
+        (("--auth-plaintext",), "--auth"),
+        (("--web-origin", "https://chat.example.org"), "--web"),
+    ],
+)
+def test_optionWithoutWhatItNeedsExits1(
+    tmp_path: Path, arguments: tuple[str, ...], needed: str
+) -> None:
+    """The server does not start: status 1 and one line naming both."""
+    done = run("--port", "0", *arguments, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"twistd chat: error: {arguments[0]}: has no effect without {needed}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.live

@@ -100,3 +100,18 @@ def test_authFileErrors(users: str, tmp_path: Path) -> None:
 
 def test_badLoginTimeout(users: str) -> None:
     assert "--login-timeout" in refusal("--auth", users, "--login-timeout", "x")
+
+
+@pytest.mark.parametrize("arguments", [("--login-timeout", "5"), ("--auth-plaintext",)])
+def test_authOptionsWithoutAuth(users: str, arguments: tuple[str, ...]) -> None:
+    """Without C{--auth} they would do nothing: one line says so; with it, taken."""
+    assert refusal(*arguments) == (
+        f"twistd chat: error: {arguments[0]}: has no effect without --auth"
+    )
+    parse("--auth", users, *arguments)
+
+
+def test_loginTimeout(users: str) -> None:
+    """C{--login-timeout} is taken in seconds, 30 unless given."""
+    assert parse("--auth", users)["login-timeout"] == 30.0
+    assert parse("--auth", users, "--login-timeout", "2.5")["login-timeout"] == 2.5

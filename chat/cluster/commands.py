@@ -118,10 +118,11 @@ class NodeCommands:
 
     def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
         """Whether C{clientId} could have the nick C{name} (see C{lua/claim.lua})."""
-        return self._run(CLAIM, clientId, name).addCallback(lambda won: won == 1)
+        claimed = self._run(CLAIM, clientId, name, nickKey(name))
+        return claimed.addCallback(lambda won: won == 1)
 
     def find(self, name: bytes) -> Deferred[int | None]:
-        """The id of the client whose nick is C{name} ignoring case, if any."""
+        """The id of the client whose nick looks like C{name}, if any."""
         found = self._link.execute(b"HGET", self._prefix + b"names", nickKey(name))
         return found.addCallback(lambda held: None if held is None else int(held))
 

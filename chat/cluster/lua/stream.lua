@@ -55,15 +55,19 @@ local function idsAbove(floor)
   end
 end
 
--- Nicks: 'names' maps a nick in lower case to its client's id, 'nicks' an
--- id to the nick as its client wrote it.
+-- Nicks: 'names' maps a nick's key (given by the node: what look-alike
+-- nicks have in common) to its client's id, 'keys' an id to the key of its
+-- nick, 'nicks' an id to the nick as its client wrote it.
 
 -- Frees the nick of client id, if it has one; returns how others know it.
 local function forget(id)
   local nick = redis.call('HGET', PREFIX .. 'nicks', id)
   if not nick then return 'client ' .. id end
+  -- (A nick claimed by a node of a version before the keys is in lower case.)
+  local key = redis.call('HGET', PREFIX .. 'keys', id) or string.lower(nick)
+  redis.call('HDEL', PREFIX .. 'names', key)
+  redis.call('HDEL', PREFIX .. 'keys', id)
   redis.call('HDEL', PREFIX .. 'nicks', id)
-  redis.call('HDEL', PREFIX .. 'names', string.lower(nick))
   return nick
 end
 
