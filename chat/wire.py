@@ -47,6 +47,7 @@ LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"
 LOGIN_FAILED = b"server: login failed\n"
 LOGIN_TIMED_OUT = b"server: login timed out\n"
 INVALID_NICK = b"server: invalid nick\n"
+LINE_TOO_LONG = b"server: line too long\n"
 LEFT_AS = b"server: %s just left\n"
 """The leave notice by a client's label, which Redis fills in for a node's
 clients when it buries the node."""

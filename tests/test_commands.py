@@ -210,18 +210,15 @@ def test_commandsOffAreRelayed() -> None:
 
 def test_commandAtMaxLine() -> None:
     """
-    A command as long as the maximum line runs; a longer one is cut into
-    pieces like any line (SPEC section 1): the first is the command, the
-    others are text.
+    A command as long as the maximum line runs; a longer one is refused
+    whole, never cut into a command and text.
     """
     fake, (a, ta), (b, tb) = room(maxLine=16)
     a.dataReceived(b"/nick " + b"n" * 10 + b"\n")
     assert fake.received(tb) == b"server: client 0 is now nnnnnnnnnn\n"
     a.dataReceived(b"/nick " + b"m" * 12 + b"\n")
-    assert fake.received(ta) == b""
-    assert (
-        fake.received(tb) == b"server: nnnnnnnnnn is now mmmmmmmmmm\nmmmmmmmmmm: mm\n"
-    )
+    assert fake.received(ta) == wire.LINE_TOO_LONG
+    assert fake.received(tb) == b""
 
 
 def test_floodControlCountsCommands() -> None:

@@ -200,16 +200,18 @@ def test_toolsAgainstChatMode(startServer: StartServer, tmp_path: Path) -> None:
 @pytest.mark.live
 def test_limitsHoldForCommands(startServer: StartServer) -> None:
     """
-    --max-line cuts a command like any line; under flood control every
-    command is answered, in order, as the allowance refills (that commands
-    spend it is shown in memory: test_commands.test_floodControlCountsCommands).
+    A command longer than --max-line is refused whole, one as long runs;
+    under flood control every command is answered, in order, as the
+    allowance refills (that commands spend it is shown in memory:
+    test_commands.test_floodControlCountsCommands).
     """
     server = startServer(
         "--commands", "--max-line", "16", "--flood-rate", "2", "--flood-burst", "3"
     )
     a, b = server.connect(), server.connect()
-    a.send(b"/nick " + b"n" * 12 + b"\n")
-    b.expect(b"server: client 0 is now nnnnnnnnnn\nnnnnnnnnnn: nn\n")
+    a.send(b"/nick " + b"n" * 12 + b"\n/nick " + b"n" * 10 + b"\n")
+    a.expect(wire.LINE_TOO_LONG)
+    b.expect(b"server: client 0 is now nnnnnnnnnn\n")
     a.send(b"/who\n" * 6 + b"/me done\n")
     a.expect(b"server: 2 clients: nnnnnnnnnn, client 1\n" * 6)
     b.expect(b"* nnnnnnnnnn done\n")
