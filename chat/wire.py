@@ -122,4 +122,6 @@ def private(sender: bytes, text: bytes) -> bytes:
 
 def who(labels: list[bytes]) -> bytes:
     """The answer to C{/who}: every client's label, in id order."""
-    return b"server: %d clients: %s\n" % (len(labels), b", ".join(labels))
+    count = len(labels)
+    noun = b"client" if count == 1 else b"clients"
+    return b"server: %d %s: %s\n" % (count, noun, b", ".join(labels))

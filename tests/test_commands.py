@@ -287,3 +287,15 @@ def test_errorsQuoteSafely() -> None:
             "server: no such nick b\ufffdob\n"
         ).encode()
     )
+
+
+def test_whoCountsInTheSingular() -> None:
+    """/who says 1 client for one, K clients for more."""
+    fake = FakeRoom(commands=True)
+    a, ta = fake.connect()
+    a.dataReceived(b"/who\n")
+    assert fake.received(ta) == b"server: 1 client: client 0\n"
+    fake.connect()
+    fake.received(ta)
+    a.dataReceived(b"/who\n")
+    assert fake.received(ta) == b"server: 2 clients: client 0, client 1\n"

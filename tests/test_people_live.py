@@ -54,7 +54,7 @@ def test_everyCommand(startServer: StartServer) -> None:
     b.close()
     c.expect(b"server: alice just left\n")
     c.send(b"/who\n")  # what comes next is the answer: nothing came between
-    c.expect(b"server: 1 clients: client 2\n")
+    c.expect(b"server: 1 client: client 2\n")
     waitFor(lambda: "client 1 is now alice" in server.logText(), "the log")
     log = server.logText()
     assert "[STATE] client 0 is now alice" in log
@@ -133,7 +133,7 @@ def test_nickFreedWhenNodeDies(cluster: Cluster) -> None:
     one.crash()
     b.expect(b"server: alice just left\n")
     b.send(b"/nick alice\n/who\n")
-    b.expect(b"server: 1 clients: alice\n")
+    b.expect(b"server: 1 client: alice\n")
 
 
 @pytest.mark.cluster
