@@ -229,6 +229,19 @@ class Gatekeeper:
                 self._reminded.add(client)
                 client.sendq.write(wire.LOGIN_REQUIRED)
 
+    def tooLong(self, client: ChatProtocol, lines: list[bytes]) -> None:
+        """
+        C{client}, not let in yet, sent C{lines}, the first of them too long
+        to read: a login that fails, as with a wrong password.  If a login
+        it sent before is being checked, they wait behind it instead, as any
+        lines sent after a login do.
+        """
+        waiting = self._checking.get(client)
+        if waiting is not None:
+            waiting.extend(lines)
+        elif client in self._timers:
+            self._login(client, b"", [])
+
     def _login(
         self, client: ChatProtocol, credentials: bytes, rest: list[bytes]
     ) -> None:

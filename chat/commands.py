@@ -23,6 +23,7 @@ from chat import wire
 from chat.gate import Hold
 from chat.interfaces import IPeers
 from chat.names import validNick
+from chat.protocol import TOO_LONG
 
 if TYPE_CHECKING:
     from chat.protocol import ChatProtocol
@@ -136,6 +137,15 @@ class Commands:
             client.gate.release(Hold.COMMAND)
 
     def _execute(self, client: ChatProtocol, line: bytes) -> Deferred[None] | None:
+        if line == TOO_LONG:
+            self._log.info(
+                "client {clientId} sent a command longer than the maximum line;"
+                " refused",
+                category="CMD",
+                clientId=client.clientId,
+            )
+            self._room.tell(client, wire.LINE_TOO_LONG)
+            return None
         word, _, argument = line.partition(b" ")
         command = _COMMANDS.get(word.lower())
         self._log.info(

@@ -23,6 +23,15 @@ from chat.sendq import SendQueue, sendQueueFor
 UNNUMBERED = -1
 """The id of a client until the room has given it one."""
 
+TOO_LONG = b"/\n"
+"""
+Handed to the room in place of a line that is refused whole for being longer
+than C{MAX_LENGTH} (see L{ChatProtocol.wholeCommands}).  No line a client
+sends holds a C{\\n}, so it stands for nothing else; it begins with C{/}, so
+the room takes it the way of commands (or of logins, before the client has
+an id), never of lines to relay.
+"""
+
 
 class ChatProtocol(LineReceiver, TimeoutMixin):
     """
@@ -38,7 +47,10 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     Lines end with C{\\n}; one C{\\r} right before it is removed.  A line
     longer than C{MAX_LENGTH} is passed on in pieces of C{MAX_LENGTH} bytes,
     never dropped; at most C{MAX_LENGTH} bytes of a partial line (plus a
-    C{\\r} that may turn out to be half of a CRLF) stay buffered.
+    C{\\r} that may turn out to be half of a CRLF) stay buffered.  With
+    L{wholeCommands}, a command line longer than that is refused whole
+    instead: L{TOO_LONG} is passed on in its place as soon as it is too
+    long, and its bytes are dropped up to the next C{\\n}.
 
     Input is read while the client's L{ReadGate} is open.  Under flood
     control, what the client sent past its allowance stays in the buffer as
@@ -58,9 +70,14 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     bucket: TokenBucket | None = None
     host: str | None = None
     nick: bytes | None = None
+    wholeCommands = False
+    """Whether commands act on this client's lines (C{--commands}): then a
+    line that begins with C{/}, or any line before the client has an id,
+    is refused whole when it is longer than C{MAX_LENGTH}."""
     # Defaults as class attributes: an idle client stores none of them.
     _unread = b""
     _ended = False
+    _discarding = False
     _deadline: IDelayedCall | None = None
     sendq: SendQueue
     gate: ReadGate
@@ -144,6 +161,10 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         self.resetTimeout()
         if self._ended:
             return
+        if self._discarding:  # the rest of a line refused whole: up to its \n
+            end = data.find(b"\n")
+            self._discarding = end < 0
+            data = data[end + 1 :] if end >= 0 else b""
         self._unread += data
         if self.gate.open:
             self._readUnread()
@@ -161,11 +182,18 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         elif len(self._unread) > self.MAX_LENGTH and self.gate.open:
             self._receiveOverlong()
 
+    def _refusesWhole(self, line: bytes) -> bool:
+        """Whether C{line}, or its beginning, too long, is refused whole."""
+        return self.wholeCommands and (
+            line.startswith(b"/") or self.clientId == UNNUMBERED
+        )
+
     def _allowance(self, data: bytes, end: int) -> int:
         """
         How much of C{data[:end]}, whole lines, flood control lets through
         now.  A line is let through while the client has a line's allowance
-        left, and costs one line for each piece it is relayed as.
+        left, and costs one line for each piece it is relayed as (one, when
+        it is refused whole).
         """
         bucket, limit = self.bucket, self.MAX_LENGTH
         assert bucket is not None
@@ -179,7 +207,10 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         while start < end and budget - spent >= 1:
             stop = data.index(b"\n", start, end)
             content = stop - start - (data[stop - 1 : stop] == b"\r")
-            spent += max(1, -(-content // limit))
+            if content <= limit or self._refusesWhole(data[start : start + 1]):
+                spent += 1
+            else:
+                spent += -(-content // limit)
             start = stop + 1
         bucket.spend(spent)
         return start
@@ -221,7 +252,8 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     def _receiveOverlong(self) -> None:
         """
         Relay the leading pieces of a buffered partial line that has grown
-        past C{MAX_LENGTH}, keeping the rest buffered.
+        past C{MAX_LENGTH}, keeping the rest buffered; or, if the line is
+        refused whole, refuse it now and drop the rest of it as it comes.
         """
         pending, limit = self._unread, self.MAX_LENGTH
         # A trailing \r may be dropped by a \n yet to come: do not count it.
@@ -229,13 +261,18 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         whole = (content - 1) // limit * limit
         if not whole:
             return
+        refused = self._refusesWhole(pending)
         if self.bucket is not None:
             if self.bucket.available() < 1:
                 self._throttle()
                 return
-            self.bucket.spend(whole // limit)
-        self._unread = pending[whole:]
-        self.linesReceived(_pieces(pending[:whole], limit))
+            self.bucket.spend(1 if refused else whole // limit)
+        if refused:
+            self._unread, self._discarding = b"", True
+            self.linesReceived([TOO_LONG])
+        else:
+            self._unread = pending[whole:]
+            self.linesReceived(_pieces(pending[:whole], limit))
 
     def _cut(self, lines: list[bytes]) -> list[bytes]:
         limit = self.MAX_LENGTH
@@ -243,10 +280,12 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             return lines
         cut: list[bytes] = []
         for line in lines:
-            if len(line) > limit:
-                cut.extend(_pieces(line, limit))
-            else:
+            if len(line) <= limit:
                 cut.append(line)
+            elif self._refusesWhole(line):
+                cut.append(TOO_LONG)
+            else:
+                cut.extend(_pieces(line, limit))
         return cut
 
     def endInput(self, relay: bool = True) -> int:

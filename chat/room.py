@@ -28,7 +28,7 @@ from chat.interfaces import IClientHub, ILocalRoom, IMetrics, IPeers
 from chat.limits import Limits, TokenBucket
 from chat.log import plural
 from chat.metrics import NO_METRICS
-from chat.protocol import UNNUMBERED, ChatProtocol, TurnedAway
+from chat.protocol import TOO_LONG, UNNUMBERED, ChatProtocol, TurnedAway
 
 if TYPE_CHECKING:
     from chat.auth import Gatekeeper
@@ -138,6 +138,7 @@ class ChatRoom(ServerFactory[Protocol]):
     def _newClient(self, addr: IAddress | None) -> ChatProtocol:
         client = ChatProtocol(self, self.maxLine, self._clock)
         client.factory = self
+        client.wholeCommands = self.commands is not None
         limits = self.limits
         if limits.floodRate:
             client.bucket = TokenBucket(
@@ -262,12 +263,24 @@ class ChatRoom(ServerFactory[Protocol]):
             self.broadcastFrame(sender, frame, lines)
 
     def _runCommands(self, sender: ChatProtocol, lines: list[bytes]) -> None:
-        """C{lines} from C{sender} may hold commands, or a login."""
+        """
+        C{lines} from C{sender} may hold commands, or a login.  Before
+        login, a line too long to read (L{TOO_LONG}) is a failed login,
+        unless a login sent before it is being checked: it then waits
+        behind that one with the lines after it.
+        """
         assert self.commands is not None
-        if self.gatekeeper is not None and sender.clientId == UNNUMBERED:
+        if self.gatekeeper is None or sender.clientId != UNNUMBERED:
+            self.commands.received(sender, lines)
+        elif TOO_LONG not in lines:
             self.gatekeeper.received(sender, lines)
         else:
-            self.commands.received(sender, lines)
+            at = lines.index(TOO_LONG)
+            self.gatekeeper.received(sender, lines[:at])
+            if sender.clientId == UNNUMBERED:
+                self.gatekeeper.tooLong(sender, lines[at:])
+            else:  # it logged in at once
+                self.commands.received(sender, lines[at:])
 
     def broadcast(self, sender: ChatProtocol, lines: list[bytes]) -> None:
         """Relay C{lines} from C{sender} to everyone else in the room."""

@@ -4,6 +4,10 @@ The bytes on the wire (SPEC section 1), shared by the server and the tools.
 Everything here is C{bytes}: the relay never decodes what clients send.
 """
 
+from __future__ import annotations
+
+import re
+
 DELIMITER = b"\n"
 """Every line, relayed or notice, ends with this."""
 
@@ -47,9 +51,25 @@ LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"
 LOGIN_FAILED = b"server: login failed\n"
 LOGIN_TIMED_OUT = b"server: login timed out\n"
 INVALID_NICK = b"server: invalid nick\n"
+LINE_TOO_LONG = b"server: line too long\n"
 LEFT_AS = b"server: %s just left\n"
 """The leave notice by a client's label, which Redis fills in for a node's
 clients when it buries the node."""
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters (C0, DEL, C1) and the line and paragraph separators."""
+
+
+def safeText(text: bytes) -> bytes:
+    """
+    C{text}, from a client, made fit to be quoted in a notice of the
+    server's: UTF-8 in which bytes that are not UTF-8, control characters
+    and the line and paragraph separators are each U+FFFD, so that it
+    cannot end the notice early, move a terminal's cursor or start a line
+    of its own on the page.
+    """
+    return _UNSAFE.sub("\ufffd", text.decode(errors="replace")).encode()
 
 
 def historyStart(count: int) -> bytes:
@@ -65,10 +85,11 @@ def clientLabel(clientId: int) -> bytes:
 def leftAs(label: bytes, why: bytes = b"") -> bytes:
     """
     The notice every other client receives when the client called C{label}
-    goes away, with C{why} when it said why (C{/quit TEXT}).
+    goes away, with C{why} when it said why (C{/quit TEXT}; see
+    L{safeText}).
     """
     if why:
-        return b"server: %s just left (%s)\n" % (label, why)
+        return b"server: %s just left (%s)\n" % (label, safeText(why))
     return LEFT_AS % (label,)
 
 
@@ -82,11 +103,11 @@ def nickTaken(name: bytes) -> bytes:
 
 
 def noSuchNick(name: bytes) -> bytes:
-    return b"server: no such nick " + name + b"\n"
+    return b"server: no such nick " + safeText(name) + b"\n"
 
 
 def unknownCommand(word: bytes) -> bytes:
-    return b"server: unknown command " + word + b", try /help\n"
+    return b"server: unknown command " + safeText(word) + b", try /help\n"
 
 
 def action(label: bytes, text: bytes) -> bytes:
@@ -101,4 +122,6 @@ def private(sender: bytes, text: bytes) -> bytes:
 
 def who(labels: list[bytes]) -> bytes:
     """The answer to C{/who}: every client's label, in id order."""
-    return b"server: %d clients: %s\n" % (len(labels), b", ".join(labels))
+    count = len(labels)
+    noun = b"client" if count == 1 else b"clients"
+    return b"server: %d %s: %s\n" % (count, noun, b", ".join(labels))

@@ -148,7 +148,7 @@ def test_halfTypedLoginAtDisconnect(tmp_path: Path) -> None:
     b.dataReceived(b"/login alice wonder")
     fake.disconnect(b)
     a.dataReceived(b"/who\n")
-    assert fake.received(ta) == b"server: 1 clients: alice\n"
+    assert fake.received(ta) == b"server: 1 client: alice\n"
     fake.clock.advance(60.0)  # no timer left behind
     assert fake.received(ta) == b""
 

@@ -69,7 +69,7 @@ def alone(port: int, name: bytes, password: bytes, nick: bytes) -> Client:
     """Log in, alone in the room: /who lists C{nick} alone."""
     client = login(port, name, password)
     client.send(b"/who\n")
-    client.expect(b"server: 1 clients: " + nick + b"\n")
+    client.expect(b"server: 1 client: " + nick + b"\n")
     return client
 
 
@@ -190,9 +190,9 @@ def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> N
     quitter.send(b"/login alice rig")
     quitter.close()
     alice.send(b"/who\n")
-    alice.expect(b"server: 1 clients: alice\n")
+    alice.expect(b"server: 1 client: alice\n")
     alice.send(b"/who\n")  # what comes next is the answer: nothing came between
-    alice.expect(b"server: 1 clients: alice\n")
+    alice.expect(b"server: 1 client: alice\n")
 
 
 @pytest.mark.cluster

@@ -210,18 +210,15 @@ def test_commandsOffAreRelayed() -> None:
 
 def test_commandAtMaxLine() -> None:
     """
-    A command as long as the maximum line runs; a longer one is cut into
-    pieces like any line (SPEC section 1): the first is the command, the
-    others are text.
+    A command as long as the maximum line runs; a longer one is refused
+    whole, never cut into a command and text.
     """
     fake, (a, ta), (b, tb) = room(maxLine=16)
     a.dataReceived(b"/nick " + b"n" * 10 + b"\n")
     assert fake.received(tb) == b"server: client 0 is now nnnnnnnnnn\n"
     a.dataReceived(b"/nick " + b"m" * 12 + b"\n")
-    assert fake.received(ta) == b""
-    assert (
-        fake.received(tb) == b"server: nnnnnnnnnn is now mmmmmmmmmm\nmmmmmmmmmm: mm\n"
-    )
+    assert fake.received(ta) == wire.LINE_TOO_LONG
+    assert fake.received(tb) == b""
 
 
 def test_floodControlCountsCommands() -> None:
@@ -249,3 +246,56 @@ def test_commandFlood() -> None:
     a.dataReceived(b"/who\n/me x\n" * 2000 + b"end\n")
     assert fake.received(ta) == b"server: 2 clients: client 0, client 1\n" * 2000
     assert fake.received(tb) == b"* client 0 x\n" * 2000 + b"client 0: end\n"
+
+
+def test_quitTextCannotForgeANotice() -> None:
+    """
+    The text of /quit is quoted in the leave notice with control
+    characters, line and paragraph separators and bytes that are not
+    UTF-8 replaced by U+FFFD: the notice stays one line of its own.
+    """
+    fake, (a, ta), (b, tb) = room()
+    a.dataReceived(
+        "/quit bye\rserver: fake\x1b[2J\u2028alice: hi\x85\x7f".encode() + b"\xff\n"
+    )
+    assert (
+        fake.received(tb)
+        == (
+            "server: client 0 just left (bye\ufffdserver: fake\ufffd[2J\ufffdalice: hi"
+            "\ufffd\ufffd\ufffd)\n"
+        ).encode()
+    )
+
+
+def test_quitTextKeepsWhatIsPrintable() -> None:
+    """Printable text, in any script, is quoted as it was sent."""
+    fake, (a, ta), (b, tb) = room()
+    a.dataReceived("/quit à bientôt, 再见 ✓\n".encode())
+    assert (
+        fake.received(tb) == "server: client 0 just left (à bientôt, 再见 ✓)\n".encode()
+    )
+
+
+def test_errorsQuoteSafely() -> None:
+    """The answers that quote a command or a name replace control characters."""
+    fake, (a, ta), (b, tb) = room()
+    a.dataReceived(b"/da\x1bnce\n/msg b\rob hi\n")
+    assert (
+        fake.received(ta)
+        == (
+            "server: unknown command /da\ufffdnce, try /help\n"
+            "server: no such nick b\ufffdob\n"
+        ).encode()
+    )
+
+
+def test_whoCountsInTheSingular() -> None:
+    """/who says 1 client for one, K clients for more."""
+    fake = FakeRoom(commands=True)
+    a, ta = fake.connect()
+    a.dataReceived(b"/who\n")
+    assert fake.received(ta) == b"server: 1 client: client 0\n"
+    fake.connect()
+    fake.received(ta)
+    a.dataReceived(b"/who\n")
+    assert fake.received(ta) == b"server: 2 clients: client 0, client 1\n"

@@ -232,16 +232,18 @@ class ChatMachine(RuleBasedStateMachine):
         else:
             holder.expected += client.label + b" (private): psst\n"
 
+    def whoAnswer(self) -> bytes:
+        """What /who answers: every client, in id order, and how many."""
+        labels = [self.model[i].label for i in sorted(self.model)]
+        count = b"1 client" if len(labels) == 1 else b"%d clients" % len(labels)
+        return b"server: " + count + b": " + b", ".join(labels) + b"\n"
+
     @precondition(lambda self: self.model)
     @rule(data=st.data())
     def who(self, data: st.DataObject) -> None:
         clientId = data.draw(st.sampled_from(sorted(self.model)))
         self.send(clientId, b"/who")
-        labels = [self.model[i].label for i in sorted(self.model)]
-        self.model[clientId].expected += b"server: %d clients: %s\n" % (
-            len(labels),
-            b", ".join(labels),
-        )
+        self.model[clientId].expected += self.whoAnswer()
 
     @precondition(lambda self: self.model)
     @rule(
@@ -265,11 +267,7 @@ class ChatMachine(RuleBasedStateMachine):
     def modelLine(self, clientId: int, line: bytes) -> None:
         client = self.model[clientId]
         if line == b"/who":
-            labels = [self.model[i].label for i in sorted(self.model)]
-            client.expected += b"server: %d clients: %s\n" % (
-                len(labels),
-                b", ".join(labels),
-            )
+            client.expected += self.whoAnswer()
         elif line == b"/me x":
             self.relayed(clientId, b"* " + client.label + b" x\n")
         elif line == b"/z":

@@ -54,7 +54,7 @@ def test_everyCommand(startServer: StartServer) -> None:
     b.close()
     c.expect(b"server: alice just left\n")
     c.send(b"/who\n")  # what comes next is the answer: nothing came between
-    c.expect(b"server: 1 clients: client 2\n")
+    c.expect(b"server: 1 client: client 2\n")
     waitFor(lambda: "client 1 is now alice" in server.logText(), "the log")
     log = server.logText()
     assert "[STATE] client 0 is now alice" in log
@@ -133,7 +133,7 @@ def test_nickFreedWhenNodeDies(cluster: Cluster) -> None:
     one.crash()
     b.expect(b"server: alice just left\n")
     b.send(b"/nick alice\n/who\n")
-    b.expect(b"server: 1 clients: alice\n")
+    b.expect(b"server: 1 client: alice\n")
 
 
 @pytest.mark.cluster
@@ -200,16 +200,18 @@ def test_toolsAgainstChatMode(startServer: StartServer, tmp_path: Path) -> None:
 @pytest.mark.live
 def test_limitsHoldForCommands(startServer: StartServer) -> None:
     """
-    --max-line cuts a command like any line; under flood control every
-    command is answered, in order, as the allowance refills (that commands
-    spend it is shown in memory: test_commands.test_floodControlCountsCommands).
+    A command longer than --max-line is refused whole, one as long runs;
+    under flood control every command is answered, in order, as the
+    allowance refills (that commands spend it is shown in memory:
+    test_commands.test_floodControlCountsCommands).
     """
     server = startServer(
         "--commands", "--max-line", "16", "--flood-rate", "2", "--flood-burst", "3"
     )
     a, b = server.connect(), server.connect()
-    a.send(b"/nick " + b"n" * 12 + b"\n")
-    b.expect(b"server: client 0 is now nnnnnnnnnn\nnnnnnnnnnn: nn\n")
+    a.send(b"/nick " + b"n" * 12 + b"\n/nick " + b"n" * 10 + b"\n")
+    a.expect(wire.LINE_TOO_LONG)
+    b.expect(b"server: client 0 is now nnnnnnnnnn\n")
     a.send(b"/who\n" * 6 + b"/me done\n")
     a.expect(b"server: 2 clients: nnnnnnnnnn, client 1\n" * 6)
     b.expect(b"* nnnnnnnnnn done\n")

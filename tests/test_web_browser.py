@@ -253,7 +253,7 @@ def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -
     server = startServer(*WEB, "--auth", str(users))
     bob = login(server.port, b"bob", b"builder")
     bob.send(b"/who\n")
-    bob.expect(b"server: 1 clients: bob\n")
+    bob.expect(b"server: 1 client: bob\n")
     tab = Tab(browser, webPort(server))
     expect(tab.page.locator("#login")).to_be_visible()
     expect(tab.page.locator("#log")).to_be_hidden()
@@ -387,7 +387,7 @@ def test_commands(startServer: StartServer, browser: Browser) -> None:
     tcp = server.connect()
     tcp.send(b"/nick bob\n")
     tcp.send(b"/who\n")
-    tcp.expect(b"server: 1 clients: bob\n")
+    tcp.expect(b"server: 1 client: bob\n")
     tab = Tab(browser, webPort(server))
     tcp.expect(b"server: client 1 just arrived\n")
     tab.waitForFrames(
