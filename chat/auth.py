@@ -287,8 +287,9 @@ class Gatekeeper:
             name=name.decode(),
             peer=_peer(client),
         )
-        client.gate.release(Hold.LOGIN)
+        # Admitted first: what it sent meanwhile is read once it is in.
         self.admit(client, name, rest)
+        client.gate.release(Hold.LOGIN)
 
     def _refused(
         self, reason: Failure, client: ChatProtocol, name: bytes, host: str

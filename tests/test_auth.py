@@ -170,7 +170,7 @@ def test_sameUserTwice(tmp_path: Path) -> None:
     fake.disconnect(a)
     assert fake.received(tb) == b"server: alice just left\n"
     b.dataReceived(b"/nick alice\n/nick bob\n/who\n")
-    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2 + b"server: 1 clients: client 1\n"
+    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2 + b"server: 1 client: client 1\n"
 
 
 def test_nickRefusedWithLogins(tmp_path: Path) -> None:
@@ -410,3 +410,26 @@ def test_failuresOfManyAddressesAreBounded(
     client, _ = fake.connect("10.0.0.9")
     client.dataReceived(b"/login alice wrong\n")
     assert list(gatekeeper._failures) == ["10.0.0.9"]
+
+
+def test_linesSentWhileTheLoginIsCheckedAreRelayedAfterIt(tmp_path: Path) -> None:
+    """
+    What a client sends while its password is being checked waits for the
+    check, and is relayed, in order, once it has joined the room as its
+    account: nothing it sent in the meantime is lost.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    a, ta = fake.connect()
+    a.dataReceived(b"/login alice wonderland\n")
+    held.checks[-1][1].callback(True)
+    fake.received(ta)
+    b, _ = fake.connect()
+    b.dataReceived(b"/login bob builder\n")
+    b.dataReceived(b"one\n")
+    b.dataReceived(b"two\n")
+    held.checks[-1][1].callback(True)
+    assert fake.received(ta) == (
+        b"server: client 1 just arrived\nserver: client 1 is now bob\n"
+        b"bob: one\nbob: two\n"
+    )

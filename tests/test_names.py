@@ -89,4 +89,4 @@ def test_lookAlikeNickTakenAcrossNodes(cluster: Cluster) -> None:
     a.close()
     b.expect(b"server: alice just left\n")
     b.send(b"/nick aIice\n/who\n")
-    b.expect(b"server: 1 clients: aIice\n")
+    b.expect(b"server: 1 client: aIice\n")
