@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
@@ -19,6 +20,7 @@ from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
 
+from chat import events
 from chat.peers import LocalPeers
 from chat.tap import Options, makeService
 from chat.tools.miniserv.relay import StartupRelay
@@ -80,41 +82,25 @@ def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
     )
 
 
-def replay(events: list[tuple[Any, ...]], log: Logger) -> None:
+def replay(relayEvents: list[tuple[Any, ...]], log: Logger) -> None:
     """
     Log what the start-up relay did (L{StartupRelay.events}) as the server
     logs it, each event with the time it happened.
     """
     stamp = _Stamp(log.observer)
     past = Logger(namespace=log.namespace, source=log.source, observer=stamp)
-    for when, kind, subject, *details in events:
+    for when, kind, *details in relayEvents:
         stamp.when = when
-        if kind == "listening":
-            past.info("listening on {address}", category="start", address=subject)
-        elif kind == "connected":
-            past.info(
-                "client {clientId} connected from {peer}",
-                category="STATE",
-                clientId=subject.clientId,
-                peer=subject.peer,
-            )
-        elif kind == "relayed":
-            lines, recipients = details
-            past.info(
-                "client {sender} sent {count} lines to {recipients} clients",
-                category="RX",
-                sender=subject.clientId,
-                count=len(lines),
-                recipients=recipients,
-                relayedLines=lines,
-            )
-        else:
-            past.info(
-                "client {clientId} disconnected ({why})",
-                category="STATE",
-                clientId=subject.clientId,
-                why=details[0],
-            )
+        _EVENTS[kind](past, *details)
+
+
+_EVENTS: dict[str, Callable[..., None]] = {
+    "listening": events.listening,
+    "connected": events.connected,
+    "relayed": events.relayed,
+    "disconnected": events.disconnected,
+}
+"""How each kind of L{StartupRelay.events} is logged."""
 
 
 @implementer(ILogObserver)
