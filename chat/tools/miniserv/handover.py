@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet import reactor
-from twisted.internet.defer import succeed
-from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
@@ -26,9 +25,6 @@ from chat.tap import Options, makeService
 from chat.tools.miniserv.relay import StartupRelay
 
 if TYPE_CHECKING:
-    from twisted.internet.defer import Deferred
-    from twisted.internet.interfaces import IListeningPort, IProtocolFactory
-
     from chat.room import ChatRoom
 
 OPTIONS = ["--sendq", "0"]
@@ -50,7 +46,8 @@ def serve(relay: StartupRelay, logFile: str) -> None:
     relay.stop()
     service = makeService(config, reactor, peers=LocalPeers(firstId=relay.nextId))
     room = service.room
-    endpoint = AdoptingEndpoint(relay.listener, reactor)
+    listener = relay.listener.detach()  # the endpoint closes it once adopted
+    endpoint = AdoptedStreamServerEndpoint(reactor, listener, socket.AF_INET)
     StreamServerEndpointService(endpoint, room).setServiceParent(service)
     try:
         service.openLog()
@@ -114,19 +111,3 @@ class _Stamp:
     def __call__(self, event: LogEvent) -> None:
         event["log_time"] = self.when
         self.observer(event)
-
-
-@implementer(IStreamServerEndpoint)
-class AdoptingEndpoint:
-    """An endpoint that listens on C{listener}, bound and listening already."""
-
-    def __init__(self, listener: Any, reactor: Any) -> None:
-        self.listener = listener
-        self.reactor = reactor
-
-    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
-        listener = self.listener
-        listener.setblocking(False)  # as the reactor requires
-        port = self.reactor.adoptStreamPort(listener.fileno(), socket.AF_INET, factory)
-        listener.close()  # the port has a duplicate of its own
-        return succeed(port)
