@@ -18,7 +18,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import wire
+from chat import events, wire
 from chat.addresses import describeAddress, describePeer, describeReason
 from chat.batch import Round
 from chat.commands import Commands
@@ -207,12 +207,11 @@ class ChatRoom(ServerFactory[Protocol]):
         if login is not None:
             assert self.commands is not None
             self.commands.loggedIn(client, *login)
-        self.log.info(
-            "client {clientId} connected from {peer}{via}",
-            category="STATE",
-            clientId=clientId,
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
-            via=f" ({client.via})" if client.via else "",
+        events.connected(
+            self.log,
+            clientId,
+            describePeer(client.transport),  # type: ignore[arg-type]
+            client.via,
         )
         client.gate.release(Hold.WAITING_FOR_ID)
 
@@ -294,14 +293,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self.peers.publish(frame)
         self.metrics.relayed(lines, len(self.clients) - 1)
         if self.logRelays:
-            self.log.info(
-                "client {sender} sent {count} lines to {recipients} clients",
-                category="RX",
-                sender=sender.clientId,
-                count=len(lines),
-                recipients=len(self.clients) - 1,
-                relayedLines=lines,
-            )
+            events.relayed(self.log, sender.clientId, lines, len(self.clients) - 1)
 
     def announce(self, data: bytes, sender: ChatProtocol) -> None:
         """
@@ -401,12 +393,7 @@ class ChatRoom(ServerFactory[Protocol]):
         elif client.clientId != UNNUMBERED:
             if self.clients.get(client.clientId) is client:
                 self._depart(client, "shutdown" if self._closing else "closed")
-            self.log.info(
-                "client {clientId} disconnected ({why})",
-                category="STATE",
-                clientId=client.clientId,
-                why=describeReason(reason),
-            )
+            events.disconnected(self.log, client.clientId, describeReason(reason))
         if self._emptied is not None and not self.clients and not self._waiting:
             emptied, self._emptied = self._emptied, None
             emptied.callback(None)

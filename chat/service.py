@@ -30,6 +30,7 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
+from chat import events
 from chat.addresses import describeAddress
 from chat.limits import raiseOpenFileLimit
 from chat.log import LogFileObserver, openLog, plural
@@ -55,18 +56,13 @@ class AnnouncedEndpoint:
     ) -> None:
         self._endpoint = endpoint
         self._room = room
-        self._kind = f" ({kind})" if kind else ""
+        self._kind = kind
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
-        self._room.log.info(
-            "listening on {address}{kind}",
-            category="start",
-            address=describeAddress(port.getHost()),
-            kind=self._kind,
-        )
+        events.listening(self._room.log, describeAddress(port.getHost()), self._kind)
         return port
 
 

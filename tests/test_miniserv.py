@@ -13,11 +13,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.testing import MemoryReactor
+from twisted.logger import ILogObserver, LogEvent, Logger
 
+from chat.addresses import describePeer
+from chat.service import AnnouncedEndpoint
+from chat.tools.miniserv.handover import replay
 from chat.tools.miniserv.relay import StartupRelay
 from chat.tools.miniserv.start import MAX_LINE
+from tests.fakes import FakeRoom
 from tests.live import Client, ServerProcess, freePort, waitFor
 from tests.tools import runTool
 
@@ -337,6 +345,45 @@ def test_startupRelayLogsEachEventWhenItHappened(gatedMiniServ: MiniServ) -> Non
     ]:
         [line] = [line for line in log.splitlines() if early in line]
         assert logMillis(line) <= math.ceil(relayedBy * 1000), line
+
+
+def test_startupRelayEventsAreLoggedAsTheServerLogsThem() -> None:
+    """
+    What the start-up relay records (listening, two arrivals, a relay, a
+    departure) the handover logs with the text, category, level and fields
+    the server's own events have for the same story, each at the time the
+    relay recorded.
+    """
+    fake = FakeRoom()
+    endpoint = TCP4ServerEndpoint(MemoryReactor(), 8080, interface="127.0.0.1")
+    AnnouncedEndpoint(endpoint, fake.room).listen(fake.room)
+    sender, senderOut = fake.connect()
+    _, otherOut = fake.connect()
+    sender.dataReceived(b"a\nb\n")
+    fake.disconnect(sender)
+    [listened] = [event for event in fake.events if event["category"] == "start"]
+    relayEvents = [
+        (1.0, "listening", listened["address"]),
+        (2.0, "connected", 0, describePeer(senderOut)),
+        (3.0, "connected", 1, describePeer(otherOut)),
+        (4.0, "relayed", 0, [b"a", b"b"], 1),
+        (5.0, "disconnected", 0, "connection closed cleanly"),
+    ]
+    replayed: list[LogEvent] = []
+    replay(relayEvents, Logger(observer=cast(ILogObserver, replayed.append)))
+    assert [logged(event) for event in replayed] == [
+        logged(event) for event in fake.events
+    ]
+    assert [event["log_time"] for event in replayed] == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def logged(event: LogEvent) -> dict[str, object]:
+    """What the log writes of C{event}: its text, level and fields."""
+    return {
+        key: value
+        for key, value in event.items()
+        if key in ("log_format", "log_level") or not key.startswith("log_")
+    }
 
 
 def flood(count: int) -> bytes:

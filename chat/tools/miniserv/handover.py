@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet import reactor
-from twisted.internet.defer import succeed
-from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
 
+from chat import events
 from chat.peers import LocalPeers
 from chat.tap import Options, makeService
 from chat.tools.miniserv.relay import StartupRelay
 
 if TYPE_CHECKING:
-    from twisted.internet.defer import Deferred
-    from twisted.internet.interfaces import IListeningPort, IProtocolFactory
-
     from chat.room import ChatRoom
 
 OPTIONS = ["--sendq", "0"]
@@ -48,7 +46,8 @@ def serve(relay: StartupRelay, logFile: str) -> None:
     relay.stop()
     service = makeService(config, reactor, peers=LocalPeers(firstId=relay.nextId))
     room = service.room
-    endpoint = AdoptingEndpoint(relay.listener, reactor)
+    listener = relay.listener.detach()  # the endpoint closes it once adopted
+    endpoint = AdoptedStreamServerEndpoint(reactor, listener, socket.AF_INET)
     StreamServerEndpointService(endpoint, room).setServiceParent(service)
     try:
         service.openLog()
@@ -80,41 +79,25 @@ def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
     )
 
 
-def replay(events: list[tuple[Any, ...]], log: Logger) -> None:
+def replay(relayEvents: list[tuple[Any, ...]], log: Logger) -> None:
     """
     Log what the start-up relay did (L{StartupRelay.events}) as the server
     logs it, each event with the time it happened.
     """
     stamp = _Stamp(log.observer)
     past = Logger(namespace=log.namespace, source=log.source, observer=stamp)
-    for when, kind, subject, *details in events:
+    for when, kind, *details in relayEvents:
         stamp.when = when
-        if kind == "listening":
-            past.info("listening on {address}", category="start", address=subject)
-        elif kind == "connected":
-            past.info(
-                "client {clientId} connected from {peer}",
-                category="STATE",
-                clientId=subject.clientId,
-                peer=subject.peer,
-            )
-        elif kind == "relayed":
-            lines, recipients = details
-            past.info(
-                "client {sender} sent {count} lines to {recipients} clients",
-                category="RX",
-                sender=subject.clientId,
-                count=len(lines),
-                recipients=recipients,
-                relayedLines=lines,
-            )
-        else:
-            past.info(
-                "client {clientId} disconnected ({why})",
-                category="STATE",
-                clientId=subject.clientId,
-                why=details[0],
-            )
+        _EVENTS[kind](past, *details)
+
+
+_EVENTS: dict[str, Callable[..., None]] = {
+    "listening": events.listening,
+    "connected": events.connected,
+    "relayed": events.relayed,
+    "disconnected": events.disconnected,
+}
+"""How each kind of L{StartupRelay.events} is logged."""
 
 
 @implementer(ILogObserver)
@@ -128,19 +111,3 @@ class _Stamp:
     def __call__(self, event: LogEvent) -> None:
         event["log_time"] = self.when
         self.observer(event)
-
-
-@implementer(IStreamServerEndpoint)
-class AdoptingEndpoint:
-    """An endpoint that listens on C{listener}, bound and listening already."""
-
-    def __init__(self, listener: Any, reactor: Any) -> None:
-        self.listener = listener
-        self.reactor = reactor
-
-    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
-        listener = self.listener
-        listener.setblocking(False)  # as the reactor requires
-        port = self.reactor.adoptStreamPort(listener.fileno(), socket.AF_INET, factory)
-        listener.close()  # the port has a duplicate of its own
-        return succeed(port)

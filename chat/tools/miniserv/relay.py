@@ -37,12 +37,11 @@ class Client:
     output not yet sent.
     """
 
-    __slots__ = ("socket", "clientId", "peer", "unread", "unsent", "_prefix")
+    __slots__ = ("socket", "clientId", "unread", "unsent", "_prefix")
 
-    def __init__(self, connection: socket.socket, clientId: int, peer: str) -> None:
+    def __init__(self, connection: socket.socket, clientId: int) -> None:
         self.socket = connection
         self.clientId = clientId
-        self.peer = peer
         self.unread = b""
         self.unsent = bytearray()
         self._prefix = wire.linePrefix(clientId)
@@ -85,10 +84,11 @@ class StartupRelay:
     @ivar clients: the connected clients by id, in the order they came.
     @ivar nextId: the id the next client will have.
     @ivar events: what happened, in order, for the log, each with the time
-        it happened (as L{time.time}, taken before any client is told):
-        C{(when, "listening", address)}, C{(when, "connected", client)},
-        C{(when, "relayed", client, lines, recipients)}, C{(when,
-        "disconnected", client, why)}.
+        it happened (as L{time.time}, taken before any client is told), and
+        what L{chat.events} logs it with: C{(when, "listening", address)},
+        C{(when, "connected", clientId, peer)}, C{(when, "relayed",
+        clientId, lines, recipients)}, C{(when, "disconnected", clientId,
+        why)}.
     """
 
     def __init__(self, listener: socket.socket, maxLine: int) -> None:
@@ -160,9 +160,9 @@ class StartupRelay:
     def _join(self, connection: socket.socket, peer: str) -> None:
         connection.setblocking(False)
         fd = connection.fileno()
-        client = Client(connection, self.nextId, peer)
+        client = Client(connection, self.nextId)
         self.nextId += 1
-        self.events.append((time.time(), "connected", client))
+        self.events.append((time.time(), "connected", client.clientId, peer))
         self._broadcast(wire.arrived(client.clientId), client)
         self.clients[client.clientId] = client
         self._byFd[fd] = client
@@ -194,7 +194,8 @@ class StartupRelay:
     def _relay(self, client: Client, lines: list[bytes]) -> None:
         if lines:
             recipients = len(self.clients) - 1
-            self.events.append((time.time(), "relayed", client, lines, recipients))
+            event = (time.time(), "relayed", client.clientId, lines, recipients)
+            self.events.append(event)
             self._broadcast(client.frame(lines), client)
 
     def _leave(self, client: Client, why: str) -> None:
@@ -206,7 +207,7 @@ class StartupRelay:
         del self._byFd[fd]
         self._poll.unregister(fd)
         client.socket.close()
-        self.events.append((time.time(), "disconnected", client, why))
+        self.events.append((time.time(), "disconnected", client.clientId, why))
         self._broadcast(wire.left(client.clientId), client)
 
     def _broadcast(self, data: bytes, origin: Client) -> None:
