@@ -11,6 +11,7 @@ import re
 from importlib.resources import files
 from typing import cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
@@ -20,12 +21,14 @@ from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
 from chat import tap
+from chat.addresses import describeAddress
 from chat.limits import Limits
 from chat.parsing import BadValueError
 from chat.protocol import ChatProtocol
+from chat.web.admission import WebConnection, WebFactory
 from chat.web.origins import Origins, origin
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
-from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
+from chat.web.socket import RoomSocket, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
 from tests.webclient import (
@@ -247,7 +250,7 @@ class FeaturesTests(SynchronousTestCase):
     def get(self, features: Features) -> tuple[str, str]:
         """The page the site serves at C{/} with C{features}, and its policy."""
         fake = FakeRoom()
-        site = webSite(fake.room, [], Logger(), fake.clock, features)
+        site = webSite([], Logger(), fake.clock, features)
         request = DummyRequest([b""])
         body = site.getResourceFor(request).render(request)
         policy = request.responseHeaders.getRawHeaders(b"content-security-policy")
@@ -298,7 +301,9 @@ class WebOptionsTests(SynchronousTestCase):
             "--web-origin",
             "https://A.example",
         )
-        self.assertEqual(options["web"], ["tcp:0", "tcp:0:interface=\\:\\:1"])
+        self.assertEqual(
+            options["web"], ["tcp:0:interface=127.0.0.1", "tcp:0:interface=\\:\\:1"]
+        )
         self.assertEqual(options["web-origins"], ["https://a.example"])
 
     def test_badEndpointNamed(self) -> None:
@@ -317,20 +322,27 @@ class SocketOnFakeRoom(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.fake = FakeRoom(maxLine=16, limits=Limits(sendqHard=1000, sendqSoft=1000))
-        self.factory = RoomSocketFactory(
-            self.fake.room, Origins([]), Logger(), self.fake.clock
+        self.door = WebFactory(
+            webSite([], Logger(), self.fake.clock), self.fake.clock, self.fake.room
         )
+
+    def accept(self) -> tuple[WebConnection, RecordingTransport]:
+        """A connection through the web door, on port 8081 of 127.0.0.1."""
+        network = self.fake.transport()
+        network.hostAddr = IPv4Address("TCP", "127.0.0.1", 8081)
+        connection = self.door.buildProtocol(network.getPeer())
+        network.protocol = connection
+        connection.makeConnection(network)
+        return connection, network
 
     def openSocket(
         self, origin: str | None = None
     ) -> tuple[RoomSocket, RecordingTransport]:
-        network = self.fake.transport()
-        network.registerProducer(Producer(), True)  # Twisted Web's channel
-        socket = self.factory.buildProtocol(network.getPeer())
+        """A WebSocket through the web door, and its network connection."""
+        connection, network = self.accept()
+        connection.dataReceived(upgradeRequest(origin))
+        socket = connection.wrappedProtocol
         assert isinstance(socket, RoomSocket)
-        network.protocol = socket
-        socket.makeConnection(network)
-        socket.dataReceived(upgradeRequest(origin))
         return socket, network
 
     def frames(self, network: StringTransport) -> list[tuple[int, bytes]]:
@@ -446,11 +458,17 @@ class RoomSocketTests(SocketOnFakeRoom):
         self.assertEqual(network.producerState, "producing")
 
     def test_turnedAwayIsTold(self) -> None:
-        """A browser the room has no place for is told why and closed."""
+        """
+        A connection the room has no place for is told why in an HTTP
+        answer as it is accepted, before any request, and closed.
+        """
         self.fake.room.limits = Limits(maxClients=1)
         self.fake.connect()
-        socket, network = self.openSocket()
-        self.assertEqual([kind for kind, _ in self.frames(network)], [TEXT, CLOSE])
+        _, network = self.accept()
+        answer = network.value()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503 "))
+        self.assertTrue(answer.endswith(b"\r\n\r\nserver: server full\n"))
+        self.assertTrue(network.disconnecting)
 
     def test_clientIsARoomClient(self) -> None:
         socket, network = self.openSocket()
@@ -562,14 +580,16 @@ class SiteTests(SynchronousTestCase):
         the upgrade request no more: nothing waits for the garbage collector.
         """
         fake = FakeRoom()
-        site = webSite(fake.room, [], Logger(), fake.clock)
+        site = webSite([], Logger(), fake.clock)
         network = fake.transport()
-        http = site.buildProtocol(network.getPeer())
-        assert http is not None
-        network.protocol = http
-        http.makeConnection(network)
-        http.dataReceived(upgradeRequest())
+        connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
+            network.getPeer()
+        )
+        http = connection.wrappedProtocol
+        network.protocol = connection
+        connection.makeConnection(network)
+        connection.dataReceived(upgradeRequest(host=describeAddress(network.getHost())))
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
-        self.assertIsInstance(network.protocol, RoomSocket)
-        self.assertEqual(http._channel.requests, [])
+        self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
+        self.assertEqual(http._channel.requests, [])  # type: ignore[attr-defined]
         self.assertIn(0, fake.room.clients)

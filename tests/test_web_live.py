@@ -187,11 +187,16 @@ def test_lazyReaderCutAtSendQ(
 
 
 def test_serverFullTold(startServer: StartServer) -> None:
+    """
+    A connection to the web site of a full server is told so in an HTTP
+    answer as it is accepted, before it sends anything, and closed.
+    """
     server = startServer(*WEB, "--max-clients", "1")
     server.connect()
-    web = WebClient(webPort(server))
-    web.expect("server: server full")
-    assert web.closeCode() == 1000
+    web = Client(webPort(server))
+    answer = web.readToEnd()
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert answer.endswith(b"\r\n\r\nserver: server full\n")
 
 
 def test_idleTimeout(startServer: StartServer) -> None:
