@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.web.resource import ForbiddenResource, IResource, Resource
+from twisted.web.pages import forbidden
+from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from chat.web.hosts import Hosts
@@ -71,6 +72,6 @@ class ChatSite(Site):
         if self.hosts is not None and not self.hosts.allows(
             request.requestHeaders.getRawHeaders(b"host"), request.getHost()
         ):
-            return ForbiddenResource("This server does not serve that host.")
+            return forbidden(message="This server does not serve that host.")
         resource: IResource = super().getResourceFor(request)
         return resource
