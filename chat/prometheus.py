@@ -1,6 +1,6 @@
 """
 C{--metrics}: the room's counts as Prometheus collectors, served as
-C{GET /metrics} in the Prometheus text format (SPEC section 8).
+C{GET /metrics} in the Prometheus text format.
 
 A relayed chunk counts its lines times its recipients as deliveries in one
 addition: nothing is counted per recipient.
@@ -25,7 +25,7 @@ from chat.web.requests import ChatSite
 
 @implementer(IMetrics)
 class PrometheusMetrics:
-    """The counters of SPEC section 8, in a registry of their own."""
+    """The counters of C{--metrics}, in a registry of their own."""
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()

@@ -707,6 +707,20 @@ class WebDoorTests(SocketOnFakeRoom):
         )
         self.assertTrue(network.value().startswith(b"HTTP/1.1 200 "))
 
+    def test_oneRequestAConnection(self) -> None:
+        """
+        The page's connection closes once it is served, as its answer says:
+        with one place an address, the page's WebSocket gets in after it.
+        """
+        self.fake.room.limits = Limits(maxPerAddress=1)
+        connection, network = self.accept()
+        self.request(connection, "GET / HTTP/1.1", "Host: 127.0.0.1")
+        self.assertIn(b"\r\nConnection: close\r\n", network.value())
+        self.assertTrue(network.disconnecting)
+        network.lose(ConnectionDone())
+        self.openSocket()
+        self.assertEqual(list(self.fake.room.clients), [0])
+
     def test_hostChecked(self) -> None:
         """
         The page and the WebSocket are forbidden (403) to a request for

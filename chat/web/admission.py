@@ -1,18 +1,18 @@
 """
-The connections of the web sites, before HTTP is read: each has a bound on
-how long its request may take, and a web door's each takes its place in
-the room as it is accepted.
+The connections of the web sites (L{WebFactory}), from their accept, before
+HTTP is read: each has L{REQUEST_TIMEOUT} for its request, and each of the
+web door's holds a place in the room.
 
 A browser's connection counts against C{--max-clients} and C{--max-per-ip}
 from its accept, as a TCP client's does, and not once it has sent a
 request: handshakes that are never finished hold places, not file
 descriptors beyond the limits.  One the room has no place for is told why
-in an HTTP answer and closed at once.  A connection that opens the
+in an HTTP answer (C{503}) and closed at once.  A connection that opens the
 WebSocket becomes the room's client in the place it holds.
 
-A request, however slowly it comes, must have been answered or have opened
-the WebSocket within L{REQUEST_TIMEOUT} of the connection's accept:
-Twisted Web's own timeout starts again with every byte.
+A connection that has not opened the WebSocket L{REQUEST_TIMEOUT} after
+its accept is closed, however slowly its request came (Twisted Web's own
+timeout starts again with every byte): its page is served by then.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """
-What the web sites (C{--web}, C{--metrics}) take of HTTP: requests without
-a body, answered under the name C{chat} alone, for hosts they serve.
+What the web sites (C{--web}, C{--metrics}) take of HTTP: one request a
+connection, without a body, answered under the name C{chat} alone, for
+hosts they serve.
 
 A request that has a body (a C{Content-Length} above 0, or chunked) is
 answered C{413} as soon as its headers are in, and its connection closed:
@@ -52,7 +53,18 @@ class BodilessRequest(Request):
     def write(self, data: bytes) -> None:
         if not self.startedWriting:
             self.setHeader(b"server", SERVER)
+            self.setHeader(b"connection", b"close")
         super().write(data)
+
+    def finish(self) -> None:
+        """
+        Answered: the connection closes after it, as the answer said.  One
+        request a connection: it holds its place in the room no longer
+        than that.
+        """
+        channel = self.channel
+        super().finish()
+        channel.loseConnection()
 
 
 class ChatSite(Site):

@@ -29,7 +29,7 @@ PAGE = "page.html"
 @dataclass(frozen=True)
 class Features:
     """
-    The chat features (SPEC section 9) the server was started with, which
+    The chat features (chat mode) the server was started with, which
     the page offers too: a login form (C{auth}), commands and names
     (C{commands}), the history block (C{history}, the most lines a
     newcomer is sent).
