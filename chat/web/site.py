@@ -135,12 +135,12 @@ class RoomSocketResource(Resource):
         channel.transport = None
         channel.requests.clear()
         door.upgrade(socket)
-        door.resumeProducing()  # the channel paused it for the request
-        socket.dataReceived(upgradeRequest(request))
+        door.resumeProducing()  # the channel may have paused it meanwhile
+        socket.dataReceived(requestHead(request))
         return NOT_DONE_YET
 
 
-def upgradeRequest(request: Request) -> bytes:
+def requestHead(request: Request) -> bytes:
     """The head of C{request}, as it came (it has no body)."""
     lines = [b"%s %s HTTP/1.1" % (request.method, request.uri)]
     for name, values in request.requestHeaders.getAllRawHeaders():
