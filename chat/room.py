@@ -179,8 +179,8 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def release(self, place: Place) -> None:
         """
-        The connection in C{place} is gone before a client took the place
-        (or after: then the client gives it back as it leaves).
+        The connection in C{place} is gone: the place is free again, unless
+        a client took it (the client gives it back as it leaves).
         """
         if place in self._held:
             self._held.remove(place)

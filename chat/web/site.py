@@ -127,8 +127,7 @@ class RoomSocketResource(Resource):
         channel: Any = request.channel
         door = channel.transport
         if not isinstance(door, WebConnection):
-            request.setResponseCode(500)
-            return b"a WebSocket needs a connection of the web door"
+            raise TypeError("the WebSocket is served through the web door only")
         socket = self._sockets.buildProtocol(request.getClientAddress())
         assert isinstance(socket, RoomSocket)
         socket.door = door
