@@ -1,6 +1,6 @@
 """
 C{--metrics}: the room's counts as Prometheus collectors, served as
-C{GET /metrics} in the Prometheus text format (SPEC section 8).
+C{GET /metrics} in the Prometheus text format.
 
 A relayed chunk counts its lines times its recipients as deliveries in one
 addition: nothing is counted per recipient.
@@ -12,17 +12,20 @@ from collections.abc import Sized
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import Request
 from zope.interface import implementer
 
 from chat.interfaces import IMetrics, IPeers
 from chat.metrics import DISCONNECTS, TURNED_AWAY
+from chat.web.admission import WebFactory
+from chat.web.requests import ChatSite
 
 
 @implementer(IMetrics)
 class PrometheusMetrics:
-    """The counters of SPEC section 8, in a registry of their own."""
+    """The counters of C{--metrics}, in a registry of their own."""
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
@@ -106,11 +109,14 @@ class PrometheusMetrics:
     def throttled(self) -> None:
         self._throttled.inc()
 
-    def site(self) -> Site:
-        """A web site with the metrics at C{/metrics}."""
+    def site(self, clock: IReactorTime) -> WebFactory:
+        """
+        A web site with the metrics at C{/metrics}, whose requests have
+        their time bound on C{clock} (L{chat.web.admission}).
+        """
         root = Resource()
         root.putChild(b"metrics", _MetricsPage(self.registry))
-        return Site(root)
+        return WebFactory(ChatSite(root), clock)
 
 
 class _MetricsPage(Resource):

@@ -9,7 +9,7 @@ client receives one C{send()} a round with everything meant for it.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
@@ -38,6 +38,30 @@ SHUTDOWN_GRACE = 5.0
 
 CLOSE_GRACE = 5.0
 """Seconds a dismissed client gets to read its last notice before it is cut off."""
+
+
+class Place:
+    """
+    A connection's place in the room, taken as it is accepted: counted
+    against C{--max-clients} and, under C{host} (its IP address, or
+    L{None}), against C{--max-per-ip}, whatever door it came through.
+    """
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: str | None) -> None:
+        self.host = host
+
+
+class Refusal(NamedTuple):
+    """Why the room has no place for a new connection."""
+
+    notice: bytes
+    """What the connection is told."""
+    why: str
+    """What the log says."""
+    reason: str
+    """The reason's label in the metrics."""
 
 
 @implementer(IClientHub, ILocalRoom)
@@ -80,6 +104,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._clock = clock
         self._waiting: set[ChatProtocol] = set()
         self._perAddress: Counter[str] = Counter()
+        self._held: set[Place] = set()
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
         self._round = Round(clock, self.clients, self._delivered)
@@ -100,42 +125,70 @@ class ChatRoom(ServerFactory[Protocol]):
     # Arriving
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol:
-        refusal = self._refusal(addr)
-        if refusal is not None:
-            notice, why, reason = refusal
-            self.metrics.turnedAway(reason)
-            self.log.warn(
-                "turned away {peer}: {why}",
-                category="STATE",
-                peer=describeAddress(addr) if addr else "?",
-                why=why,
-            )
-            return TurnedAway(notice)
-        return self._newClient(addr)
+        place = self.arrive(addr)
+        if isinstance(place, Refusal):
+            return TurnedAway(place.notice)
+        return self.clientIn(place)
 
-    def _refusal(self, addr: IAddress | None) -> tuple[bytes, str, str] | None:
+    def arrive(self, addr: IAddress | None) -> Place | Refusal:
         """
-        What to tell a new connection the room has no place for, why, and
-        the reason's label in the metrics.
+        A place in the room for a connection from C{addr} that was just
+        accepted, at any door: it counts against the limits from now on,
+        until a client takes it (L{clientIn}) or it is given back
+        (L{release}).  Or, when the room has no place for it, why not
+        (logged and counted as a turned-away connection).
         """
+        refusal = self._refusal(addr)
+        if refusal is None:
+            return self._place(addr)
+        self.metrics.turnedAway(refusal.reason)
+        self.log.warn(
+            "turned away {peer}: {why}",
+            category="STATE",
+            peer=describeAddress(addr) if addr else "?",
+            why=refusal.why,
+        )
+        return refusal
+
+    def _refusal(self, addr: IAddress | None) -> Refusal | None:
+        """Why the room has no place for a new connection from C{addr}, if not."""
         if self._closing:
-            return wire.SHUTTING_DOWN, "shutting down", "shutting_down"
+            return Refusal(wire.SHUTTING_DOWN, "shutting down", "shutting_down")
         if not self.peers.accepting:
-            return wire.NO_CLUSTER, "not in the cluster", "cluster"
+            return Refusal(wire.NO_CLUSTER, "not in the cluster", "cluster")
         limit = self.limits.maxClients
-        if len(self.clients) + len(self._waiting) >= limit:
-            return wire.SERVER_FULL, f"server full ({limit} clients)", "full"
+        if len(self.clients) + len(self._waiting) + len(self._held) >= limit:
+            return Refusal(wire.SERVER_FULL, f"server full ({limit} clients)", "full")
         host = getattr(addr, "host", None)
         limit = self.limits.maxPerAddress
         if limit and host is not None and self._perAddress[host] >= limit:
-            return (
+            return Refusal(
                 wire.TOO_MANY_FROM_ADDRESS,
                 f"{plural(limit, 'client')} connected from {host} already",
                 "per_ip",
             )
         return None
 
-    def _newClient(self, addr: IAddress | None) -> ChatProtocol:
+    def _place(self, addr: IAddress | None) -> Place:
+        """A place for a connection from C{addr}, counted from now on."""
+        place = Place(getattr(addr, "host", None))
+        if place.host is not None:
+            self._perAddress[place.host] += 1
+        self._held.add(place)
+        return place
+
+    def release(self, place: Place) -> None:
+        """
+        The connection in C{place} is gone: the place is free again, unless
+        a client took it (the client gives it back as it leaves).
+        """
+        if place in self._held:
+            self._held.remove(place)
+            self._uncount(place.host)
+
+    def clientIn(self, place: Place) -> ChatProtocol:
+        """The room's client for the connection in C{place}: it takes it."""
+        self._held.remove(place)
         client = ChatProtocol(self, self.maxLine, self._clock)
         client.factory = self
         client.wholeCommands = self.commands is not None
@@ -146,11 +199,8 @@ class ChatRoom(ServerFactory[Protocol]):
             )
         if limits.idleTimeout:
             client.setTimeout(limits.idleTimeout)
-        host = getattr(addr, "host", None)
-        if host is not None:
-            client.host = host
-            self._perAddress[host] += 1
-        # Counted from now on, though it has no id yet.
+        client.host = place.host
+        # Counted from now on as a client, though it has no id yet.
         self._waiting.add(client)
         return client
 
@@ -486,6 +536,10 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def _forgetHost(self, client: ChatProtocol) -> None:
         host, client.host = client.host, None
+        self._uncount(host)
+
+    def _uncount(self, host: str | None) -> None:
+        """A place taken by a connection from C{host} is free again."""
         if host is not None:
             self._perAddress[host] -= 1
             if not self._perAddress[host]:
@@ -577,6 +631,7 @@ class _Adoption(ServerFactory[Protocol]):
         self._adoption = (clientId, unread, unsent)
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol:
-        client = self._room._newClient(addr)
-        self._room._adoptions[client] = self._adoption
+        room = self._room
+        client = room.clientIn(room._place(addr))
+        room._adoptions[client] = self._adoption
         return client

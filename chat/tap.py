@@ -114,7 +114,7 @@ class Options(VersionOption, usage.Options):
             "metrics",
             None,
             None,
-            "Serve Prometheus metrics at /metrics on this endpoint (tcp:9100:interface=127.0.0.1).",  # noqa: E501
+            "Serve Prometheus metrics at /metrics on this endpoint (tcp:9100; tcp and ssl bind 127.0.0.1 unless given an interface=).",  # noqa: E501
         ],
         [
             "backlog",
@@ -156,6 +156,7 @@ class Options(VersionOption, usage.Options):
         self["listen"] = []
         self["web"] = []
         self["web-origins"] = []
+        self["web-hosts"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -165,9 +166,17 @@ class Options(VersionOption, usage.Options):
 
     def opt_web(self, description: str) -> None:
         """
-        Serve browsers on this Twisted endpoint description (tcp:8081, ssl:8443:privateKey=key.pem): the page at /, its WebSocket at /ws; repeatable.
+        Serve browsers on this Twisted endpoint description (tcp:8081, ssl:8443:privateKey=key.pem; tcp and ssl bind 127.0.0.1 unless given an interface=): the page at /, its WebSocket at /ws; repeatable.
         """  # noqa: E501
-        self["web"].append(description)
+        self["web"].append(loopbackByDefault(description))
+
+    def opt_web_host(self, name: str) -> None:
+        """
+        With --web: also serve requests for this host name (chat.example.org), besides the server's own addresses; repeatable.
+        """  # noqa: E501
+        from chat.web import hosts
+
+        self["web-hosts"].append(hosts.hostName("--web-host", name))
 
     def opt_web_origin(self, origin: str) -> None:
         """
@@ -239,7 +248,10 @@ class Options(VersionOption, usage.Options):
             _checkEndpoint("--listen", description)
         for description in self["web"]:
             _checkEndpoint("--web", description)
+        if self["web-hosts"] and not self["web"]:
+            raise usage.UsageError("--web-host: has no effect without --web")
         if self["metrics"] is not None:
+            self["metrics"] = loopbackByDefault(self["metrics"])
             _checkEndpoint("--metrics", self["metrics"])
         if self["login-timeout"] is None:
             self["login-timeout"] = LOGIN_TIMEOUT
@@ -319,6 +331,7 @@ def makeService(
         service.listenOn(description)
     if config["web"]:
         # Imported here: the web's libraries are needed only with --web.
+        from chat.web.admission import WebFactory
         from chat.web.site import Features, webSite
 
         features = Features(
@@ -326,14 +339,17 @@ def makeService(
             commands=bool(config["commands"]),
             history=int(config["history"]),
         )
-        site = webSite(room, config["web-origins"], log, reactor, features)
+        site = webSite(
+            config["web-origins"], log, reactor, features, config["web-hosts"]
+        )
+        door = WebFactory(site, reactor, room)
         for description in config["web"]:
-            service.listenOn(description, site, "web")
+            service.listenOn(description, door, "web")
     if exporter is not None:
         exporter.watchClients(room.clients)
         if config["redis"] is not None:
             exporter.watchCluster(peers)
-        service.listenOn(config["metrics"], exporter.site(), "metrics")
+        service.listenOn(config["metrics"], exporter.site(reactor), "metrics")
     return service
 
 
@@ -387,6 +403,22 @@ def _peers(config: Options, log: Logger, reactor: Any) -> IPeers:
 def tcpDescription(port: int, interface: str, backlog: int) -> str:
     """The endpoint description that C{--port} and C{--interface} stand for."""
     return f"tcp:{port}:interface={quoteStringArgument(interface)}:backlog={backlog}"
+
+
+LOOPBACK = {"tcp": "127.0.0.1", "ssl": "127.0.0.1", "tcp6": "::1"}
+"""Where a web site's endpoint of each kind binds when it names no interface."""
+
+
+def loopbackByDefault(description: str) -> str:
+    """
+    C{description}, bound to loopback if it is TCP or TLS without an
+    C{interface}: a web site, as C{--port}, serves this machine alone
+    unless told otherwise.
+    """
+    kind, _, keywords = parsing.endpointArguments(description)
+    if kind not in LOOPBACK or "interface" in keywords:
+        return description
+    return f"{description}:interface={quoteStringArgument(LOOPBACK[kind])}"
 
 
 def _interface(value: str) -> str:

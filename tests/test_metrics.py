@@ -12,6 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from chat.limits import Limits
@@ -55,6 +58,48 @@ class CountsTests(SynchronousTestCase):
         self.assertEqual(value("chat_lines_received_total"), 4)
         self.assertEqual(value("chat_bytes_received_total"), 3 + 3 + 1500 + 5)
         self.assertEqual(value("chat_deliveries_total"), 2 * 2 + 1 * 2 + 1 * 1)
+
+
+class MetricsSiteTests(SynchronousTestCase):
+    """The metrics' web site takes HTTP as the web door does."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.site = PrometheusMetrics().site(self.clock)
+
+    def connect(self) -> tuple[Protocol, StringTransport]:
+        network = StringTransport()
+        protocol = self.site.buildProtocol(network.getPeer())
+        protocol.makeConnection(network)
+        return protocol, network
+
+    def test_scrapeSaysChat(self) -> None:
+        """A scrape is answered as C{Server: chat}, naming no software."""
+        protocol, network = self.connect()
+        protocol.dataReceived(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = network.value().partition(b"\r\n\r\n")[0]
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "))
+        self.assertIn(b"\r\nServer: chat\r\n", head)
+        self.assertNotIn(b"twisted", network.value().lower())
+
+    def test_bodyRefused(self) -> None:
+        """A body is refused (413) before it is read; the connection closes."""
+        protocol, network = self.connect()
+        protocol.dataReceived(
+            b"POST /metrics HTTP/1.1\r\nContent-Length: 52428800\r\n\r\n" + b"x" * 1000
+        )
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 413 "))
+        self.assertTrue(network.disconnecting)
+
+    def test_requestBoundFromAccept(self) -> None:
+        """A request dripped slowly is cut ten seconds after the accept."""
+        protocol, network = self.connect()
+        for _ in range(10):
+            protocol.dataReceived(b"GET /metrics HTTP/1.1\r\n"[:1])
+            self.assertFalse(network.disconnecting)
+            self.clock.advance(0.999)
+        self.clock.advance(0.01)
+        self.assertTrue(network.disconnecting)
 
 
 def scrape(port: int) -> dict[str, float]:

@@ -164,6 +164,15 @@ class OptionsTests(SynchronousTestCase):
             message = self.assertBad("--listen", "--listen", description)
             self.assertIn("(0-65535)", message)
 
+    def test_webHostWithoutWeb(self) -> None:
+        """--web-host has no effect without --web: a one-line error."""
+        message = self.assertBad("--web-host", "--web-host", "chat.example.org")
+        self.assertIn("without --web", message)
+
+    def test_badWebHost(self) -> None:
+        """A --web-host is a name or address, without a port."""
+        self.assertBad("--web-host", "--web", "tcp:0", "--web-host", "example.org:80")
+
     def test_listenUnixWithoutPath(self) -> None:
         message = self.assertBad("--listen", "--listen", "unix:")
         self.assertIn("no socket path", message)
@@ -223,6 +232,49 @@ class OptionsTests(SynchronousTestCase):
 
     def test_unknownOption(self) -> None:
         self.assertBad("--colour", "--colour", "blue")
+
+
+class WebAndMetricsOptionsTests(SynchronousTestCase):
+    """Where the web sites listen, and which hosts they serve."""
+
+    def test_loopbackByDefault(self) -> None:
+        """
+        --web and --metrics on TCP or TLS without an interface bind
+        loopback, as --port does; one given is kept.
+        """
+        options = parse(
+            "--web",
+            "tcp:8081",
+            "--web",
+            "tcp6:8082",
+            "--web",
+            "tcp:8083:interface=0.0.0.0",
+            "--web",
+            "unix:chat.sock",
+            "--metrics",
+            "tcp:port=9100",
+        )
+        self.assertEqual(
+            options["web"],
+            [
+                "tcp:8081:interface=127.0.0.1",
+                "tcp6:8082:interface=\\:\\:1",
+                "tcp:8083:interface=0.0.0.0",
+                "unix:chat.sock",
+            ],
+        )
+        self.assertEqual(options["metrics"], "tcp:port=9100:interface=127.0.0.1")
+
+    def test_listenAsWritten(self) -> None:
+        """--listen is a Twisted endpoint description as Twisted reads it."""
+        self.assertEqual(parse("--listen", "tcp:6667")["endpoints"], ["tcp:6667"])
+
+    def test_webHosts(self) -> None:
+        """--web-host is repeatable; its names are kept in one form."""
+        options = parse(
+            "--web", "tcp:0", "--web-host", "Chat.Example.org", "--web-host", "[::1]"
+        )
+        self.assertEqual(options["web-hosts"], ["chat.example.org", "::1"])
 
 
 class ParsingTests(SynchronousTestCase):

@@ -11,6 +11,8 @@ import re
 from importlib.resources import files
 from typing import cast
 
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
@@ -20,12 +22,15 @@ from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
 from chat import tap
+from chat.addresses import describeAddress
 from chat.limits import Limits
 from chat.parsing import BadValueError
-from chat.protocol import ChatProtocol
+from chat.protocol import ChatProtocol, TurnedAway
+from chat.web.admission import WebConnection, WebFactory
+from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
-from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
+from chat.web.socket import RoomSocket, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
 from tests.webclient import (
@@ -247,7 +252,7 @@ class FeaturesTests(SynchronousTestCase):
     def get(self, features: Features) -> tuple[str, str]:
         """The page the site serves at C{/} with C{features}, and its policy."""
         fake = FakeRoom()
-        site = webSite(fake.room, [], Logger(), fake.clock, features)
+        site = webSite([], Logger(), fake.clock, features)
         request = DummyRequest([b""])
         body = site.getResourceFor(request).render(request)
         policy = request.responseHeaders.getRawHeaders(b"content-security-policy")
@@ -298,7 +303,9 @@ class WebOptionsTests(SynchronousTestCase):
             "--web-origin",
             "https://A.example",
         )
-        self.assertEqual(options["web"], ["tcp:0", "tcp:0:interface=\\:\\:1"])
+        self.assertEqual(
+            options["web"], ["tcp:0:interface=127.0.0.1", "tcp:0:interface=\\:\\:1"]
+        )
         self.assertEqual(options["web-origins"], ["https://a.example"])
 
     def test_badEndpointNamed(self) -> None:
@@ -317,20 +324,27 @@ class SocketOnFakeRoom(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.fake = FakeRoom(maxLine=16, limits=Limits(sendqHard=1000, sendqSoft=1000))
-        self.factory = RoomSocketFactory(
-            self.fake.room, Origins([]), Logger(), self.fake.clock
+        self.door = WebFactory(
+            webSite([], Logger(), self.fake.clock), self.fake.clock, self.fake.room
         )
+
+    def accept(self) -> tuple[WebConnection, RecordingTransport]:
+        """A connection through the web door, on port 8081 of 127.0.0.1."""
+        network = self.fake.transport()
+        network.hostAddr = IPv4Address("TCP", "127.0.0.1", 8081)
+        connection = self.door.buildProtocol(network.getPeer())
+        network.protocol = connection
+        connection.makeConnection(network)
+        return connection, network
 
     def openSocket(
         self, origin: str | None = None
     ) -> tuple[RoomSocket, RecordingTransport]:
-        network = self.fake.transport()
-        network.registerProducer(Producer(), True)  # Twisted Web's channel
-        socket = self.factory.buildProtocol(network.getPeer())
+        """A WebSocket through the web door, and its network connection."""
+        connection, network = self.accept()
+        connection.dataReceived(upgradeRequest(origin))
+        socket = connection.wrappedProtocol
         assert isinstance(socket, RoomSocket)
-        network.protocol = socket
-        socket.makeConnection(network)
-        socket.dataReceived(upgradeRequest(origin))
         return socket, network
 
     def frames(self, network: StringTransport) -> list[tuple[int, bytes]]:
@@ -446,11 +460,17 @@ class RoomSocketTests(SocketOnFakeRoom):
         self.assertEqual(network.producerState, "producing")
 
     def test_turnedAwayIsTold(self) -> None:
-        """A browser the room has no place for is told why and closed."""
+        """
+        A connection the room has no place for is told why in an HTTP
+        answer as it is accepted, before any request, and closed.
+        """
         self.fake.room.limits = Limits(maxClients=1)
         self.fake.connect()
-        socket, network = self.openSocket()
-        self.assertEqual([kind for kind, _ in self.frames(network)], [TEXT, CLOSE])
+        _, network = self.accept()
+        answer = network.value()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503 "))
+        self.assertTrue(answer.endswith(b"\r\n\r\nserver: server full\n"))
+        self.assertTrue(network.disconnecting)
 
     def test_clientIsARoomClient(self) -> None:
         socket, network = self.openSocket()
@@ -562,14 +582,264 @@ class SiteTests(SynchronousTestCase):
         the upgrade request no more: nothing waits for the garbage collector.
         """
         fake = FakeRoom()
-        site = webSite(fake.room, [], Logger(), fake.clock)
+        site = webSite([], Logger(), fake.clock)
         network = fake.transport()
-        http = site.buildProtocol(network.getPeer())
-        assert http is not None
-        network.protocol = http
-        http.makeConnection(network)
-        http.dataReceived(upgradeRequest())
+        connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
+            network.getPeer()
+        )
+        http = connection.wrappedProtocol
+        network.protocol = connection
+        connection.makeConnection(network)
+        connection.dataReceived(upgradeRequest(host=describeAddress(network.getHost())))
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
-        self.assertIsInstance(network.protocol, RoomSocket)
-        self.assertEqual(http._channel.requests, [])
+        self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
+        self.assertEqual(http._channel.requests, [])  # type: ignore[attr-defined]
         self.assertIn(0, fake.room.clients)
+
+
+class WebDoorTests(SocketOnFakeRoom):
+    """
+    The web door admits a connection as it is accepted, before any HTTP,
+    and bounds the time its request may take.
+    """
+
+    def request(self, connection: WebConnection, *lines: str) -> None:
+        """Send C{lines} as one request head on C{connection}."""
+        connection.dataReceived(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def test_placeTakenAtAccept(self) -> None:
+        """
+        A connection that sends nothing holds a place under its address:
+        past --max-per-ip the next web connection is told so (503) and
+        closed, and so is a TCP client from there; once one closes, a TCP
+        client gets in.
+        """
+        self.fake.room.limits = Limits(maxPerAddress=2)
+        (_, firstNetwork), _ = self.accept(), self.accept()
+        _, refused = self.accept()
+        self.assertTrue(refused.value().startswith(b"HTTP/1.1 503 "))
+        self.assertIn(b"\r\n\r\nserver: too many connections", refused.value())
+        self.assertTrue(refused.disconnecting)
+        self.assertIsInstance(
+            self.fake.room.buildProtocol(firstNetwork.getPeer()), TurnedAway
+        )
+        self.assertEqual(firstNetwork.value(), b"")
+        firstNetwork.lose(ConnectionDone())
+        client, _ = self.fake.connect()
+        self.assertIn(
+            client, self.fake.room._waiting | set(self.fake.room.clients.values())
+        )
+
+    def test_webSocketKeepsItsPlace(self) -> None:
+        """
+        A connection that opens the WebSocket is the room's client in the
+        place it was given: counted once, and free again when it closes.
+        """
+        self.fake.room.limits = Limits(maxClients=2)
+        socket, network = self.openSocket()
+        self.assertEqual(list(self.fake.room.clients), [0])
+        _, second = self.accept()
+        self.assertEqual(second.value(), b"")  # the second place
+        _, third = self.accept()
+        self.assertTrue(third.value().startswith(b"HTTP/1.1 503 "))
+        network.lose(ConnectionDone())
+        self.assertEqual(self.fake.room.clients, {})
+        _, fourth = self.accept()
+        self.assertEqual(fourth.value(), b"")
+
+    def test_refusedHandshakeGivesItsPlaceBack(self) -> None:
+        """A WebSocket refused (another origin) frees its place as it closes."""
+        self.fake.room.limits = Limits(maxClients=1)
+        _, network = self.openSocket("http://evil.example")
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 403 "))
+        network.lose(ConnectionDone())
+        _, network = self.accept()
+        self.assertEqual(network.value(), b"")
+
+    def test_requestBoundFromAccept(self) -> None:
+        """
+        A request dripped a header line a second is cut off ten seconds
+        after the connection was accepted, whatever came last.
+        """
+        connection, network = self.accept()
+        connection.dataReceived(b"GET / HTTP/1.1\r\n")
+        for second in range(9):
+            self.fake.clock.advance(1)
+            connection.dataReceived(b"X-Drip-%d: 1\r\n" % second)
+        self.fake.clock.advance(0.9)
+        connection.dataReceived(b"X-Drip-last: 1\r\n")
+        self.assertFalse(network.aborted)
+        self.fake.clock.advance(0.1)
+        self.assertTrue(network.aborted)
+        self.assertEqual(network.value(), b"")
+
+    def test_webSocketHasNoDeadline(self) -> None:
+        """Once the WebSocket is open, the request's bound is over."""
+        socket, network = self.openSocket()
+        self.fake.clock.advance(60)
+        self.assertFalse(network.aborted)
+        self.assertIn(0, self.fake.room.clients)
+
+    def test_bodyRefusedUnread(self) -> None:
+        """
+        A request with a body is answered 413 as soon as its headers are
+        in, without 100 Continue, and closed: what follows is not read.
+        """
+        for head in [
+            "Content-Length: 209715200\r\nExpect: 100-continue",
+            "Transfer-Encoding: chunked",
+        ]:
+            connection, network = self.accept()
+            connection.dataReceived(
+                f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n\r\n".encode()
+                + b"5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            )
+            answer = network.value()
+            self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer)
+            self.assertEqual(answer.count(b"HTTP/1.1"), 1)
+            self.assertTrue(network.disconnecting)
+
+    def test_pageWithEmptyBody(self) -> None:
+        """A body of no bytes is no body: the page is served."""
+        connection, network = self.accept()
+        self.request(
+            connection, "GET / HTTP/1.1", "Host: 127.0.0.1", "Content-Length: 0"
+        )
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 200 "))
+
+    def test_oneRequestAConnection(self) -> None:
+        """
+        The page's connection closes once it is served, as its answer says:
+        with one place an address, the page's WebSocket gets in after it.
+        """
+        self.fake.room.limits = Limits(maxPerAddress=1)
+        connection, network = self.accept()
+        self.request(connection, "GET / HTTP/1.1", "Host: 127.0.0.1")
+        self.assertIn(b"\r\nConnection: close\r\n", network.value())
+        self.assertTrue(network.disconnecting)
+        network.lose(ConnectionDone())
+        self.openSocket()
+        self.assertEqual(list(self.fake.room.clients), [0])
+
+    def test_hostChecked(self) -> None:
+        """
+        The page and the WebSocket are forbidden (403) to a request for
+        another host; a loopback name or address is allowed on loopback.
+        """
+        for host, status in [
+            ("evil.example:8081", b"403"),
+            ("localhost:8081", b"200"),
+            ("127.0.0.1", b"200"),
+            ("[::1]:8081", b"200"),
+        ]:
+            connection, network = self.accept()
+            self.request(connection, "GET / HTTP/1.1", f"Host: {host}")
+            self.assertTrue(network.value().startswith(b"HTTP/1.1 " + status), host)
+        connection, network = self.accept()
+        connection.dataReceived(
+            upgradeRequest("http://evil.example:8081", host="evil.example:8081")
+        )
+        self.assertTrue(network.value().startswith(b"HTTP/1.1 403 "))
+        self.assertEqual(self.fake.room.clients, {})
+
+    def test_noSoftwareNamed(self) -> None:
+        """
+        Every answer says C{Server: chat}, and neither the software nor a
+        version: the page, a missing page, a method not allowed, a body
+        refused, a host forbidden, the WebSocket opened or refused.
+        """
+        requests = [
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1",
+            "HEAD / HTTP/1.1\r\nHost: 127.0.0.1",
+            "GET /nothing HTTP/1.1\r\nHost: 127.0.0.1",
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1",
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10",
+            "GET / HTTP/1.1\r\nHost: evil.example",
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1",
+        ]
+        answers = []
+        for text in requests:
+            connection, network = self.accept()
+            connection.dataReceived(text.encode() + b"\r\n\r\n")
+            answers.append(network.value())
+        for page in [None, "http://evil.example"]:
+            _, network = self.openSocket(page)
+            answers.append(network.value())
+        statuses = [answer.split(b" ", 2)[1] for answer in answers]
+        self.assertEqual(
+            statuses,
+            [b"200", b"200", b"404", b"405", b"413", b"403", b"426", b"101", b"403"],
+        )
+        for answer in answers:
+            head = answer.partition(b"\r\n\r\n")[0].lower()
+            servers = re.findall(rb"\r\nserver:([^\r]*)", head)
+            self.assertLessEqual(set(servers), {b" chat"}, answer)
+            self.assertNotRegex(answer.lower(), rb"twisted|autobahn|python")
+        # autobahn's refusals (426, 403) name no server at all.
+        self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 7)
+
+
+class HostsTests(SynchronousTestCase):
+    """Which C{Host} headers the web door serves, on which address."""
+
+    loopback = IPv4Address("TCP", "127.0.0.1", 8081)
+    network = IPv4Address("TCP", "192.0.2.7", 8081)
+
+    def allows(self, hosts: Hosts, host: str, local: object) -> bool:
+        return hosts.allows([host.encode()], local)  # type: ignore[arg-type]
+
+    def test_ownAddressAnyPort(self) -> None:
+        """The address the connection came in on is served, on any port."""
+        hosts = Hosts([])
+        self.assertTrue(self.allows(hosts, "192.0.2.7:8081", self.network))
+        self.assertTrue(self.allows(hosts, "192.0.2.7", self.network))
+        self.assertTrue(self.allows(hosts, "192.0.2.7:1", self.network))
+        self.assertFalse(self.allows(hosts, "192.0.2.8", self.network))
+
+    def test_loopbackOnLoopbackOnly(self) -> None:
+        """localhost, 127.0.0.0/8 and ::1 are served where it came in on loopback."""
+        hosts = Hosts([])
+        for name in ["localhost", "LocalHost.", "127.0.0.1", "127.1.2.3", "[::1]"]:
+            self.assertTrue(self.allows(hosts, f"{name}:8081", self.loopback), name)
+            self.assertFalse(self.allows(hosts, f"{name}:8081", self.network), name)
+        mapped = IPv6Address("TCP", "::ffff:127.0.0.1", 8081)
+        self.assertTrue(self.allows(hosts, "localhost", mapped))
+        self.assertTrue(self.allows(hosts, "127.0.0.1", mapped))
+
+    def test_otherNamesRefused(self) -> None:
+        """Other names, malformed Hosts and two Hosts at once are refused."""
+        hosts = Hosts([])
+        for name in [
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example",
+            "",
+            "127.0.0.1:80:80",
+            "[127.0.0.1]",
+            "a b",
+        ]:
+            self.assertFalse(self.allows(hosts, name, self.loopback), name)
+        self.assertFalse(hosts.allows([b"127.0.0.1", b"127.0.0.1"], self.loopback))
+
+    def test_namesGiven(self) -> None:
+        """--web-host names are served wherever the connection came in."""
+        hosts = Hosts([hostName("--web-host", "Chat.Example.org")])
+        self.assertTrue(self.allows(hosts, "chat.example.org:443", self.network))
+        self.assertTrue(self.allows(hosts, "CHAT.example.org", self.loopback))
+        unix = UNIXAddress(b"/run/chat.sock")
+        self.assertTrue(self.allows(hosts, "chat.example.org", unix))
+        self.assertFalse(self.allows(hosts, "localhost", unix))
+
+    def test_noHostIsTheAddressItself(self) -> None:
+        """A request without a Host (HTTP/1.0) is for the address it came in on."""
+        self.assertTrue(Hosts([]).allows(None, self.network))
+
+    def test_hostNameOption(self) -> None:
+        """--web-host takes a name or an address, and keeps it in one form."""
+        self.assertEqual(hostName("-", "Chat.Example.org."), "chat.example.org")
+        self.assertEqual(hostName("-", "[::1]"), "::1")
+        self.assertEqual(hostName("-", "10.0.0.1"), "10.0.0.1")
+        for text in ["chat.example.org:80", "", "-a.example", "a..b", "[10.0.0.1]"]:
+            with self.assertRaises(BadValueError) as caught:
+                hostName("--web-host", text)
+            self.assertIn("--web-host", str(caught.exception))

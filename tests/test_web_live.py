@@ -5,8 +5,11 @@ WebSocket clients beside TCP clients.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import select
 import signal
 import ssl
 import time
@@ -19,7 +22,14 @@ import trustme
 
 from tests.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.tools import runTool
-from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
+from tests.webclient import (
+    BINARY,
+    WEB,
+    HandshakeRefusedError,
+    WebClient,
+    upgradeRequest,
+    webPort,
+)
 
 pytestmark = pytest.mark.live
 
@@ -187,11 +197,16 @@ def test_lazyReaderCutAtSendQ(
 
 
 def test_serverFullTold(startServer: StartServer) -> None:
+    """
+    A connection to the web site of a full server is told so in an HTTP
+    answer as it is accepted, before it sends anything, and closed.
+    """
     server = startServer(*WEB, "--max-clients", "1")
     server.connect()
-    web = WebClient(webPort(server))
-    web.expect("server: server full")
-    assert web.closeCode() == 1000
+    web = Client(webPort(server))
+    answer = web.readToEnd()
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert answer.endswith(b"\r\n\r\nserver: server full\n")
 
 
 def test_idleTimeout(startServer: StartServer) -> None:
@@ -315,3 +330,183 @@ def test_slowBrowserGetsEverythingAtShutdown(startServer: StartServer) -> None:
     slow.expect("server: shutting down")
     assert slow.closeCode() == 1000
     assert server.process.wait(DEADLINE) == 0
+
+
+def answer(port: int, *lines: str) -> bytes:
+    """
+    The whole answer to a request of C{lines} (its head), which asks the
+    server to close the connection after it.
+    """
+    client = Client(port)
+    client.send(("\r\n".join([*lines, "Connection: close", "", ""])).encode())
+    return client.readToEnd()
+
+
+def status(data: bytes) -> bytes:
+    """The status code of the answer C{data}."""
+    return data.split(b" ", 2)[1]
+
+
+def test_spoofedHostForbidden(startServer: StartServer) -> None:
+    """
+    A request for a host the server does not know as its own (a rebound
+    name) is forbidden, the page and the WebSocket alike, and nobody hears
+    of it; loopback names and --web-host names are served.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    port = webPort(server)
+    for host in [f"evil.example:{port}", "evil.example", "127.0.0.1.evil.example"]:
+        assert status(answer(port, "GET / HTTP/1.1", f"Host: {host}")) == b"403"
+    evil = upgradeRequest(f"http://evil.example:{port}", host=f"evil.example:{port}")
+    refused = Client(port)
+    refused.send(evil)
+    refused.expect(b"HTTP/1.1 403 ")
+    for host in [f"localhost:{port}", f"127.0.0.1:{port}", "[::1]"]:
+        assert status(answer(port, "GET / HTTP/1.1", f"Host: {host}")) == b"200"
+    joinWeb(server, origin=f"http://127.0.0.1:{port}")  # client 1: none before
+    tcp.send(b"sentinel\n")
+    server.clients[1].expect("client 0: sentinel")  # type: ignore[arg-type]
+
+
+def test_webHostServed(startServer: StartServer) -> None:
+    """
+    A name given with --web-host is served, the page and the WebSocket of
+    a page from there; other names are not.
+    """
+    server = startServer(*WEB, "--web-host", "Chat.Example")
+    port = webPort(server)
+    assert status(answer(port, "GET / HTTP/1.1", "Host: chat.example")) == b"200"
+    assert status(answer(port, "GET / HTTP/1.1", "Host: other.example")) == b"403"
+    web = Client(port)
+    web.send(upgradeRequest(f"http://chat.example:{port}", f"chat.example:{port}"))
+    web.expect(b"HTTP/1.1 101 ")
+
+
+def test_webAndMetricsBindLoopback(startServer: StartServer) -> None:
+    """--web tcp:0 and --metrics tcp:0 bind 127.0.0.1, as --port does."""
+    server = startServer("--web", "tcp:0", "--metrics", "tcp:0")
+    for kind in ("web", "metrics"):
+        pattern = re.compile(rf"listening on 127\.0\.0\.1:\d+ \({kind}\)")
+        waitFor(
+            lambda: pattern.search(server.logText()),  # noqa: B023 (called here)
+            f"the {kind} site to listen on loopback",
+        )
+    assert not re.search(r"listening on 0\.0\.0\.0", server.logText())
+
+
+def test_halfOpenHandshakesHoldPlaces(startServer: StartServer) -> None:
+    """
+    Connections to the web site count against --max-per-ip from their
+    accept, before they send anything, and with the TCP clients from the
+    same address: with 5 open, the others are closed at once, told why,
+    and so is a TCP client; once they close, TCP clients get in.
+    """
+    server = startServer(*WEB, "--max-per-ip", "5")
+    port = webPort(server)
+    silent = [Client(port) for _ in range(5)]
+    for _ in range(15):
+        refused = Client(port).readToEnd()
+        assert refused.startswith(b"HTTP/1.1 503 "), refused
+        assert refused.endswith(b"server: too many connections from your address\n")
+    assert Client(server.port).readToEnd() == (
+        b"server: too many connections from your address\n"
+    )
+    for each in silent:  # still open: each is answered
+        each.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert each.readToEnd().startswith(b"HTTP/1.1 200 ")
+    first = server.connect()
+    server.connect()
+    first.send(b"both in\n")
+    server.clients[1].expect(b"client 0: both in\n")
+
+
+def test_slowRequestCutFromAccept(startServer: StartServer) -> None:
+    """
+    A request dripped a header line every half second is cut ten seconds
+    after its connection was accepted, unanswered: each line came well
+    within Twisted Web's own timeout of the one before.
+    """
+    server = startServer(*WEB)
+    client = Client(webPort(server))
+    accepted = time.monotonic()
+    client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    closed = False
+    for line in range(int(DEADLINE / 0.5)):
+        readable, _, _ = select.select([client.sock], [], [], 0.5)  # the drip
+        if readable:
+            closed = True
+            break
+        client.send(b"X-Drip-%d: 1\r\n" % line)
+    assert closed, "the request was never cut"
+    assert time.monotonic() - accepted >= 10.0
+    with contextlib.suppress(ConnectionResetError):  # aborted: no answer
+        assert client.sock.recv(4096) == b""
+
+
+def openFiles(server: Server) -> list[str]:
+    """What the server's file descriptors are open on."""
+    fds = Path(f"/proc/{server.process.pid}/fd")
+    return [os.readlink(fd) for fd in fds.iterdir()]
+
+
+def test_bodiesRefusedUnread(startServer: StartServer) -> None:
+    """
+    A request with a large body, to the page or the metrics, is answered
+    413 as soon as its headers are in and closed: nothing of it goes to
+    a (deleted) temporary file or into the server's memory.
+    """
+    server = startServer(*WEB, "--metrics", "tcp:0")
+    metrics = int(
+        waitFor(
+            lambda: re.search(r":(\d+) \(metrics\)", server.logText()), "metrics"
+        ).group(1)
+    )
+    before = server.peakMemory()
+    for port, path, size in [(webPort(server), "/", 200), (metrics, "/metrics", 50)]:
+        client = Client(port)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Length: {size << 20}\r\n\r\n"
+        )
+        client.send(head.encode() + b"x" * (1 << 16))
+        while b"\r\n\r\n" not in client.buffer:
+            chunk = client.sock.recv(4096)
+            assert chunk, "closed without an answer"
+            client.buffer += chunk
+        assert client.buffer.startswith(b"HTTP/1.1 413 ")
+        assert not [name for name in openFiles(server) if "(deleted)" in name]
+        with contextlib.suppress(OSError):  # the server has closed it
+            for _ in range(256):
+                client.send(b"x" * (1 << 16))
+            client.readToEnd()
+    assert server.peakMemory() - before < 8 << 20
+
+
+def test_answersNameNoSoftware(startServer: StartServer) -> None:
+    """
+    The web and metrics sites answer as C{Server: chat}, and name neither
+    their software nor its version: pages, errors, refusals.
+    """
+    server = startServer(*WEB, "--metrics", "tcp:0")
+    web = webPort(server)
+    metrics = int(
+        waitFor(
+            lambda: re.search(r":(\d+) \(metrics\)", server.logText()), "metrics"
+        ).group(1)
+    )
+    host = "Host: 127.0.0.1"
+    answers = [
+        (b"200", answer(web, "GET / HTTP/1.1", host)),
+        (b"404", answer(web, "GET /nothing HTTP/1.1", host)),
+        (b"405", answer(web, "POST / HTTP/1.1", host, "Content-Length: 0")),
+        (b"413", answer(web, "POST / HTTP/1.1", host, "Content-Length: 5")),
+        (b"403", answer(web, "GET / HTTP/1.1", "Host: evil.example")),
+        (b"200", answer(metrics, "GET /metrics HTTP/1.1", host)),
+        (b"404", answer(metrics, "GET /other HTTP/1.1", host)),
+    ]
+    for code, data in answers:
+        head = data.partition(b"\r\n\r\n")[0]
+        assert status(data) == code, data[:200]
+        assert re.findall(rb"\r\nserver:([^\r]*)", head, re.IGNORECASE) == [b" chat"]
+        assert not re.search(rb"twisted|autobahn|python", data, re.IGNORECASE)

@@ -9,16 +9,18 @@ import re
 from base64 import b64encode
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import Any
 
-from autobahn.twisted.resource import WebSocketResource
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from chat.web.admission import WebConnection
+from chat.web.hosts import Hosts
 from chat.web.origins import Origins
-from chat.web.socket import RoomSocketFactory
+from chat.web.requests import SERVER, ChatSite
+from chat.web.socket import RoomSocket, RoomSocketFactory
 
 PAGE = "page.html"
 """The page, with its style and script inline, in this package."""
@@ -27,7 +29,7 @@ PAGE = "page.html"
 @dataclass(frozen=True)
 class Features:
     """
-    The chat features (SPEC section 9) the server was started with, which
+    The chat features (chat mode) the server was started with, which
     the page offers too: a login form (C{auth}), commands and names
     (C{commands}), the history block (C{history}, the most lines a
     newcomer is sent).
@@ -105,35 +107,65 @@ class Page(Resource):
         return self._body
 
 
-class RoomSocketResource(WebSocketResource):
+class RoomSocketResource(Resource):
     """
-    The WebSocket at C{/ws}.  Once it has the connection, Twisted Web's
-    channel and the upgrade request are let go: they hold each other, and
-    only the garbage collector would free them, late (1.7 KiB a WebSocket).
+    The WebSocket at C{/ws}.  The connection of an upgrade request is
+    handed to a L{RoomSocket}, which reads the request again: the web
+    door's connection (L{WebConnection}) stays beneath it, in the place it
+    was given in the room.  Twisted Web's channel and the request are let
+    go: they hold each other, and only the garbage collector would free
+    them, late (1.7 KiB a WebSocket).
     """
 
+    isLeaf = True
+
+    def __init__(self, sockets: RoomSocketFactory) -> None:
+        super().__init__()
+        self._sockets = sockets
+
     def render(self, request: Request) -> bytes | int:
-        rendered: bytes | int = super().render(request)
-        if request.channel is not None and request.channel.transport is None:
-            request.channel.requests.clear()
-        return rendered
+        channel: Any = request.channel
+        door = channel.transport
+        if not isinstance(door, WebConnection):
+            raise TypeError("the WebSocket is served through the web door only")
+        socket = self._sockets.buildProtocol(request.getClientAddress())
+        assert isinstance(socket, RoomSocket)
+        socket.door = door
+        channel.transport = None
+        channel.requests.clear()
+        door.upgrade(socket)
+        door.resumeProducing()  # the channel may have paused it meanwhile
+        socket.dataReceived(requestHead(request))
+        return NOT_DONE_YET
+
+
+def requestHead(request: Request) -> bytes:
+    """The head of C{request}, as it came (it has no body)."""
+    lines = [b"%s %s HTTP/1.1" % (request.method, request.uri)]
+    for name, values in request.requestHeaders.getAllRawHeaders():
+        lines.extend(name + b": " + value for value in values)
+    return b"\r\n".join([*lines, b"", b""])
 
 
 def webSite(
-    room: ServerFactory[Protocol],
     origins: list[str],
     log: Logger,
     clock: IReactorTime,
     features: Features = Features(),
+    hosts: list[str] = [],  # noqa: B006 (never changed)
 ) -> Site:
     """
-    The site for browsers in C{room}: its page, offering C{features}, and
-    its WebSocket, which pages of their own origin and of C{origins} may
-    open.
+    The site for browsers: its page, offering C{features}, and its
+    WebSocket, which pages of their own origin and of C{origins} may open;
+    for the server's own addresses and C{hosts} (L{chat.web.hosts}).  Its
+    connections come through the web door (L{chat.web.admission}), which
+    gives them their place in the room.
     """
     root = Resource()
     html = files(__package__).joinpath(PAGE).read_text()
     root.putChild(b"", Page(pageFor(html, features)))
-    sockets = RoomSocketFactory(room, Origins(origins), log, clock)
+    sockets = RoomSocketFactory(Origins(origins), log, clock)
+    # The handshake's answers name the server as every other answer does.
+    sockets.server = SERVER.decode()
     root.putChild(b"ws", RoomSocketResource(sockets))
-    return Site(root)
+    return ChatSite(root, Hosts(hosts))

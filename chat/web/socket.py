@@ -24,7 +24,7 @@ from autobahn.twisted.websocket import (
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer, IReactorTime, ISSLTransport
-from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -33,6 +33,7 @@ from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
 from chat.room import CLOSE_GRACE
 from chat.sendq import SocketQueue
+from chat.web.admission import WebConnection
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
 
@@ -154,6 +155,8 @@ class RoomSocket(WebSocketServerProtocol):
     """
 
     factory: RoomSocketFactory
+    door: WebConnection
+    """The connection as the web door accepted it, in its place in the room."""
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
     _sender: FrameSender | None = None
@@ -185,14 +188,12 @@ class RoomSocket(WebSocketServerProtocol):
     def onOpen(self) -> None:
         # The handshake's text is not needed for the connection's life.
         self.http_headers, self.http_request_data, self.http_response_data = {}, b"", ""
-        client = self.factory.room.buildProtocol(self.transport.getPeer())  # type: ignore[union-attr]
-        assert client is not None
-        if isinstance(client, ChatProtocol):
-            client.via = "web"
-            client.welcome = self._welcome
-            sender = self._sender
-            if sender is not None:
-                client.queueFor = lambda transport: sender
+        client = self.door.enter()
+        client.via = "web"
+        client.welcome = self._welcome
+        sender = self._sender
+        if sender is not None:
+            client.queueFor = lambda transport: sender
         self._client = client
         self._clientTransport = SocketTransport(self, self.transport)
         client.makeConnection(self._clientTransport)
@@ -345,7 +346,6 @@ class RoomSocketFactory(WebSocketServerFactory):
     """
     Builds the WebSockets of a room's web clients.
 
-    @ivar room: the room, the factory of its clients.
     @ivar origins: the pages allowed to connect.
     @ivar frames: the frames built for what the room writes.
     """
@@ -354,7 +354,6 @@ class RoomSocketFactory(WebSocketServerFactory):
 
     def __init__(
         self,
-        room: ServerFactory[Protocol],
         origins: Origins,
         log: Logger,
         clock: IReactorTime,
@@ -365,7 +364,6 @@ class RoomSocketFactory(WebSocketServerFactory):
         # the close frame as any client the room closes (autobahn's own
         # wait, one second from the close frame being queued, is shorter).
         self.setProtocolOptions(webStatus=False, closeHandshakeTimeout=CLOSE_GRACE)
-        self.room = room
         self.origins = origins
         self.log = log
         self.frames = FrameCache(self, clock)
