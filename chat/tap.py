@@ -248,8 +248,6 @@ class Options(VersionOption, usage.Options):
             _checkEndpoint("--listen", description)
         for description in self["web"]:
             _checkEndpoint("--web", description)
-        if self["web-hosts"] and not self["web"]:
-            raise usage.UsageError("--web-host: has no effect without --web")
         if self["metrics"] is not None:
             self["metrics"] = loopbackByDefault(self["metrics"])
             _checkEndpoint("--metrics", self["metrics"])
@@ -272,6 +270,7 @@ _NEEDS = (
     ("--login-timeout", "login-timeout", "--auth", "auth"),
     ("--auth-plaintext", "auth-plaintext", "--auth", "auth"),
     ("--web-origin", "web-origins", "--web", "web"),
+    ("--web-host", "web-hosts", "--web", "web"),
 )
 """What an option needs: the option and its key, the other and its key."""
 
