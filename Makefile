@@ -2,6 +2,9 @@ PYTHON ?= python3
 PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: the server and its dependencies (what make run needs), then
+# the test extra on top of it (what make test needs).
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -10,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Start the server on $(PORT) (8080 unless given: make run PORT=9000) in the
 # foreground; Ctrl+C stops it.
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/twistd -n chat --port $(PORT)
 
 # Lint, format check, type check, then every test.
@@ -37,8 +40,14 @@ test-programs:
 
 # An editable install: the project's directory goes on sys.path, so the
 # code and the twistd plugin are used from here.
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable .
+	touch $@
+
+# The same install with the test tools (pytest, hypothesis, ruff, mypy,
+# playwright, ...); after make run, only they are added.
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet --editable ".[test]"
 	touch $@
