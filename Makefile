@@ -24,14 +24,17 @@ test: $(STAMP) test-programs
 	$(BIN)/pytest
 
 # Programs some tests start besides the server: redis-server for the
-# cluster, systemd-socket-activate for the systemd units, Apache's htpasswd
-# for a password file written by it, chromium for the browser tests
+# cluster, systemd-socket-activate and systemd-analyze for the systemd units,
+# logrotate for contrib/logrotate, Apache's htpasswd for a password file
+# written by it, chromium for the browser tests
 # (Playwright downloads no browser of its own here).  Debian's packages are
 # installed when one is missing and apt-get is there.
 test-programs:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
+	{ command -v systemd-socket-activate && command -v systemd-analyze; } >/dev/null \
+		|| missing="$$missing systemd"; \
+	command -v logrotate >/dev/null || missing="$$missing logrotate"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
