@@ -4,6 +4,7 @@ The server as a twistd service: the room's listeners, its log, its shutdown.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from contextlib import suppress
@@ -33,6 +34,7 @@ from zope.interface import implementer
 from chat.addresses import describeAddress
 from chat.limits import raiseOpenFileLimit
 from chat.log import LogFileObserver, openLog, plural
+from chat.owner import ProcessOwner
 from chat.room import ChatRoom
 
 FLUSH_INTERVAL = 1.0
@@ -80,6 +82,10 @@ class ChatService(MultiService):
     gone, so that the file sees the whole life of the server.  The room logs
     to a publisher of its own; errors that Twisted logs globally (tracebacks
     among them) are copied to the file as well.
+
+    With C{logOwner}, the user twistd switches to after the start, the log
+    file is given to that user as soon as it is opened, so that the server
+    can open it again on SIGHUP.
     """
 
     def __init__(
@@ -91,6 +97,7 @@ class ChatService(MultiService):
         reactor: Any,
         handleSignals: bool = True,
         logFormat: str = "text",
+        logOwner: ProcessOwner | None = None,
     ) -> None:
         super().__init__()
         self.room = room
@@ -98,6 +105,7 @@ class ChatService(MultiService):
         self._logPath = logPath
         self._logLevel = logLevel
         self._logFormat = logFormat
+        self._logOwner = logOwner
         self._reactor = reactor
         self._handleSignals = handleSignals
         self._file: LogFileObserver | None = None
@@ -129,6 +137,7 @@ class ChatService(MultiService):
             self.openLog()
         except OSError as failed:
             _refuse(f"--logfile: cannot write {self._logPath!r}: {failed.strerror}")
+        self._handOverLog()
         self._raiseOpenFileLimit()
         try:
             super().privilegedStartService()
@@ -165,6 +174,33 @@ class ChatService(MultiService):
             self.room.log.info("stopped", category="stop")
         finally:
             self._closeLog()
+
+    def _handOverLog(self) -> None:
+        """
+        Give the log file to the user the server is about to run as, and
+        warn when that user cannot create it again after it is renamed.
+        """
+        owner = self._logOwner
+        if owner is None or self._logPath == "-":
+            return
+        try:
+            owner.give(self._logPath)
+        except OSError as failed:
+            self._closeLog()
+            _refuse(
+                f"--logfile: cannot give {self._logPath!r} to uid {owner.uid}"
+                f" gid {owner.gid}: {failed.strerror}"
+            )
+        directory = os.path.dirname(os.path.abspath(self._logPath))
+        if not owner.mayCreateIn(directory):
+            self.room.log.warn(
+                "uid {uid} cannot create files in {directory!r}: once the log is"
+                " renamed (logrotate, mv), SIGHUP cannot create it again; make the"
+                " directory writable by that user",
+                category="start",
+                uid=owner.uid,
+                directory=directory,
+            )
 
     def _raiseOpenFileLimit(self) -> None:
         maxClients = self.room.limits.maxClients
