@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 from contextlib import suppress
 from types import FrameType
@@ -14,6 +15,7 @@ from typing import Any, NoReturn
 from twisted.application import strports
 from twisted.application.service import MultiService
 from twisted.internet import error
+from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -24,6 +26,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import (
     FilteringLogObserver,
     ILogObserver,
+    Logger,
     LogLevel,
     LogLevelFilterPredicate,
     LogPublisher,
@@ -43,33 +46,73 @@ FLUSH_INTERVAL = 1.0
 SPARE_FILES = 64
 """Open files the server needs besides its clients: listeners, log, ..."""
 
+OTHERS_CONNECT = stat.S_IROTH | stat.S_IWOTH
+"""The bits of a UNIX socket's mode that let any local user connect to it."""
+
+
+def logListening(log: Logger, kind: str, address: str, what: str = "") -> None:
+    """
+    Log that the server listens on C{address}, a listener of C{kind}
+    (C{tcp}, C{ssl}, C{unix}); C{what} says what is served there, when it
+    is not the room itself (C{web}, C{metrics}).
+    """
+    log.info(
+        "listening on {kind} {address}{what}",
+        category="start",
+        kind=kind,
+        address=address,
+        what=f" ({what})" if what else "",
+    )
+
 
 @implementer(IStreamServerEndpoint)
 class AnnouncedEndpoint:
     """
     An endpoint that logs the address it listens on once it does, so that
-    C{--port 0} tells which port it got.  C{what} says what is served there,
-    when it is not the room itself.
+    C{--port 0} tells which port it got, and the kind of listener given by
+    C{description}.  C{what} says what is served there, when it is not the
+    room itself.  A UNIX socket that every local user may connect to gets a
+    warning.
     """
 
     def __init__(
-        self, endpoint: IStreamServerEndpoint, room: ChatRoom, kind: str = ""
+        self,
+        endpoint: IStreamServerEndpoint,
+        room: ChatRoom,
+        description: str,
+        what: str = "",
     ) -> None:
         self._endpoint = endpoint
         self._room = room
-        self._kind = f" ({kind})" if kind else ""
+        self._tls = description.partition(":")[0].strip().lower() == "ssl"
+        self._what = what
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
-        self._room.log.info(
-            "listening on {address}{kind}",
-            category="start",
-            address=describeAddress(port.getHost()),
-            kind=self._kind,
-        )
+        address = port.getHost()
+        if isinstance(address, UNIXAddress) and address.name:
+            path = os.fsdecode(address.name)
+            logListening(self._room.log, "unix", path, self._what)
+            self._checkMode(path)
+        else:
+            kind = "ssl" if self._tls else "tcp"
+            logListening(self._room.log, kind, describeAddress(address), self._what)
         return port
+
+    def _checkMode(self, path: str) -> None:
+        """Warn when every local user may connect to the socket at C{path}."""
+        with suppress(OSError):  # an abstract socket has no file
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & OTHERS_CONNECT:
+                self._room.log.warn(
+                    "unix socket {path} is open to every local user (mode {mode:o}):"
+                    " give it mode=660 or less in --listen",
+                    category="start",
+                    path=path,
+                    mode=mode,
+                )
 
 
 class ChatService(MultiService):
@@ -119,17 +162,19 @@ class ChatService(MultiService):
         self,
         description: str,
         factory: IProtocolFactory | None = None,
-        kind: str = "",
+        what: str = "",
     ) -> None:
         """
         Listen on the endpoint C{description} once the service starts, for
-        C{factory}, the room itself by default; C{kind} says in the log
+        C{factory}, the room itself by default; C{what} says in the log
         what listens when it is not the room (C{"web"}).
         """
         listener = strports.service(
             description, factory or self.room, reactor=self._reactor
         )
-        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, kind)
+        listener.endpoint = AnnouncedEndpoint(
+            listener.endpoint, self.room, description, what
+        )
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:

@@ -142,7 +142,7 @@ def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
     assert a.readToEnd() == b"server: shutting down\n"
     log = miniServ.log.read_text()
     for event in [
-        f"[INFO] [server] [start] listening on 127.0.0.1:{miniServ.port}\n",
+        f"[INFO] [server] [start] listening on tcp 127.0.0.1:{miniServ.port}\n",
         "[INFO] [server] [STATE] client 0 connected from 127.0.0.1:",
         "[INFO] [server] [RX] [client 0] hello b\n",
         "[INFO] [server] [BROADCAST] to 1 client\n",

@@ -158,7 +158,7 @@ def test_pythonDashMChatIsTheServer(tmp_path: Path) -> None:
         found = waitFor(
             lambda: (
                 log.exists()
-                and re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
+                and re.search(r"listening on tcp 127\.0\.0\.1:(\d+)", log.read_text())
             ),
             "the server to listen",
         )

@@ -106,7 +106,7 @@ class NobodyServer(ServerProcess):
         if self.process.poll() is not None:
             raise AssertionError(f"server exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
         text = self.log.read_text() if self.log.exists() else ""
-        return re.search(r"\[start\] listening on 127\.0\.0\.1:(\d+)", text)
+        return re.search(r"\[start\] listening on tcp 127\.0\.0\.1:(\d+)", text)
 
 
 @pytest.fixture

@@ -148,7 +148,7 @@ def test_chatThroughTheActivatedSocket(tmp_path: Path) -> None:
         first.send(b"and back\n")
         second.expect(b"client 0: and back\n")
     text = log.read_text()
-    assert re.search(rf"\[start\] listening on 127\.0\.0\.1:{port}\n", text)
+    assert re.search(rf"\[start\] listening on tcp 127\.0\.0\.1:{port}\n", text)
     assert "[RX] [client 1] through systemd's socket\n" in text
     assert "Traceback" not in text
 

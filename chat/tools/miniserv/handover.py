@@ -20,6 +20,7 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from chat.peers import LocalPeers
+from chat.service import logListening
 from chat.tap import Options, makeService
 from chat.tools.miniserv.relay import StartupRelay
 
@@ -90,7 +91,7 @@ def replay(events: list[tuple[Any, ...]], log: Logger) -> None:
     for when, kind, subject, *details in events:
         stamp.when = when
         if kind == "listening":
-            past.info("listening on {address}", category="start", address=subject)
+            logListening(past, "tcp", subject)
         elif kind == "connected":
             past.info(
                 "client {clientId} connected from {peer}",
