@@ -10,6 +10,7 @@ import pwd
 import stat
 from dataclasses import dataclass
 
+from twisted.logger import Logger
 from twisted.python import usage
 
 
@@ -43,13 +44,24 @@ class ProcessOwner:
             gid = pwd.getpwuid(uid).pw_gid
         return cls(uid, gid)
 
-    def give(self, path: str) -> None:
+    def takeLog(self, path: str, log: Logger) -> None:
         """
-        Make this user the owner of the file at C{path}.
+        Make this user the owner of the log file at C{path}; warn on C{log}
+        when it may not create the file again once it is renamed.
 
-        @raise OSError: it cannot (the process is not root).
+        @raise OSError: it cannot be given (the process is not root).
         """
         os.chown(path, self.uid, self.gid)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not self.mayCreateIn(directory):
+            log.warn(
+                "uid {uid} cannot create files in {directory!r}: once the log is"
+                " renamed (logrotate, mv), SIGHUP cannot create it again; make the"
+                " directory writable by that user",
+                category="start",
+                uid=self.uid,
+                directory=directory,
+            )
 
     def mayCreateIn(self, directory: str) -> bool:
         """

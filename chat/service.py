@@ -46,8 +46,8 @@ FLUSH_INTERVAL = 1.0
 SPARE_FILES = 64
 """Open files the server needs besides its clients: listeners, log, ..."""
 
-OTHERS_CONNECT = stat.S_IROTH | stat.S_IWOTH
-"""The bits of a UNIX socket's mode that let any local user connect to it."""
+OTHERS_CONNECT = stat.S_IWOTH
+"""The bit of a UNIX socket's mode that lets any local user connect to it."""
 
 
 def logListening(log: Logger, kind: str, address: str, what: str = "") -> None:
@@ -126,9 +126,8 @@ class ChatService(MultiService):
     to a publisher of its own; errors that Twisted logs globally (tracebacks
     among them) are copied to the file as well.
 
-    With C{logOwner}, the user twistd switches to after the start, the log
-    file is given to that user as soon as it is opened, so that the server
-    can open it again on SIGHUP.
+    With C{logOwner} (twistd's C{--uid}), the log file is given to that
+    user as soon as it is opened, so that SIGHUP can open it again.
     """
 
     def __init__(
@@ -221,30 +220,17 @@ class ChatService(MultiService):
             self._closeLog()
 
     def _handOverLog(self) -> None:
-        """
-        Give the log file to the user the server is about to run as, and
-        warn when that user cannot create it again after it is renamed.
-        """
+        """Give the log file to the user the server is about to run as."""
         owner = self._logOwner
         if owner is None or self._logPath == "-":
             return
         try:
-            owner.give(self._logPath)
+            owner.takeLog(self._logPath, self.room.log)
         except OSError as failed:
             self._closeLog()
             _refuse(
-                f"--logfile: cannot give {self._logPath!r} to uid {owner.uid}"
-                f" gid {owner.gid}: {failed.strerror}"
-            )
-        directory = os.path.dirname(os.path.abspath(self._logPath))
-        if not owner.mayCreateIn(directory):
-            self.room.log.warn(
-                "uid {uid} cannot create files in {directory!r}: once the log is"
-                " renamed (logrotate, mv), SIGHUP cannot create it again; make the"
-                " directory writable by that user",
-                category="start",
-                uid=owner.uid,
-                directory=directory,
+                f"--logfile: cannot give {self._logPath!r} to uid {owner.uid}:"
+                f" {failed.strerror}"
             )
 
     def _raiseOpenFileLimit(self) -> None:
