@@ -2,6 +2,9 @@ PYTHON ?= python3
 PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: the server and its dependencies (what make run needs), then
+# the test extra on top of it (what make test needs).
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -10,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Start the server on $(PORT) (8080 unless given: make run PORT=9000) in the
 # foreground; Ctrl+C stops it.
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/twistd -n chat --port $(PORT)
 
 # Lint, format check, type check, then every test.
@@ -21,14 +24,17 @@ test: $(STAMP) test-programs
 	$(BIN)/pytest
 
 # Programs some tests start besides the server: redis-server for the
-# cluster, systemd-socket-activate for the systemd units, Apache's htpasswd
-# for a password file written by it, chromium for the browser tests
+# cluster, systemd-socket-activate and systemd-analyze for the systemd units,
+# logrotate for contrib/logrotate, Apache's htpasswd for a password file
+# written by it, chromium for the browser tests
 # (Playwright downloads no browser of its own here).  Debian's packages are
 # installed when one is missing and apt-get is there.
 test-programs:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
+	{ command -v systemd-socket-activate && command -v systemd-analyze; } >/dev/null \
+		|| missing="$$missing systemd"; \
+	command -v logrotate >/dev/null || missing="$$missing logrotate"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
@@ -37,8 +43,14 @@ test-programs:
 
 # An editable install: the project's directory goes on sys.path, so the
 # code and the twistd plugin are used from here.
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable .
+	touch $@
+
+# The same install with the test tools (pytest, hypothesis, ruff, mypy,
+# playwright, ...); after make run, only they are added.
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet --editable ".[test]"
 	touch $@

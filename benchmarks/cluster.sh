@@ -74,13 +74,13 @@ redis=redis://127.0.0.1:$redisPort/0
 
 echo "== one node, no Redis: 100 clients, 10 senders"
 node single "$(port)"
-singlePort=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/single/mini_serv.log" | cut -d: -f2)
+singlePort=$(grep -o 'listening on tcp 127.0.0.1:[0-9]*' "$work/single/mini_serv.log" | cut -d: -f2)
 load "$singlePort" "$node_pid" 100 10
 kill "$node_pid"
 
 echo "== one node with Redis: 100 clients, 10 senders"
 node alone "$(port)" --redis "$redis" --room alone
-alonePort=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/alone/mini_serv.log" | cut -d: -f2)
+alonePort=$(grep -o 'listening on tcp 127.0.0.1:[0-9]*' "$work/alone/mini_serv.log" | cut -d: -f2)
 load "$alonePort" "$node_pid" 100 10
 kill "$node_pid"
 

@@ -15,16 +15,18 @@ if TYPE_CHECKING:
     from twisted.logger import Logger
 
 
-def listening(log: Logger, address: str, kind: str = "") -> None:
+def listening(log: Logger, kind: str, address: str, what: str = "") -> None:
     """
-    The server listens on C{address}, for C{kind} (C{"web"}) when it is not
-    the room itself.
+    The server listens on C{address}, a listener of C{kind} (C{tcp},
+    C{ssl}, C{unix}); C{what} says what is served there, when it is not the
+    room itself (C{web}, C{metrics}).
     """
     log.info(
-        "listening on {address}{kind}",
+        "listening on {kind} {address}{what}",
         category="start",
+        kind=kind,
         address=address,
-        kind=f" ({kind})" if kind else "",
+        what=f" ({what})" if what else "",
     )
 
 

@@ -2,7 +2,7 @@
 The server log (SPEC section 3): C{twisted.logger} events written one per
 line as::
 
-    2026-11-23 15:52:18.123 [INFO] [server] [start] listening on 127.0.0.1:8080
+    2026-11-23 15:52:18.123 [INFO] [server] [start] listening on tcp 127.0.0.1:8080
 
 Events carry a C{category} field (C{start}, C{STATE}, C{RX}, C{BROADCAST},
 C{stop}, ...).  A relay event (one per received chunk, carrying

@@ -4,7 +4,9 @@ The server as a twistd service: the room's listeners, its log, its shutdown.
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import sys
 from contextlib import suppress
 from types import FrameType
@@ -13,6 +15,7 @@ from typing import Any, NoReturn
 from twisted.application import strports
 from twisted.application.service import MultiService
 from twisted.internet import error
+from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -34,6 +37,7 @@ from chat import events
 from chat.addresses import describeAddress
 from chat.limits import raiseOpenFileLimit
 from chat.log import LogFileObserver, openLog, plural
+from chat.owner import ProcessOwner
 from chat.room import ChatRoom
 
 FLUSH_INTERVAL = 1.0
@@ -42,28 +46,58 @@ FLUSH_INTERVAL = 1.0
 SPARE_FILES = 64
 """Open files the server needs besides its clients: listeners, log, ..."""
 
+OTHERS_CONNECT = stat.S_IWOTH
+"""The bit of a UNIX socket's mode that lets any local user connect to it."""
+
 
 @implementer(IStreamServerEndpoint)
 class AnnouncedEndpoint:
     """
     An endpoint that logs the address it listens on once it does, so that
-    C{--port 0} tells which port it got.  C{what} says what is served there,
-    when it is not the room itself.
+    C{--port 0} tells which port it got, and the kind of listener given by
+    C{description}.  C{what} says what is served there, when it is not the
+    room itself.  A UNIX socket that every local user may connect to gets a
+    warning.
     """
 
     def __init__(
-        self, endpoint: IStreamServerEndpoint, room: ChatRoom, kind: str = ""
+        self,
+        endpoint: IStreamServerEndpoint,
+        room: ChatRoom,
+        description: str,
+        what: str = "",
     ) -> None:
         self._endpoint = endpoint
         self._room = room
-        self._kind = kind
+        self._tls = description.partition(":")[0].strip().lower() == "ssl"
+        self._what = what
 
     def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
         return self._endpoint.listen(factory).addCallback(self._announce)
 
     def _announce(self, port: IListeningPort) -> IListeningPort:
-        events.listening(self._room.log, describeAddress(port.getHost()), self._kind)
+        address = port.getHost()
+        if isinstance(address, UNIXAddress) and address.name:
+            path = os.fsdecode(address.name)
+            events.listening(self._room.log, "unix", path, self._what)
+            self._checkMode(path)
+        else:
+            kind = "ssl" if self._tls else "tcp"
+            events.listening(self._room.log, kind, describeAddress(address), self._what)
         return port
+
+    def _checkMode(self, path: str) -> None:
+        """Warn when every local user may connect to the socket at C{path}."""
+        with suppress(OSError):  # an abstract socket has no file
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & OTHERS_CONNECT:
+                self._room.log.warn(
+                    "unix socket {path} is open to every local user (mode {mode:o}):"
+                    " give it mode=660 or less in --listen",
+                    category="start",
+                    path=path,
+                    mode=mode,
+                )
 
 
 class ChatService(MultiService):
@@ -76,6 +110,9 @@ class ChatService(MultiService):
     gone, so that the file sees the whole life of the server.  The room logs
     to a publisher of its own; errors that Twisted logs globally (tracebacks
     among them) are copied to the file as well.
+
+    With C{logOwner} (twistd's C{--uid}), the log file is given to that
+    user as soon as it is opened, so that SIGHUP can open it again.
     """
 
     def __init__(
@@ -87,6 +124,7 @@ class ChatService(MultiService):
         reactor: Any,
         handleSignals: bool = True,
         logFormat: str = "text",
+        logOwner: ProcessOwner | None = None,
     ) -> None:
         super().__init__()
         self.room = room
@@ -94,6 +132,7 @@ class ChatService(MultiService):
         self._logPath = logPath
         self._logLevel = logLevel
         self._logFormat = logFormat
+        self._logOwner = logOwner
         self._reactor = reactor
         self._handleSignals = handleSignals
         self._file: LogFileObserver | None = None
@@ -107,17 +146,19 @@ class ChatService(MultiService):
         self,
         description: str,
         factory: IProtocolFactory | None = None,
-        kind: str = "",
+        what: str = "",
     ) -> None:
         """
         Listen on the endpoint C{description} once the service starts, for
-        C{factory}, the room itself by default; C{kind} says in the log
+        C{factory}, the room itself by default; C{what} says in the log
         what listens when it is not the room (C{"web"}).
         """
         listener = strports.service(
             description, factory or self.room, reactor=self._reactor
         )
-        listener.endpoint = AnnouncedEndpoint(listener.endpoint, self.room, kind)
+        listener.endpoint = AnnouncedEndpoint(
+            listener.endpoint, self.room, description, what
+        )
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:
@@ -125,6 +166,7 @@ class ChatService(MultiService):
             self.openLog()
         except OSError as failed:
             _refuse(f"--logfile: cannot write {self._logPath!r}: {failed.strerror}")
+        self._handOverLog()
         self._raiseOpenFileLimit()
         try:
             super().privilegedStartService()
@@ -161,6 +203,20 @@ class ChatService(MultiService):
             self.room.log.info("stopped", category="stop")
         finally:
             self._closeLog()
+
+    def _handOverLog(self) -> None:
+        """Give the log file to the user the server is about to run as."""
+        owner = self._logOwner
+        if owner is None or self._logPath == "-":
+            return
+        try:
+            owner.takeLog(self._logPath, self.room.log)
+        except OSError as failed:
+            self._closeLog()
+            _refuse(
+                f"--logfile: cannot give {self._logPath!r} to uid {owner.uid}:"
+                f" {failed.strerror}"
+            )
 
     def _raiseOpenFileLimit(self) -> None:
         maxClients = self.room.limits.maxClients

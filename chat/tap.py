@@ -20,6 +20,7 @@ from chat.interfaces import IMetrics, IPeers
 from chat.limits import Limits
 from chat.log import FORMATS, LEVELS
 from chat.metrics import NO_METRICS
+from chat.owner import ProcessOwner
 from chat.peers import LocalPeers
 from chat.room import ChatRoom
 from chat.service import ChatService
@@ -325,6 +326,7 @@ def makeService(
         config["log-level"],
         reactor,
         logFormat=config["log-format"],
+        logOwner=ProcessOwner.ofTwistd(config),
     )
     for description in config["endpoints"]:
         service.listenOn(description)

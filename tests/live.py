@@ -125,7 +125,7 @@ class Server(ServerProcess):
         if self.process.poll() is not None:
             raise AssertionError(f"server exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
         text = self.log.read_text() if self.log.exists() else ""
-        return re.search(r"\[start\] listening on 127\.0\.0\.1:(\d+)", text)
+        return re.search(r"\[start\] listening on (?:tcp|ssl) 127\.0\.0\.1:(\d+)", text)
 
     def connect(self) -> Client:
         """A new client, once every client before it has seen it arrive."""

@@ -334,11 +334,9 @@ def test_tlsClientThatNeverReadsIsCutAtTheHardLimit(
     )
     tlsPort = int(
         waitFor(
-            lambda: re.findall(r"listening on 127\.0\.0\.1:(\d+)", server.logText())[
-                1:
-            ],
+            lambda: re.search(r"listening on ssl 127\.0\.0\.1:(\d+)", server.logText()),
             "the TLS listener",
-        )[0]
+        ).group(1)
     )
     sender = server.connect()
     reader = server.connect()

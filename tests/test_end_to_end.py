@@ -223,7 +223,7 @@ def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
     )
     path = str(tmp_path / "chat.sock")
     waitFor(
-        lambda: "listening on unix:chat.sock" in server.logText(), "the unix listener"
+        lambda: "listening on unix chat.sock\n" in server.logText(), "the unix listener"
     )
     tcp = server.connect()
     local = socket.socket(socket.AF_UNIX)
@@ -250,7 +250,9 @@ def test_logRecordsTheSession(startServer: StartServer) -> None:
     server.stop()
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
     body = [re.sub(f"^{stamp} ", "", line) for line in server.logText().splitlines()]
-    assert body[0] == f"[INFO] [server] [start] listening on 127.0.0.1:{server.port}"
+    assert (
+        body[0] == f"[INFO] [server] [start] listening on tcp 127.0.0.1:{server.port}"
+    )
     assert re.fullmatch(
         r"\[INFO\] \[server\] \[STATE\] client 0 connected from 127\.0\.0\.1:\d+",
         body[1],

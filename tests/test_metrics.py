@@ -122,7 +122,7 @@ def test_countsOverHTTP(startServer: StartServer) -> None:
     port = int(
         waitFor(
             lambda: re.search(
-                r"listening on 127\.0\.0\.1:(\d+) \(metrics\)", server.logText()
+                r"listening on tcp 127\.0\.0\.1:(\d+) \(metrics\)", server.logText()
             ),
             "the metrics listener",
         ).group(1)

@@ -150,7 +150,7 @@ def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
     assert a.readToEnd() == b"server: shutting down\n"
     log = miniServ.log.read_text()
     for event in [
-        f"[INFO] [server] [start] listening on 127.0.0.1:{miniServ.port}\n",
+        f"[INFO] [server] [start] listening on tcp 127.0.0.1:{miniServ.port}\n",
         "[INFO] [server] [STATE] client 0 connected from 127.0.0.1:",
         "[INFO] [server] [RX] [client 0] hello b\n",
         "[INFO] [server] [BROADCAST] to 1 client\n",
@@ -356,14 +356,14 @@ def test_startupRelayEventsAreLoggedAsTheServerLogsThem() -> None:
     """
     fake = FakeRoom()
     endpoint = TCP4ServerEndpoint(MemoryReactor(), 8080, interface="127.0.0.1")
-    AnnouncedEndpoint(endpoint, fake.room).listen(fake.room)
+    AnnouncedEndpoint(endpoint, fake.room, "tcp:8080").listen(fake.room)
     sender, senderOut = fake.connect()
     _, otherOut = fake.connect()
     sender.dataReceived(b"a\nb\n")
     fake.disconnect(sender)
     [listened] = [event for event in fake.events if event["category"] == "start"]
     relayEvents = [
-        (1.0, "listening", listened["address"]),
+        (1.0, "listening", "tcp", listened["address"]),
         (2.0, "connected", 0, describePeer(senderOut)),
         (3.0, "connected", 1, describePeer(otherOut)),
         (4.0, "relayed", 0, [b"a", b"b"], 1),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,12 @@ def test_pluginFoundByTwisted() -> None:
 
 @pytest.mark.live
 def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
+    """
+    A wheel built from the tracked files holds the twistd plugin, the
+    cluster's Lua scripts and the page of --web, but no plugin cache and no
+    C{__init__.py} of Twisted's packages; its metadata names the project and
+    its licence; and setuptools builds it without a warning.
+    """
     source = tmp_path / "source"
     tracked = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -49,17 +56,28 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
             shutil.copy2(ROOT / name, source / name)
     # What any local run of twistd leaves behind must not be packaged.
     (source / "twisted" / "plugins" / "dropin.cache").write_bytes(b"stale")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
-        + ["--no-build-isolation", "--wheel-dir", str(tmp_path), str(source)],
-        check=True,
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        + ["--wheel-dir", str(tmp_path), str(source)],
         capture_output=True,
+        text=True,
     )
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output
+    # Every file the wheel is to hold is declared: setuptools warns of none.
+    assert "warning" not in output.lower(), output
     [wheel] = tmp_path.glob("txchat-*.whl")
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
     assert "twisted/plugins/chat_plugin.py" in names
     assert "chat/tap.py" in names
+    assert "chat/web/page.html" in names
+    scripts = sorted(
+        path.relative_to(source).as_posix()
+        for path in (source / "chat" / "cluster" / "lua").glob("*.lua")
+    )
+    assert "chat/cluster/lua/stream.lua" in scripts
+    assert [name for name in names if name.endswith(".lua")] == scripts
     assert not [name for name in names if name.endswith("dropin.cache")]
     assert "twisted/__init__.py" not in names
     assert "twisted/plugins/__init__.py" not in names
@@ -140,7 +158,7 @@ def test_pythonDashMChatIsTheServer(tmp_path: Path) -> None:
         found = waitFor(
             lambda: (
                 log.exists()
-                and re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
+                and re.search(r"listening on tcp 127\.0\.0\.1:(\d+)", log.read_text())
             ),
             "the server to listen",
         )
@@ -153,3 +171,50 @@ def test_pythonDashMChatIsTheServer(tmp_path: Path) -> None:
     finally:
         server.kill()
         server.stderr.close()  # type: ignore[union-attr]
+
+
+def _dryRun(directory: Path, target: str) -> list[str]:
+    """The commands C{make TARGET} would run in C{directory}, one a line."""
+    done = subprocess.run(
+        ["make", "--dry-run", target],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
+def _installs(commands: list[str]) -> list[str]:
+    """What each C{pip install --editable} among C{commands} installs."""
+    return [
+        shlex.split(command)[-1]
+        for command in commands
+        if "pip install" in command and "--editable" in command
+    ]
+
+
+@pytest.mark.live
+def test_makeRunInstallsTheServerAloneAndMakeTestAddsTheTestTools(
+    tmp_path: Path,
+) -> None:
+    """
+    C{make run} creates the environment with the package and its runtime
+    dependencies only, not the test extra; C{make test} after it adds the
+    test extra to that environment without creating it again; and on a
+    fresh checkout C{make test} installs both.
+    """
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    assert _installs(_dryRun(tmp_path, "test")) == [".", ".[test]"]
+    run = _dryRun(tmp_path, "run")
+    assert any("-m venv .venv" in command for command in run)
+    assert _installs(run) == ["."]
+    # What make run leaves: the environment and its stamp, newer than the
+    # project's file.
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / ".runtime").touch()
+    test = _dryRun(tmp_path, "test")
+    assert not any("-m venv" in command for command in test)
+    assert _installs(test) == [".[test]"]
+    assert any(command.endswith("/pytest") for command in test)

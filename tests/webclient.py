@@ -24,7 +24,9 @@ WEB = ("--web", "tcp:0:interface=127.0.0.1")
 def webPort(server: Server) -> int:
     """The port the server's web site listens on, from its log."""
     found = waitFor(
-        lambda: re.search(r"listening on 127\.0\.0\.1:(\d+) \(web\)", server.logText()),
+        lambda: re.search(
+            r"listening on (?:tcp|ssl) 127\.0\.0\.1:(\d+) \(web\)", server.logText()
+        ),
         "the web site to log its port",
     )
     return int(found.group(1))

@@ -42,8 +42,7 @@ from zope.interface import implementer
 
 from chat import wire
 from chat.log import LogFileObserver, openLog, printable
-from chat.tools.cli import parseCommandLine
-from chat.version import VersionOption
+from chat.tools.cli import ToolOptions, parseCommandLine
 
 PROGRAM = "chat-client"
 CONNECT_TIMEOUT = 10.0
@@ -51,8 +50,9 @@ LOG_FLUSH_INTERVAL = 1.0
 HALF_CLOSE_GRACE = 5.0
 
 
-class Options(VersionOption, usage.Options):
-    synopsis = "Usage: chat-client [options] HOST PORT"
+class Options(ToolOptions):
+    program = PROGRAM
+    arguments = "HOST PORT"
     longdesc = (
         "Connect to a chat server: every line typed is sent, every line "
         "received is printed. Ends at end of input (Ctrl+D) once everything "
@@ -460,7 +460,7 @@ def _fail(log: Logger, message: str) -> NoReturn:
 
 
 def main() -> None:
-    options = parseCommandLine(Options(), PROGRAM)
+    options = parseCommandLine(Options())
     from twisted.internet import reactor
 
     try:

@@ -15,14 +15,14 @@ from twisted.python import usage
 
 from chat import htpasswd, parsing
 from chat.names import validNick
-from chat.tools.cli import parseCommandLine
-from chat.version import VersionOption
+from chat.tools.cli import ToolOptions, parseCommandLine
 
 PROGRAM = "chat-passwd"
 
 
-class Options(VersionOption, usage.Options):
-    synopsis = "[options] FILE NAME"
+class Options(ToolOptions):
+    program = PROGRAM
+    arguments = "FILE NAME"
     longdesc = (
         "Add NAME to FILE, the password file of twistd chat --auth, or change"
         " NAME's password.  FILE is created if missing; its format is that of"
@@ -64,7 +64,7 @@ def readPassword() -> bytes:
 
 
 def main() -> None:
-    options = parseCommandLine(Options(), PROGRAM)
+    options = parseCommandLine(Options())
     path = options["file"]
     try:
         users = htpasswd.read(path) if os.path.exists(path) else {}

@@ -29,15 +29,14 @@ from twisted.python.failure import Failure
 
 from chat import parsing, wire
 from chat.log import LogFileObserver, openLog, printable
-from chat.tools.cli import parseCommandLine
+from chat.tools.cli import ToolOptions, parseCommandLine
 from chat.tools.notices import ARRIVAL, HistorySkipper
-from chat.version import VersionOption
 
 PROGRAM = "chat-tester"
 
 
-class Options(VersionOption, usage.Options):
-    synopsis = "Usage: chat-tester [options]"
+class Options(ToolOptions):
+    program = PROGRAM
     longdesc = (
         "Open N connections, send a line from each, close all but the first, "
         "and check that the first received exactly what the protocol says; "
@@ -293,7 +292,7 @@ def _finish(log: Logger, status: int, report: str) -> NoReturn:
 
 
 def main() -> None:
-    options = parseCommandLine(Options(), PROGRAM)
+    options = parseCommandLine(Options())
     try:
         observer = LogFileObserver(openLog(options["log"]), component="tester")
     except OSError as failed:

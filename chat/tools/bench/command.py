@@ -14,7 +14,7 @@ from chat.tools.cli import parseCommandLine
 
 
 def main() -> None:
-    options = parseCommandLine(Options(), PROGRAM)
+    options = parseCommandLine(Options())
     showProgress = not options["json"] and sys.stdout.isatty()
     try:
         figures = Coordinator(options, showProgress).run()

@@ -7,13 +7,13 @@ from __future__ import annotations
 from twisted.python import usage
 
 from chat import parsing
-from chat.version import VersionOption
+from chat.tools.cli import ToolOptions
 
 PROGRAM = "chat-bench"
 
 
-class Options(VersionOption, usage.Options):
-    synopsis = "Usage: chat-bench [options]"
+class Options(ToolOptions):
+    program = PROGRAM
     longdesc = (
         "A load generator for chat servers that speak the mini_serv protocol: "
         "N connections, S senders, lines of B bytes at a rate or flat out; "

@@ -85,7 +85,7 @@ class StartupRelay:
     @ivar nextId: the id the next client will have.
     @ivar events: what happened, in order, for the log, each with the time
         it happened (as L{time.time}, taken before any client is told), and
-        what L{chat.events} logs it with: C{(when, "listening", address)},
+        what L{chat.events} logs it with: C{(when, "listening", "tcp", address)},
         C{(when, "connected", clientId, peer)}, C{(when, "relayed",
         clientId, lines, recipients)}, C{(when, "disconnected", clientId,
         why)}.
@@ -108,7 +108,7 @@ class StartupRelay:
         C{listeningSince}.
         """
         host, port = self.listener.getsockname()
-        self.events.append((listeningSince, "listening", f"{host}:{port}"))
+        self.events.append((listeningSince, "listening", "tcp", f"{host}:{port}"))
         self.listener.setblocking(False)
         self._poll.register(self.listener.fileno(), _IN)
         self._poll.register(self._wake, _IN)

@@ -26,8 +26,17 @@ MAX_LINE = 65536
 """The server's default C{--max-line}, which the start-up relay keeps too."""
 
 
+USAGE = f"""Usage: mini_serv PORT
+Serve the chat on {INTERFACE}:PORT, as the exam's mini_serv does, logging to
+{LOG_FILE} in the current directory.  Stop it with Ctrl+C or SIGTERM.
+"""
+
+
 def main() -> None:
     arguments = sys.argv[1:]
+    if arguments == ["--help"]:
+        sys.stdout.write(USAGE)
+        raise SystemExit(0)
     if len(arguments) != 1:
         _fail("Wrong number of arguments")
     try:
