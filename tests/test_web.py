@@ -11,6 +11,7 @@ import re
 from importlib.resources import files
 from typing import cast
 
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
@@ -553,6 +554,137 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
             + b"client 1: fragment\nclient 1: last\n",
         )
         self.assertEqual(self.frames(network), [(PONG, b"p")])
+
+
+class UnfinishedMessageTests(SocketOnFakeRoom):
+    """
+    A message is relayed once it has ended, valid: nothing of one that the
+    connection's end cuts off reaches the room.  Each test ends with a line
+    from another client, which must come right after what is checked.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tcp, self.tcpTransport = self.fake.connect()
+        self.socket, self.network = self.openSocket()
+        self.fake.received(self.tcpTransport)
+        self.other, self.otherTransport = self.fake.connect()
+        self.fake.received(self.tcpTransport)
+
+    def assertRelayedThenLeft(self, relayed: bytes) -> None:
+        """
+        The room saw C{relayed} from the browser, then its departure, then
+        the other client's line: nothing else.
+        """
+        self.network.lose(ConnectionDone())  # once autobahn has dropped it
+        self.other.dataReceived(b"marker\n")
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            relayed + b"server: client 1 just left\nclient 2: marker\n",
+        )
+
+    def test_fragmentThenProtocolError(self) -> None:
+        """
+        A fragment, then a new message where its continuation should be:
+        the connection is failed, and the fragment is not relayed.
+        """
+        self.socket.dataReceived(frame(TEXT, b"half", fin=False))
+        self.socket.dataReceived(frame(TEXT, b"other"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentThenClose(self) -> None:
+        """A closing handshake in the middle of a message: none of it is relayed."""
+        self.socket.dataReceived(frame(TEXT, b"half", fin=False))
+        self.socket.dataReceived(frame(CLOSE, b"\x03\xe8"))
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentThenConnectionLost(self) -> None:
+        self.socket.dataReceived(
+            frame(TEXT, b"ab", fin=False) + frame(0, b"cd", fin=False)
+        )
+        self.assertRelayedThenLeft(b"")
+
+    def test_messageEndingMidCharacter(self) -> None:
+        """
+        A message whose last frame ends in the middle of a UTF-8 sequence
+        fails the connection; none of it is relayed, in one frame or in
+        fragments.
+        """
+        self.socket.dataReceived(frame(TEXT, b"caf\xc3"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentsEndingMidCharacter(self) -> None:
+        self.socket.dataReceived(frame(TEXT, b"caf", fin=False))
+        self.socket.dataReceived(frame(0, b"\xc3"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentCutMidCharacter(self) -> None:
+        """A fragment that stops in the middle of a character, then the end."""
+        self.socket.dataReceived(frame(TEXT, "caf\u00e9".encode()[:-1], fin=False))
+        self.assertRelayedThenLeft(b"")
+
+    def test_linesOfAnUnfinishedMessage(self) -> None:
+        """Lines inside a message are not relayed before the message ends."""
+        self.socket.dataReceived(frame(TEXT, b"one\ntwo", fin=False))
+        self.socket.dataReceived(frame(TEXT, b"other"))
+        self.assertRelayedThenLeft(b"")
+
+    def test_messagesBeforeTheErrorRelayed(self) -> None:
+        """
+        The messages that ended before the error, in the same read, are
+        relayed: only the unfinished one is not.
+        """
+        self.socket.dataReceived(
+            frame(TEXT, b"first")
+            + frame(TEXT, b"sec", fin=False)
+            + frame(0, b"ond")
+            + frame(TEXT, b"cut", fin=False)
+            + frame(TEXT, b"other")
+        )
+        self.assertRelayedThenLeft(b"client 1: first\nclient 1: second\n")
+
+    def test_longMessageCutOff(self) -> None:
+        """
+        A message longer than a line is relayed in pieces as it comes; if it
+        is cut off, nothing more of it is relayed.
+        """
+        self.socket.dataReceived(frame(TEXT, b"a" * 16 + b"b" * 5, fin=False))
+        self.socket.dataReceived(frame(0, b"c" * 3, fin=False))
+        self.assertRelayedThenLeft(b"client 1: " + b"a" * 16 + b"\n")
+
+    def test_longMessageEnded(self) -> None:
+        """The same message, ended, is relayed whole, in pieces."""
+        self.socket.dataReceived(frame(TEXT, b"a" * 16 + b"b" * 5, fin=False))
+        self.socket.dataReceived(frame(0, b"c" * 3))
+        self.assertRelayedThenLeft(
+            b"client 1: " + b"a" * 16 + b"\nclient 1: bbbbbccc\n"
+        )
+
+    def test_cutOffUnderFloodControl(self) -> None:
+        """
+        A message cut off while flood control holds earlier ones: those
+        are relayed as far as the allowance goes, the cut one is not.
+        """
+        self.fake.room.limits = Limits(floodRate=1, floodBurst=2)
+        socket, network = self.openSocket()
+        self.fake.received(self.tcpTransport)
+        socket.dataReceived(
+            frame(TEXT, b"one")
+            + frame(TEXT, b"two")
+            + frame(TEXT, b"c" * 20, fin=False)
+        )
+        self.assertEqual(network.producerState, "paused")
+        self.fake.clock.advance(1)
+        network.lose(ConnectionDone())
+        self.other.dataReceived(b"marker\n")
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            b"client 3: one\nclient 3: two\nclient 3: " + b"c" * 16 + b"\n"
+            b"server: client 3 just left\nclient 2: marker\n",
+        )
 
 
 class SiteTests(SynchronousTestCase):

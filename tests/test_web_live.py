@@ -19,7 +19,16 @@ import trustme
 
 from tests.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.tools import runTool
-from tests.webclient import BINARY, WEB, HandshakeRefusedError, WebClient, webPort
+from tests.webclient import (
+    BINARY,
+    CLOSE,
+    TEXT,
+    WEB,
+    HandshakeRefusedError,
+    WebClient,
+    frame,
+    webPort,
+)
 
 pytestmark = pytest.mark.live
 
@@ -93,6 +102,29 @@ def test_longFrameCutIntoLines(startServer: StartServer) -> None:
         b"client 1: " + b"a" * 1000 + b"\n"
         b"client 1: " + b"a" * 500 + b"\n"
     )
+
+
+def test_unfinishedMessagesNotRelayed(startServer: StartServer) -> None:
+    """
+    Nothing of a message cut off by the connection's end reaches the room:
+    one that ends in the middle of a character, a fragment the connection
+    fails after, a fragment the client closes after.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    cutCharacter, failed, closed = (joinWeb(server) for _ in range(3))
+    cutCharacter.sock.sendall(frame(TEXT, b"caf\xc3"))
+    tcp.expect(b"server: client 1 just left\n")
+    failed.sock.sendall(frame(TEXT, b"half", fin=False) + frame(TEXT, b"other"))
+    tcp.expect(b"server: client 2 just left\n")
+    closed.sock.sendall(frame(TEXT, b"half", fin=False))
+    closed.send(b"\x03\xe8", CLOSE)
+    assert closed.closeCode() == 1000
+    tcp.expect(b"server: client 3 just left\n")
+    other = Client(server.port)
+    tcp.expect(b"server: client 4 just arrived\n")
+    other.send(b"sentinel\n")
+    tcp.expect(b"client 4: sentinel\n")
 
 
 def test_binaryFrameRefused(startServer: StartServer) -> None:

@@ -118,6 +118,64 @@ def textLines(data: bytes) -> list[bytes]:
     return lines
 
 
+class MessageLines:
+    """
+    A browser's text messages as its room client reads them: each message
+    a line, handed on once it has ended, valid.  One longer than a line
+    (C{limit} bytes) is handed on as it comes instead, as a long TCP line
+    is, so that nothing waits for the end of a message of any size.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ready: list[bytes] = []
+        self._message: list[bytes] = []
+        self._held = 0
+        self._long = False
+
+    def add(self, payload: bytes) -> None:
+        """More of the message in progress."""
+        if self._long:
+            self._ready.append(payload)
+            return
+        self._message.append(payload)
+        self._held += len(payload)
+        if self._held > self._limit:
+            self._ready += self._message
+            self._long = True
+            self._message.clear()
+
+    def whole(self, lines: list[bytes]) -> None:
+        """Messages that came whole, valid, each followed by C{\\n}."""
+        self._ready += lines
+
+    def end(self) -> None:
+        """The message in progress has ended, valid: it is a line."""
+        self._ready += self._message
+        self._ready.append(b"\n")
+        self._next()
+
+    def cut(self) -> bool:
+        """
+        The message in progress will not end: what is held of it is
+        forgotten.  Whether some of it was ready already (a long one).
+        """
+        long = self._long
+        self._next()
+        return long
+
+    def _next(self) -> None:
+        self._message.clear()
+        self._held = 0
+        self._long = False
+
+    def take(self) -> bytes:
+        """What is ready for the room client, and forget it."""
+        ready = b"".join(self._ready)
+        self._ready.clear()
+        return ready
+
+
 class FrameSender(SocketQueue):
     """
     The send queue of a browser on a WebSocket over TCP: the lines the room
@@ -157,6 +215,7 @@ class RoomSocket(WebSocketServerProtocol):
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
     _sender: FrameSender | None = None
+    _messages: MessageLines | None = None
     _refused = False
 
     def connectionMade(self) -> None:
@@ -167,7 +226,6 @@ class RoomSocket(WebSocketServerProtocol):
             self._sender = FrameSender(network, self.factory.frames)
         else:
             network.registerProducer(self, True)
-        self._received: list[bytes] = []
 
     def onConnect(self, request: ConnectionRequest) -> None:
         secure = ISSLTransport.providedBy(self.transport)
@@ -196,13 +254,15 @@ class RoomSocket(WebSocketServerProtocol):
         self._client = client
         self._clientTransport = SocketTransport(self, self.transport)
         client.makeConnection(self._clientTransport)
+        if isinstance(client, ChatProtocol):
+            self._messages = MessageLines(client.MAX_LENGTH)
 
     def _welcome(self, present: list[int]) -> None:
         client = self._client
         assert isinstance(client, ChatProtocol)
         client.sendq.write(welcome(client.clientId, present))
 
-    # Input: what one network read brings, handed on at once
+    # Input: the messages that have ended, handed on once a network read
 
     def processData(self) -> bool:
         """
@@ -215,20 +275,21 @@ class RoomSocket(WebSocketServerProtocol):
         frame each, arrive many to a network read.
         """
         if (
-            self.state == self.STATE_OPEN
+            self._messages is not None
+            and self.state == self.STATE_OPEN
             and self.current_frame is None
             and not self.inside_message
             and not self._refused
             and self._perMessageCompress is None
         ):
-            self._takeTextFrames()
+            self._takeTextFrames(self._messages)
             if not self.data:
                 return False
         processed: bool = super().processData()
         return processed
 
-    def _takeTextFrames(self) -> None:
-        data, received = self.data, self._received
+    def _takeTextFrames(self, messages: MessageLines) -> None:
+        data, lines = self.data, []
         position, end = 0, len(data)
         while end - position >= 6:
             first, second = data[position], data[position + 1]
@@ -249,20 +310,26 @@ class RoomSocket(WebSocketServerProtocol):
                     payload.decode()
                 except UnicodeDecodeError:
                     break  # autobahn closes the connection for it
-            received.append(payload)
-            received.append(b"\n")
+            lines.append(payload)
+            lines.append(b"\n")
             position = stop
         if position:
             self.data = data[position:]
+            messages.whole(lines)
 
     def dataReceived(self, data: bytes) -> None:
         super().dataReceived(data)
-        if self._received:
-            received = b"".join(self._received)
-            self._received.clear()
-            adapter = self._clientTransport
-            if adapter is not None and not adapter.disconnecting:
-                self._client.dataReceived(received)  # type: ignore[union-attr]
+        self._handOn()
+
+    def _handOn(self) -> None:
+        """Hand the room client what is ready of its input."""
+        messages = self._messages
+        if messages is None:
+            return
+        received = messages.take()
+        adapter = self._clientTransport
+        if received and adapter is not None and not adapter.disconnecting:
+            self._client.dataReceived(received)  # type: ignore[union-attr]
 
     def onMessageBegin(self, isBinary: bool) -> None:
         if isBinary and not self._refused:
@@ -278,15 +345,33 @@ class RoomSocket(WebSocketServerProtocol):
         pass
 
     def onMessageFrameData(self, payload: bytes) -> None:
-        if not self._refused:
-            self._received.append(payload)
+        if self._messages is not None and not self._refused:
+            self._messages.add(payload)
 
     def onMessageFrameEnd(self) -> None:
         pass
 
     def onMessageEnd(self) -> None:
-        if not self._refused:
-            self._received.append(b"\n")
+        if self._messages is not None and not self._refused:
+            self._messages.end()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        """
+        The connection is gone: the messages that ended are handed on, the
+        one in progress is not.  Of a long one, what the room client holds
+        (at most a line's length, not relayed yet) is taken back from it.
+        """
+        messages = self._messages
+        if messages is None:
+            return
+        self._handOn()
+        if messages.cut():
+            client = self._client
+            assert isinstance(client, ChatProtocol)
+            held = client.clearLineBuffer()
+            lines = held[: held.rfind(b"\n") + 1]
+            if lines:
+                client.dataReceived(lines)
 
     # Output: the client's lines, and the network's pauses
 
