@@ -688,20 +688,51 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
 
 
 class SiteTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.fake = FakeRoom()
+        self.tcp, self.tcpTransport = self.fake.connect()
+        site = webSite(self.fake.room, [], Logger(), self.fake.clock)
+        self.network = self.fake.transport()
+        self.http = site.buildProtocol(self.network.getPeer())
+        assert self.http is not None
+        self.network.protocol = self.http
+        self.http.makeConnection(self.network)
+
+    def test_framesInTheUpgradeRequestsRead(self) -> None:
+        """
+        Frames sent right behind the upgrade request, in the same network
+        read, are the WebSocket's first: relayed, in order, before what
+        comes next.
+        """
+        self.network.protocol.dataReceived(
+            upgradeRequest() + frame(TEXT, b"first") + frame(TEXT, b"sec", fin=False)
+        )
+        self.assertIsInstance(self.network.protocol, RoomSocket)
+        self.network.protocol.dataReceived(frame(0, b"ond") + frame(TEXT, b"third"))
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            b"server: client 1 just arrived\n"
+            b"client 1: first\nclient 1: second\nclient 1: third\n",
+        )
+
+    def test_frameInTheReadOfTheRequestsEnd(self) -> None:
+        """The same when the request came in pieces and its end with a frame."""
+        request = upgradeRequest()
+        self.network.protocol.dataReceived(request[:30])
+        self.network.protocol.dataReceived(request[30:] + frame(TEXT, b"first"))
+        self.network.protocol.dataReceived(frame(TEXT, b"second"))
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            b"server: client 1 just arrived\nclient 1: first\nclient 1: second\n",
+        )
+
     def test_upgradeRequestLetGo(self) -> None:
         """
         Once the WebSocket has the connection, Twisted Web's channel holds
         the upgrade request no more: nothing waits for the garbage collector.
         """
-        fake = FakeRoom()
-        site = webSite(fake.room, [], Logger(), fake.clock)
-        network = fake.transport()
-        http = site.buildProtocol(network.getPeer())
-        assert http is not None
-        network.protocol = http
-        http.makeConnection(network)
-        http.dataReceived(upgradeRequest())
-        self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
-        self.assertIsInstance(network.protocol, RoomSocket)
-        self.assertEqual(http._channel.requests, [])
-        self.assertIn(0, fake.room.clients)
+        self.http.dataReceived(upgradeRequest())
+        self.assertTrue(self.network.value().startswith(b"HTTP/1.1 101 "))
+        self.assertIsInstance(self.network.protocol, RoomSocket)
+        self.assertEqual(self.http._channel.requests, [])
+        self.assertIn(1, self.fake.room.clients)

@@ -104,6 +104,23 @@ def test_longFrameCutIntoLines(startServer: StartServer) -> None:
     )
 
 
+def test_framesRightBehindTheUpgradeRequest(startServer: StartServer) -> None:
+    """
+    Frames a client sends with its upgrade request, without waiting for the
+    answer, are relayed in order, before what it sends next.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    early = frame(TEXT, b"first") + frame(TEXT, b"sec", fin=False) + frame(0, b"ond")
+    web = WebClient(webPort(server), early=early)
+    web.expect("server: you are client 1", "server: 2 clients: client 0, client 1")
+    web.send("third")
+    tcp.expect(
+        b"server: client 1 just arrived\n"
+        b"client 1: first\nclient 1: second\nclient 1: third\n"
+    )
+
+
 def test_unfinishedMessagesNotRelayed(startServer: StartServer) -> None:
     """
     Nothing of a message cut off by the connection's end reaches the room:

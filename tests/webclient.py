@@ -63,7 +63,9 @@ class WebClient:
         path: str = "/ws",
         receiveBuffer: int | None = None,
         context: ssl.SSLContext | None = None,
+        early: bytes = b"",
     ) -> None:
+        """C{early}: bytes sent right behind the upgrade request, in one write."""
         self.sock = socket.socket()
         self.sock.settimeout(DEADLINE)
         if receiveBuffer is not None:
@@ -83,7 +85,7 @@ class WebClient:
         ]
         if origin is not None:
             lines.append(f"Origin: {origin}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + early)
         while b"\r\n\r\n" not in self.buffer:
             chunk = self.sock.recv(4096)
             if not chunk:

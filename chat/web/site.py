@@ -113,10 +113,26 @@ class RoomSocketResource(WebSocketResource):
     """
 
     def render(self, request: Request) -> bytes | int:
+        self._passOnFrames(request)
         rendered: bytes | int = super().render(request)
         if request.channel is not None and request.channel.transport is None:
             request.channel.requests.clear()
         return rendered
+
+    @staticmethod
+    def _passOnFrames(request: Request) -> None:
+        """
+        What Twisted Web's channel read behind the upgrade request (frames
+        of a client that did not wait for the answer) goes at the end of
+        the request's content, which autobahn hands on to the WebSocket
+        after the request.
+        """
+        channel, content = request.channel, request.content
+        if channel.transport is None or content is None:
+            return  # over HTTP/2, which autobahn refuses
+        content.seek(0, 2)
+        content.write(channel.clearLineBuffer())
+        content.seek(0)
 
 
 def webSite(
