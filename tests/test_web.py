@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import random
 import re
 from importlib.resources import files
 from typing import cast
@@ -554,6 +556,129 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
             + b"client 1: fragment\nclient 1: last\n",
         )
         self.assertEqual(self.frames(network), [(PONG, b"p")])
+
+
+CLEAR = b"\0\0\0\0"
+"""A mask that leaves a frame's payload as it is on the wire."""
+
+FAKE = frame(TEXT, b"FAKE", mask=CLEAR)
+"""A frame inside others' payloads: taken for one, it would be relayed."""
+
+
+class FrameStreamTests(SocketOnFakeRoom):
+    """
+    What a browser sends, cut into network reads anywhere.  The payloads
+    hold what looks like a text frame, at every few bytes: read from
+    anywhere but the start of a frame, it would be relayed.
+    """
+
+    def stream(self, seed: int) -> tuple[bytes, list[bytes], list[bytes]]:
+        """
+        Frames of every kind: text frames of every length encoding, empty
+        ones, fragmented messages with pings between their fragments, pings
+        between messages.  The frames, the messages, the pings' payloads.
+        """
+        rng = random.Random(seed)
+        # Valid UTF-8 holding FAKE: U+1044 (E1 81 84) starts it.
+        units = ["a", "é", "✓", (b"\xe1" + FAKE).decode()]
+        frames, messages, pings = [], [], []
+        for _ in range(rng.randint(5, 15)):
+            size = rng.choice([0, 1, 5, 125, 126, 127, 300, 6000, 16384])
+            message = "".join(rng.choice(units) for _ in range(size)).encode()
+            messages.append(message)
+            if rng.random() < 0.6:
+                frames.append(frame(TEXT, message, mask=CLEAR))
+                continue
+            cuts = sorted(rng.randint(0, len(message)) for _ in range(3))
+            bounds = [0, *cuts, len(message)]
+            for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
+                if index and rng.random() < 0.5:
+                    pings.append(FAKE * (index + 1))
+                    frames.append(frame(PING, pings[-1], mask=CLEAR))
+                last = stop == len(message) and index == len(bounds) - 2
+                opcode = 0 if index else TEXT
+                frames.append(frame(opcode, message[start:stop], last, CLEAR))
+            if rng.random() < 0.3:
+                pings.append(FAKE * rng.randint(1, 12))
+                frames.append(frame(PING, pings[-1], mask=CLEAR))
+        return b"".join(frames), messages, pings
+
+    def test_anyCutOfAnyFrames(self) -> None:
+        """
+        However the frames are cut into reads, every message reaches the
+        room whole, once, in order, and every ping is answered.
+        """
+        self.fake.room.maxLine = 1 << 20
+        tcp, tcpTransport = self.fake.connect()
+        for seed in range(10):
+            data, messages, pings = self.stream(seed)
+            socket, network = self.openSocket()
+            self.frames(network)
+            self.fake.received(tcpTransport)
+            rng = random.Random(seed)
+            position = 0
+            while position < len(data):
+                size = rng.choice([1, 2, 3, 5, 11, 100, 1000, 5000, 100000])
+                socket.dataReceived(data[position : position + size])
+                position += size
+            self.assertEqual(
+                self.fake.received(tcpTransport),
+                b"".join(b"client %d: %s\n" % (seed + 1, m) for m in messages),
+            )
+            self.assertEqual(self.frames(network), [(PONG, ping) for ping in pings])
+
+    def test_framesTakenHereAgain(self) -> None:
+        """
+        After frames of every kind, cut anywhere, whole text frames are
+        taken here again: autobahn does not see them.
+        """
+        seen: list[bool] = []
+
+        class Counting(RoomSocket):
+            def onMessageBegin(self, isBinary: bool) -> None:
+                seen.append(isBinary)
+                super().onMessageBegin(isBinary)
+
+        self.factory.protocol = Counting
+        for seed in range(4):
+            data, messages, pings = self.stream(seed)
+            socket, network = self.openSocket()
+            for start in range(0, len(data), 7):
+                socket.dataReceived(data[start : start + 7])
+            del seen[:]
+            socket.dataReceived(b"".join(frame(TEXT, b"%d" % n) for n in range(9)))
+            self.assertEqual(seen, [])
+
+    def test_aPingOfFrames(self) -> None:
+        """A ping whose payload is frames, read in pieces that start on them."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        data = frame(PING, FAKE * 12, mask=CLEAR) + frame(TEXT, b"next")
+        socket.dataReceived(data[:6])
+        for start in range(6, len(data), len(FAKE)):
+            socket.dataReceived(data[start : start + len(FAKE)])
+        self.assertEqual(self.fake.received(tcpTransport), b"client 1: next\n")
+        self.assertEqual(self.frames(network), [(PONG, FAKE * 12)])
+
+    def test_aLongFrameOfFrames(self) -> None:
+        """
+        A frame with a 64-bit length whose payload is frames, read in
+        pieces that start on them: one message.
+        """
+        self.fake.room.maxLine = 1 << 20
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        payload = (b"\xe1" + FAKE) * 7000
+        data = frame(TEXT, payload, mask=CLEAR) + frame(TEXT, b"next")
+        for start in range(0, len(data), len(FAKE)):
+            socket.dataReceived(data[start : start + len(FAKE)])
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"client 1: " + payload + b"\nclient 1: next\n",
+        )
 
 
 class UnfinishedMessageTests(SocketOnFakeRoom):

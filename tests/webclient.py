@@ -38,8 +38,10 @@ class HandshakeRefusedError(Exception):
         self.status = status
 
 
-def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """A masked client frame."""
+def frame(
+    opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None
+) -> bytes:
+    """A masked client frame, with a random C{mask} unless given."""
     head = bytes([(0x80 if fin else 0) | opcode])
     size = len(payload)
     if size < 126:
@@ -48,7 +50,7 @@ def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
         head += bytes([0x80 | 126]) + struct.pack("!H", size)
     else:
         head += bytes([0x80 | 127]) + struct.pack("!Q", size)
-    mask = os.urandom(4)
+    mask = os.urandom(4) if mask is None else mask
     masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
     return head + mask + masked
 

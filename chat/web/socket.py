@@ -103,6 +103,89 @@ def unmask(key: bytes, payload: bytes) -> bytes:
     return unmasked.to_bytes(size, "little")
 
 
+def takeTextFrames(data: bytes, position: int, lines: list[bytes]) -> int:
+    """
+    The whole, unfragmented, masked text frames of valid UTF-8 in C{data}
+    from C{position} on, up to the first frame that is not one or not all
+    there: their payloads go in C{lines}, each followed by C{\\n}.  Where
+    they end.
+    """
+    end = len(data)
+    while end - position >= 6:
+        first, second = data[position], data[position + 1]
+        # FIN, no extension bits (so not compressed), text; masked, under 64 KiB.
+        if first != 0x81 or not 0x80 <= second < 0xFF:
+            break
+        size, start = second & 0x7F, position + 2
+        if size == 126:
+            size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
+            if size < 126:
+                break  # not the shortest encoding: autobahn refuses it
+        stop = start + 4 + size
+        if stop > end:
+            break
+        payload = unmask(data[start : start + 4], data[start + 4 : stop])
+        if not payload.isascii():
+            try:
+                payload.decode()
+            except UnicodeDecodeError:
+                break  # autobahn closes the connection for it
+        lines.append(payload)
+        lines.append(b"\n")
+        position = stop
+    return position
+
+
+class FrameBounds:
+    """
+    Where the frames end in what autobahn is given: whether it is between
+    two frames, and so whether whole frames can be taken at the head of a
+    read without it.
+    """
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._rest = 0
+
+    @property
+    def between(self) -> bool:
+        """Whether autobahn holds no part of a frame."""
+        return not self._rest and not self._head
+
+    def through(self, data: bytes, position: int) -> int:
+        """
+        Where, in C{data} from C{position} on, the frame autobahn is reading
+        ends (or the next one, between frames); the end of C{data} if it
+        does not end there.  Counted as given to autobahn.
+        """
+        end = len(data)
+        if self._rest:
+            given = min(self._rest, end - position)
+            self._rest -= given
+            return position + given
+        held = len(self._head)
+        head = self._head + data[position : position + 14]
+        size = head[1] & 0x7F if len(head) > 1 else 0
+        width = {126: 2, 127: 8}.get(size, 0)
+        if len(head) < 2 + width:
+            self._head = head  # the frame's length is not all here
+            return end
+        if width:
+            size = int.from_bytes(head[2 : 2 + width], "big")
+        mask = 4 if head[1] & 0x80 else 0
+        stop = position - held + 2 + width + mask + size
+        self._head = b""
+        if stop > end:
+            self._rest = stop - end
+            return end
+        return stop
+
+    def follow(self, data: bytes, position: int) -> None:
+        """Count C{data} from C{position} on as given to autobahn."""
+        while position < len(data):
+            position = self.through(data, position)
+
+
 def textLines(data: bytes) -> list[bytes]:
     """
     The lines of C{data} (each ending with C{\\n}) without their C{\\n},
@@ -132,6 +215,11 @@ class MessageLines:
         self._message: list[bytes] = []
         self._held = 0
         self._long = False
+        self.inMessage = False
+
+    def begin(self) -> None:
+        """A message begins."""
+        self.inMessage = True
 
     def add(self, payload: bytes) -> None:
         """More of the message in progress."""
@@ -168,6 +256,7 @@ class MessageLines:
         self._message.clear()
         self._held = 0
         self._long = False
+        self.inMessage = False
 
     def take(self) -> bytes:
         """What is ready for the room client, and forget it."""
@@ -216,6 +305,8 @@ class RoomSocket(WebSocketServerProtocol):
     _clientTransport: SocketTransport | None = None
     _sender: FrameSender | None = None
     _messages: MessageLines | None = None
+    _frames: FrameBounds | None = None
+    _preamble = b""
     _refused = False
 
     def connectionMade(self) -> None:
@@ -254,6 +345,7 @@ class RoomSocket(WebSocketServerProtocol):
         self._client = client
         self._clientTransport = SocketTransport(self, self.transport)
         client.makeConnection(self._clientTransport)
+        self._frames = FrameBounds()
         if isinstance(client, ChatProtocol):
             self._messages = MessageLines(client.MAX_LENGTH)
 
@@ -264,62 +356,51 @@ class RoomSocket(WebSocketServerProtocol):
 
     # Input: the messages that have ended, handed on once a network read
 
-    def processData(self) -> bool:
+    def dataReceived(self, data: bytes) -> None:
         """
-        Take the whole, unfragmented, masked text frames at the head of the
-        buffer here, all at once; leave anything else (control frames, a
-        fragment, a frame not all here, bad input) to autobahn.
+        Take the whole, unfragmented, masked text frames here, many at a
+        time, while autobahn is between frames and messages; give it the
+        rest (control frames, fragments, a frame not all here, bad input):
+        a frame at a time, to take the frames after it here again, or all
+        of it while it reads a message.
 
         autobahn parses one frame a call, several Python calls a frame, and
-        copies the rest of the buffer after each: a browser's lines, one
+        copies the rest of its buffer after each: a browser's lines, one
         frame each, arrive many to a network read.
         """
-        if (
-            self._messages is not None
-            and self.state == self.STATE_OPEN
-            and self.current_frame is None
-            and not self.inside_message
-            and not self._refused
-            and self._perMessageCompress is None
-        ):
-            self._takeTextFrames(self._messages)
-            if not self.data:
-                return False
-        processed: bool = super().processData()
-        return processed
-
-    def _takeTextFrames(self, messages: MessageLines) -> None:
-        data, lines = self.data, []
-        position, end = 0, len(data)
-        while end - position >= 6:
-            first, second = data[position], data[position + 1]
-            # FIN, no extension bits, text; masked, under 64 KiB.
-            if first != 0x81 or not 0x80 <= second < 0xFF:
-                break
-            size, start = second & 0x7F, position + 2
-            if size == 126:
-                size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
-                if size < 126:
-                    break  # not the shortest encoding: autobahn refuses it
-            stop = start + 4 + size
-            if stop > end:
-                break
-            payload = unmask(data[start : start + 4], data[start + 4 : stop])
-            if not payload.isascii():
-                try:
-                    payload.decode()
-                except UnicodeDecodeError:
-                    break  # autobahn closes the connection for it
-            lines.append(payload)
-            lines.append(b"\n")
-            position = stop
-        if position:
-            self.data = data[position:]
-            messages.whole(lines)
-
-    def dataReceived(self, data: bytes) -> None:
-        super().dataReceived(data)
+        frames, messages = self._frames, self._messages
+        if frames is None:
+            self._handshake(data)
+        elif messages is None:
+            super().dataReceived(data)
+        else:
+            position, end = 0, len(data)
+            while position < end:
+                if self._refused or messages.inMessage or self.is_closed.called:
+                    frames.follow(data, position)
+                    stop = end
+                else:
+                    if frames.between:
+                        lines: list[bytes] = []
+                        position = takeTextFrames(data, position, lines)
+                        messages.whole(lines)
+                        if position == end:
+                            break
+                    stop = frames.through(data, position)
+                super().dataReceived(data[position:stop])
+                position = stop
         self._handOn()
+
+    def _handshake(self, data: bytes) -> None:
+        """
+        Give autobahn C{data}, part of the upgrade request; once the socket
+        is open, follow the frames autobahn read behind the request.
+        """
+        self._preamble += data
+        super().dataReceived(data)
+        if self._frames is not None:
+            request, self._preamble = self._preamble, b""
+            self._frames.follow(request, request.index(b"\r\n\r\n") + 4)
 
     def _handOn(self) -> None:
         """Hand the room client what is ready of its input."""
@@ -332,6 +413,8 @@ class RoomSocket(WebSocketServerProtocol):
             self._client.dataReceived(received)  # type: ignore[union-attr]
 
     def onMessageBegin(self, isBinary: bool) -> None:
+        if self._messages is not None:
+            self._messages.begin()
         if isBinary and not self._refused:
             self._refused = True
             self.factory.log.info(
