@@ -725,6 +725,7 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
         self.assertRelayedThenLeft(b"")
 
     def test_fragmentThenConnectionLost(self) -> None:
+        """Two fragments, then the connection is lost: neither is relayed."""
         self.socket.dataReceived(
             frame(TEXT, b"ab", fin=False) + frame(0, b"cd", fin=False)
         )
@@ -741,6 +742,7 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
         self.assertRelayedThenLeft(b"")
 
     def test_fragmentsEndingMidCharacter(self) -> None:
+        """The same when the last fragment ends in the middle of a character."""
         self.socket.dataReceived(frame(TEXT, b"caf", fin=False))
         self.socket.dataReceived(frame(0, b"\xc3"))
         self.assertTrue(self.network.aborted)
