@@ -143,6 +143,8 @@ class FrameBounds:
     read without it.
     """
 
+    __slots__ = ("_head", "_rest")
+
     def __init__(self) -> None:
         self._head = b""
         self._rest = 0
@@ -208,6 +210,8 @@ class MessageLines:
     (C{limit} bytes) is handed on as it comes instead, as a long TCP line
     is, so that nothing waits for the end of a message of any size.
     """
+
+    __slots__ = ("_limit", "_ready", "_message", "_held", "_long", "inMessage")
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
