@@ -209,6 +209,8 @@ class MessageLines:
     a line, handed on once it has ended, valid.  One longer than a line
     (C{limit} bytes) is handed on as it comes instead, as a long TCP line
     is, so that nothing waits for the end of a message of any size.
+
+    @ivar inMessage: whether a message has begun and not ended.
     """
 
     __slots__ = ("_limit", "_ready", "_message", "_held", "_long", "inMessage")
