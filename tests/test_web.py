@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import random
 import re
 from importlib.resources import files
 from typing import cast
@@ -30,7 +32,7 @@ from chat.web.admission import WebConnection, WebFactory
 from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
-from chat.web.socket import RoomSocket, textLines
+from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
 from tests.fakes import FakeRoom, RecordingTransport
 from tests.webclient import (
@@ -575,6 +577,262 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
         self.assertEqual(self.frames(network), [(PONG, b"p")])
 
 
+CLEAR = b"\0\0\0\0"
+"""A mask that leaves a frame's payload as it is on the wire."""
+
+FAKE = frame(TEXT, b"FAKE", mask=CLEAR)
+"""A frame inside others' payloads: taken for one, it would be relayed."""
+
+
+class FrameStreamTests(SocketOnFakeRoom):
+    """
+    What a browser sends, cut into network reads anywhere.  The payloads
+    hold what looks like a text frame, at every few bytes: read from
+    anywhere but the start of a frame, it would be relayed.
+    """
+
+    def stream(self, seed: int) -> tuple[bytes, list[bytes], list[bytes]]:
+        """
+        Frames of every kind: text frames of every length encoding, empty
+        ones, fragmented messages with pings between their fragments, pings
+        between messages.  The frames, the messages, the pings' payloads.
+        """
+        rng = random.Random(seed)
+        # Valid UTF-8 holding FAKE: U+1044 (E1 81 84) starts it.
+        units = ["a", "é", "✓", (b"\xe1" + FAKE).decode()]
+        frames, messages, pings = [], [], []
+        for _ in range(rng.randint(5, 15)):
+            size = rng.choice([0, 1, 5, 125, 126, 127, 300, 6000, 16384])
+            message = "".join(rng.choice(units) for _ in range(size)).encode()
+            messages.append(message)
+            if rng.random() < 0.6:
+                frames.append(frame(TEXT, message, mask=CLEAR))
+                continue
+            cuts = sorted(rng.randint(0, len(message)) for _ in range(3))
+            bounds = [0, *cuts, len(message)]
+            for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
+                if index and rng.random() < 0.5:
+                    pings.append(FAKE * (index + 1))
+                    frames.append(frame(PING, pings[-1], mask=CLEAR))
+                last = stop == len(message) and index == len(bounds) - 2
+                opcode = 0 if index else TEXT
+                frames.append(frame(opcode, message[start:stop], last, CLEAR))
+            if rng.random() < 0.3:
+                pings.append(FAKE * rng.randint(1, 12))
+                frames.append(frame(PING, pings[-1], mask=CLEAR))
+        return b"".join(frames), messages, pings
+
+    def test_anyCutOfAnyFrames(self) -> None:
+        """
+        However the frames are cut into reads, every message reaches the
+        room whole, once, in order, and every ping is answered.
+        """
+        self.fake.room.maxLine = 1 << 20
+        tcp, tcpTransport = self.fake.connect()
+        for seed in range(10):
+            data, messages, pings = self.stream(seed)
+            socket, network = self.openSocket()
+            self.frames(network)
+            self.fake.received(tcpTransport)
+            rng = random.Random(seed)
+            position = 0
+            while position < len(data):
+                size = rng.choice([1, 2, 3, 5, 11, 100, 1000, 5000, 100000])
+                socket.dataReceived(data[position : position + size])
+                position += size
+            self.assertEqual(
+                self.fake.received(tcpTransport),
+                b"".join(b"client %d: %s\n" % (seed + 1, m) for m in messages),
+            )
+            self.assertEqual(self.frames(network), [(PONG, ping) for ping in pings])
+
+    def test_framesTakenHereAgain(self) -> None:
+        """
+        After frames of every kind, cut anywhere, whole text frames are
+        taken here again: autobahn does not see them.
+        """
+        seen: list[bool] = []
+
+        class Counting(RoomSocket):
+            def onMessageBegin(self, isBinary: bool) -> None:
+                seen.append(isBinary)
+                super().onMessageBegin(isBinary)
+
+        self.patch(RoomSocketFactory, "protocol", Counting)
+        for seed in range(4):
+            data, messages, pings = self.stream(seed)
+            socket, network = self.openSocket()
+            for start in range(0, len(data), 7):
+                socket.dataReceived(data[start : start + 7])
+            del seen[:]
+            socket.dataReceived(b"".join(frame(TEXT, b"%d" % n) for n in range(9)))
+            self.assertEqual(seen, [])
+
+    def test_aPingOfFrames(self) -> None:
+        """A ping whose payload is frames, read in pieces that start on them."""
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        data = frame(PING, FAKE * 12, mask=CLEAR) + frame(TEXT, b"next")
+        socket.dataReceived(data[:6])
+        for start in range(6, len(data), len(FAKE)):
+            socket.dataReceived(data[start : start + len(FAKE)])
+        self.assertEqual(self.fake.received(tcpTransport), b"client 1: next\n")
+        self.assertEqual(self.frames(network), [(PONG, FAKE * 12)])
+
+    def test_aLongFrameOfFrames(self) -> None:
+        """
+        A frame with a 64-bit length whose payload is frames, read in
+        pieces that start on them: one message.
+        """
+        self.fake.room.maxLine = 1 << 20
+        tcp, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.fake.received(tcpTransport)
+        payload = (b"\xe1" + FAKE) * 7000
+        data = frame(TEXT, payload, mask=CLEAR) + frame(TEXT, b"next")
+        for start in range(0, len(data), len(FAKE)):
+            socket.dataReceived(data[start : start + len(FAKE)])
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"client 1: " + payload + b"\nclient 1: next\n",
+        )
+
+
+class UnfinishedMessageTests(SocketOnFakeRoom):
+    """
+    A message is relayed once it has ended, valid: nothing of one that the
+    connection's end cuts off reaches the room.  Each test ends with a line
+    from another client, which must come right after what is checked.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tcp, self.tcpTransport = self.fake.connect()
+        self.socket, self.network = self.openSocket()
+        self.fake.received(self.tcpTransport)
+        self.other, self.otherTransport = self.fake.connect()
+        self.fake.received(self.tcpTransport)
+
+    def assertRelayedThenLeft(self, relayed: bytes) -> None:
+        """
+        The room saw C{relayed} from the browser, then its departure, then
+        the other client's line: nothing else.
+        """
+        self.network.lose(ConnectionDone())  # once autobahn has dropped it
+        self.other.dataReceived(b"marker\n")
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            relayed + b"server: client 1 just left\nclient 2: marker\n",
+        )
+
+    def test_fragmentThenProtocolError(self) -> None:
+        """
+        A fragment, then a new message where its continuation should be:
+        the connection is failed, and the fragment is not relayed.
+        """
+        self.socket.dataReceived(frame(TEXT, b"half", fin=False))
+        self.socket.dataReceived(frame(TEXT, b"other"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentThenClose(self) -> None:
+        """A closing handshake in the middle of a message: none of it is relayed."""
+        self.socket.dataReceived(frame(TEXT, b"half", fin=False))
+        self.socket.dataReceived(frame(CLOSE, b"\x03\xe8"))
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentThenConnectionLost(self) -> None:
+        """Two fragments, then the connection is lost: neither is relayed."""
+        self.socket.dataReceived(
+            frame(TEXT, b"ab", fin=False) + frame(0, b"cd", fin=False)
+        )
+        self.assertRelayedThenLeft(b"")
+
+    def test_messageEndingMidCharacter(self) -> None:
+        """
+        A message whose last frame ends in the middle of a UTF-8 sequence
+        fails the connection; none of it is relayed, in one frame or in
+        fragments.
+        """
+        self.socket.dataReceived(frame(TEXT, b"caf\xc3"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentsEndingMidCharacter(self) -> None:
+        """The same when the last fragment ends in the middle of a character."""
+        self.socket.dataReceived(frame(TEXT, b"caf", fin=False))
+        self.socket.dataReceived(frame(0, b"\xc3"))
+        self.assertTrue(self.network.aborted)
+        self.assertRelayedThenLeft(b"")
+
+    def test_fragmentCutMidCharacter(self) -> None:
+        """A fragment that stops in the middle of a character, then the end."""
+        self.socket.dataReceived(frame(TEXT, "caf\u00e9".encode()[:-1], fin=False))
+        self.assertRelayedThenLeft(b"")
+
+    def test_linesOfAnUnfinishedMessage(self) -> None:
+        """Lines inside a message are not relayed before the message ends."""
+        self.socket.dataReceived(frame(TEXT, b"one\ntwo", fin=False))
+        self.socket.dataReceived(frame(TEXT, b"other"))
+        self.assertRelayedThenLeft(b"")
+
+    def test_messagesBeforeTheErrorRelayed(self) -> None:
+        """
+        The messages that ended before the error, in the same read, are
+        relayed: only the unfinished one is not.
+        """
+        self.socket.dataReceived(
+            frame(TEXT, b"first")
+            + frame(TEXT, b"sec", fin=False)
+            + frame(0, b"ond")
+            + frame(TEXT, b"cut", fin=False)
+            + frame(TEXT, b"other")
+        )
+        self.assertRelayedThenLeft(b"client 1: first\nclient 1: second\n")
+
+    def test_longMessageCutOff(self) -> None:
+        """
+        A message longer than a line is relayed in pieces as it comes; if it
+        is cut off, nothing more of it is relayed.
+        """
+        self.socket.dataReceived(frame(TEXT, b"a" * 16 + b"b" * 5, fin=False))
+        self.socket.dataReceived(frame(0, b"c" * 3, fin=False))
+        self.assertRelayedThenLeft(b"client 1: " + b"a" * 16 + b"\n")
+
+    def test_longMessageEnded(self) -> None:
+        """The same message, ended, is relayed whole, in pieces."""
+        self.socket.dataReceived(frame(TEXT, b"a" * 16 + b"b" * 5, fin=False))
+        self.socket.dataReceived(frame(0, b"c" * 3))
+        self.assertRelayedThenLeft(
+            b"client 1: " + b"a" * 16 + b"\nclient 1: bbbbbccc\n"
+        )
+
+    def test_cutOffUnderFloodControl(self) -> None:
+        """
+        A message cut off while flood control holds earlier ones: those
+        are relayed as far as the allowance goes, the cut one is not.
+        """
+        self.fake.room.limits = Limits(floodRate=1, floodBurst=2)
+        socket, network = self.openSocket()
+        self.fake.received(self.tcpTransport)
+        socket.dataReceived(
+            frame(TEXT, b"one")
+            + frame(TEXT, b"two")
+            + frame(TEXT, b"c" * 20, fin=False)
+        )
+        self.assertEqual(network.producerState, "paused")
+        self.fake.clock.advance(1)
+        network.lose(ConnectionDone())
+        self.other.dataReceived(b"marker\n")
+        self.assertEqual(
+            self.fake.received(self.tcpTransport),
+            b"client 3: one\nclient 3: two\nclient 3: " + b"c" * 16 + b"\n"
+            b"server: client 3 just left\nclient 2: marker\n",
+        )
+
+
 class SiteTests(SynchronousTestCase):
     def test_upgradeRequestLetGo(self) -> None:
         """
@@ -595,6 +853,42 @@ class SiteTests(SynchronousTestCase):
         self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
         self.assertEqual(http._channel.requests, [])  # type: ignore[attr-defined]
         self.assertIn(0, fake.room.clients)
+
+
+class FramesBehindTheRequestTests(SocketOnFakeRoom):
+    """Frames a client sends without waiting for the answer to its upgrade."""
+
+    def test_framesInTheUpgradeRequestsRead(self) -> None:
+        """
+        Frames sent right behind the upgrade request, in the same network
+        read, are the WebSocket's first: relayed, in order, before what
+        comes next.
+        """
+        _, tcpTransport = self.fake.connect()
+        connection, _ = self.accept()
+        connection.dataReceived(
+            upgradeRequest() + frame(TEXT, b"first") + frame(TEXT, b"sec", fin=False)
+        )
+        self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
+        connection.dataReceived(frame(0, b"ond") + frame(TEXT, b"third"))
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"server: client 1 just arrived\n"
+            b"client 1: first\nclient 1: second\nclient 1: third\n",
+        )
+
+    def test_frameInTheReadOfTheRequestsEnd(self) -> None:
+        """The same when the request came in pieces and its end with a frame."""
+        _, tcpTransport = self.fake.connect()
+        connection, _ = self.accept()
+        request = upgradeRequest()
+        connection.dataReceived(request[:30])
+        connection.dataReceived(request[30:] + frame(TEXT, b"first"))
+        connection.dataReceived(frame(TEXT, b"second"))
+        self.assertEqual(
+            self.fake.received(tcpTransport),
+            b"server: client 1 just arrived\nclient 1: first\nclient 1: second\n",
+        )
 
 
 class WebDoorTests(SocketOnFakeRoom):

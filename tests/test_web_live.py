@@ -20,13 +20,17 @@ from pathlib import Path
 import pytest
 import trustme
 
+from chat.log import plural
 from tests.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.tools import runTool
 from tests.webclient import (
     BINARY,
+    CLOSE,
+    TEXT,
     WEB,
     HandshakeRefusedError,
     WebClient,
+    frame,
     upgradeRequest,
     webPort,
 )
@@ -53,10 +57,10 @@ def joinWeb(
         context=context,
     )
     clientId = len(server.clients)
-    names = ", ".join(f"client {each}" for each in range(clientId + 1))
+    labels = [f"client {each}" for each in range(clientId + 1)]
     web.expect(
         f"server: you are client {clientId}",
-        f"server: {clientId + 1} clients: {names}",
+        f"server: {plural(len(labels), 'client')}: {', '.join(labels)}",
     )
     for other in server.clients:
         other.expect(b"server: client %d just arrived\n" % clientId)
@@ -105,6 +109,46 @@ def test_longFrameCutIntoLines(startServer: StartServer) -> None:
     )
 
 
+def test_framesRightBehindTheUpgradeRequest(startServer: StartServer) -> None:
+    """
+    Frames a client sends with its upgrade request, without waiting for the
+    answer, are relayed in order, before what it sends next.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    early = frame(TEXT, b"first") + frame(TEXT, b"sec", fin=False) + frame(0, b"ond")
+    web = WebClient(webPort(server), early=early)
+    web.expect("server: you are client 1", "server: 2 clients: client 0, client 1")
+    web.send("third")
+    tcp.expect(
+        b"server: client 1 just arrived\n"
+        b"client 1: first\nclient 1: second\nclient 1: third\n"
+    )
+
+
+def test_unfinishedMessagesNotRelayed(startServer: StartServer) -> None:
+    """
+    Nothing of a message cut off by the connection's end reaches the room:
+    one that ends in the middle of a character, a fragment the connection
+    fails after, a fragment the client closes after.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    cutCharacter, failed, closed = (joinWeb(server) for _ in range(3))
+    cutCharacter.sock.sendall(frame(TEXT, b"caf\xc3"))
+    tcp.expect(b"server: client 1 just left\n")
+    failed.sock.sendall(frame(TEXT, b"half", fin=False) + frame(TEXT, b"other"))
+    tcp.expect(b"server: client 2 just left\n")
+    closed.sock.sendall(frame(TEXT, b"half", fin=False))
+    closed.send(b"\x03\xe8", CLOSE)
+    assert closed.closeCode() == 1000
+    tcp.expect(b"server: client 3 just left\n")
+    other = Client(server.port)
+    tcp.expect(b"server: client 4 just arrived\n")
+    other.send(b"sentinel\n")
+    tcp.expect(b"client 4: sentinel\n")
+
+
 def test_binaryFrameRefused(startServer: StartServer) -> None:
     server = startServer(*WEB)
     tcp = server.connect()
@@ -143,7 +187,7 @@ def test_programWithoutOriginLetIn(startServer: StartServer) -> None:
     server = startServer(*WEB)
     port = webPort(server)
     web = WebClient(port, origin=None)
-    web.expect("server: you are client 0", "server: 1 clients: client 0")
+    web.expect("server: you are client 0", "server: 1 client: client 0")
 
 
 def tlsWeb(directory: Path) -> tuple[tuple[str, str], ssl.SSLContext]:
@@ -387,12 +431,12 @@ def test_webAndMetricsBindLoopback(startServer: StartServer) -> None:
     """--web tcp:0 and --metrics tcp:0 bind 127.0.0.1, as --port does."""
     server = startServer("--web", "tcp:0", "--metrics", "tcp:0")
     for kind in ("web", "metrics"):
-        pattern = re.compile(rf"listening on 127\.0\.0\.1:\d+ \({kind}\)")
+        pattern = re.compile(rf"listening on tcp 127\.0\.0\.1:\d+ \({kind}\)")
         waitFor(
             lambda: pattern.search(server.logText()),  # noqa: B023 (called here)
             f"the {kind} site to listen on loopback",
         )
-    assert not re.search(r"listening on 0\.0\.0\.0", server.logText())
+    assert not re.search(r"listening on tcp 0\.0\.0\.0", server.logText())
 
 
 def test_halfOpenHandshakesHoldPlaces(startServer: StartServer) -> None:

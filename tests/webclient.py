@@ -40,8 +40,10 @@ class HandshakeRefusedError(Exception):
         self.status = status
 
 
-def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """A masked client frame."""
+def frame(
+    opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None
+) -> bytes:
+    """A masked client frame, with a random C{mask} unless given."""
     head = bytes([(0x80 if fin else 0) | opcode])
     size = len(payload)
     if size < 126:
@@ -50,7 +52,7 @@ def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
         head += bytes([0x80 | 126]) + struct.pack("!H", size)
     else:
         head += bytes([0x80 | 127]) + struct.pack("!Q", size)
-    mask = os.urandom(4)
+    mask = os.urandom(4) if mask is None else mask
     masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
     return head + mask + masked
 
@@ -65,7 +67,9 @@ class WebClient:
         path: str = "/ws",
         receiveBuffer: int | None = None,
         context: ssl.SSLContext | None = None,
+        early: bytes = b"",
     ) -> None:
+        """C{early}: bytes sent right behind the upgrade request, in one write."""
         self.sock = socket.socket()
         self.sock.settimeout(DEADLINE)
         if receiveBuffer is not None:
@@ -85,7 +89,7 @@ class WebClient:
         ]
         if origin is not None:
             lines.append(f"Origin: {origin}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + early)
         while b"\r\n\r\n" not in self.buffer:
             chunk = self.sock.recv(4096)
             if not chunk:

@@ -135,7 +135,9 @@ class RoomSocketResource(Resource):
         channel.requests.clear()
         door.upgrade(socket)
         door.resumeProducing()  # the channel may have paused it meanwhile
-        socket.dataReceived(requestHead(request))
+        # What the channel read behind the request (frames of a client that
+        # did not wait for the answer) follows it.
+        socket.dataReceived(requestHead(request) + channel.clearLineBuffer())
         return NOT_DONE_YET
 
 

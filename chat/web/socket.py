@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from chat import wire
 from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
 from chat.room import CLOSE_GRACE
@@ -47,13 +48,11 @@ NORMAL_CLOSURE = 1000
 def welcome(clientId: int, present: list[int]) -> bytes:
     """
     What a browser is told as it enters the room as C{clientId}, with
-    C{present} there already: its id, then everyone in the room.
+    C{present} there already: its id, then everyone in the room, as C{/who}
+    says it.
     """
-    names = ", ".join(f"client {each}" for each in [*present, clientId])
-    return (
-        f"server: you are client {clientId}\n"
-        f"server: {len(present) + 1} clients: {names}\n"
-    ).encode()
+    labels = [wire.clientLabel(each) for each in [*present, clientId]]
+    return b"server: you are client %d\n" % clientId + wire.who(labels)
 
 
 class FrameCache:
@@ -104,6 +103,91 @@ def unmask(key: bytes, payload: bytes) -> bytes:
     return unmasked.to_bytes(size, "little")
 
 
+def takeTextFrames(data: bytes, position: int, lines: list[bytes]) -> int:
+    """
+    The whole, unfragmented, masked text frames of valid UTF-8 in C{data}
+    from C{position} on, up to the first frame that is not one or not all
+    there: their payloads go in C{lines}, each followed by C{\\n}.  Where
+    they end.
+    """
+    end = len(data)
+    while end - position >= 6:
+        first, second = data[position], data[position + 1]
+        # FIN, no extension bits (so not compressed), text; masked, under 64 KiB.
+        if first != 0x81 or not 0x80 <= second < 0xFF:
+            break
+        size, start = second & 0x7F, position + 2
+        if size == 126:
+            size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
+            if size < 126:
+                break  # not the shortest encoding: autobahn refuses it
+        stop = start + 4 + size
+        if stop > end:
+            break
+        payload = unmask(data[start : start + 4], data[start + 4 : stop])
+        if not payload.isascii():
+            try:
+                payload.decode()
+            except UnicodeDecodeError:
+                break  # autobahn closes the connection for it
+        lines.append(payload)
+        lines.append(b"\n")
+        position = stop
+    return position
+
+
+class FrameBounds:
+    """
+    Where the frames end in what autobahn is given: whether it is between
+    two frames, and so whether whole frames can be taken at the head of a
+    read without it.
+    """
+
+    __slots__ = ("_head", "_rest")
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._rest = 0
+
+    @property
+    def between(self) -> bool:
+        """Whether autobahn holds no part of a frame."""
+        return not self._rest and not self._head
+
+    def through(self, data: bytes, position: int) -> int:
+        """
+        Where, in C{data} from C{position} on, the frame autobahn is reading
+        ends (or the next one, between frames); the end of C{data} if it
+        does not end there.  Counted as given to autobahn.
+        """
+        end = len(data)
+        if self._rest:
+            given = min(self._rest, end - position)
+            self._rest -= given
+            return position + given
+        held = len(self._head)
+        head = self._head + data[position : position + 14]
+        size = head[1] & 0x7F if len(head) > 1 else 0
+        width = {126: 2, 127: 8}.get(size, 0)
+        if len(head) < 2 + width:
+            self._head = head  # the frame's length is not all here
+            return end
+        if width:
+            size = int.from_bytes(head[2 : 2 + width], "big")
+        mask = 4 if head[1] & 0x80 else 0
+        stop = position - held + 2 + width + mask + size
+        self._head = b""
+        if stop > end:
+            self._rest = stop - end
+            return end
+        return stop
+
+    def follow(self, data: bytes, position: int) -> None:
+        """Count C{data} from C{position} on as given to autobahn."""
+        while position < len(data):
+            position = self.through(data, position)
+
+
 def textLines(data: bytes) -> list[bytes]:
     """
     The lines of C{data} (each ending with C{\\n}) without their C{\\n},
@@ -117,6 +201,74 @@ def textLines(data: bytes) -> list[bytes]:
         lines = data.split(b"\n")
     del lines[-1]
     return lines
+
+
+class MessageLines:
+    """
+    A browser's text messages as its room client reads them: each message
+    a line, handed on once it has ended, valid.  One longer than a line
+    (C{limit} bytes) is handed on as it comes instead, as a long TCP line
+    is, so that nothing waits for the end of a message of any size.
+
+    @ivar inMessage: whether a message has begun and not ended.
+    """
+
+    __slots__ = ("_limit", "_ready", "_message", "_held", "_long", "inMessage")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ready: list[bytes] = []
+        self._message: list[bytes] = []
+        self._held = 0
+        self._long = False
+        self.inMessage = False
+
+    def begin(self) -> None:
+        """A message begins."""
+        self.inMessage = True
+
+    def add(self, payload: bytes) -> None:
+        """More of the message in progress."""
+        if self._long:
+            self._ready.append(payload)
+            return
+        self._message.append(payload)
+        self._held += len(payload)
+        if self._held > self._limit:
+            self._ready += self._message
+            self._long = True
+            self._message.clear()
+
+    def whole(self, lines: list[bytes]) -> None:
+        """Messages that came whole, valid, each followed by C{\\n}."""
+        self._ready += lines
+
+    def end(self) -> None:
+        """The message in progress has ended, valid: it is a line."""
+        self._ready += self._message
+        self._ready.append(b"\n")
+        self._next()
+
+    def cut(self) -> bool:
+        """
+        The message in progress will not end: what is held of it is
+        forgotten.  Whether some of it was ready already (a long one).
+        """
+        long = self._long
+        self._next()
+        return long
+
+    def _next(self) -> None:
+        self._message.clear()
+        self._held = 0
+        self._long = False
+        self.inMessage = False
+
+    def take(self) -> bytes:
+        """What is ready for the room client, and forget it."""
+        ready = b"".join(self._ready)
+        self._ready.clear()
+        return ready
 
 
 class FrameSender(SocketQueue):
@@ -160,6 +312,9 @@ class RoomSocket(WebSocketServerProtocol):
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
     _sender: FrameSender | None = None
+    _messages: MessageLines | None = None
+    _frames: FrameBounds | None = None
+    _preamble = b""
     _refused = False
 
     def connectionMade(self) -> None:
@@ -170,7 +325,6 @@ class RoomSocket(WebSocketServerProtocol):
             self._sender = FrameSender(network, self.factory.frames)
         else:
             network.registerProducer(self, True)
-        self._received: list[bytes] = []
 
     def onConnect(self, request: ConnectionRequest) -> None:
         secure = ISSLTransport.providedBy(self.transport)
@@ -197,75 +351,76 @@ class RoomSocket(WebSocketServerProtocol):
         self._client = client
         self._clientTransport = SocketTransport(self, self.transport)
         client.makeConnection(self._clientTransport)
+        self._frames = FrameBounds()
+        if isinstance(client, ChatProtocol):
+            self._messages = MessageLines(client.MAX_LENGTH)
 
     def _welcome(self, present: list[int]) -> None:
         client = self._client
         assert isinstance(client, ChatProtocol)
         client.sendq.write(welcome(client.clientId, present))
 
-    # Input: what one network read brings, handed on at once
-
-    def processData(self) -> bool:
-        """
-        Take the whole, unfragmented, masked text frames at the head of the
-        buffer here, all at once; leave anything else (control frames, a
-        fragment, a frame not all here, bad input) to autobahn.
-
-        autobahn parses one frame a call, several Python calls a frame, and
-        copies the rest of the buffer after each: a browser's lines, one
-        frame each, arrive many to a network read.
-        """
-        if (
-            self.state == self.STATE_OPEN
-            and self.current_frame is None
-            and not self.inside_message
-            and not self._refused
-            and self._perMessageCompress is None
-        ):
-            self._takeTextFrames()
-            if not self.data:
-                return False
-        processed: bool = super().processData()
-        return processed
-
-    def _takeTextFrames(self) -> None:
-        data, received = self.data, self._received
-        position, end = 0, len(data)
-        while end - position >= 6:
-            first, second = data[position], data[position + 1]
-            # FIN, no extension bits, text; masked, under 64 KiB.
-            if first != 0x81 or not 0x80 <= second < 0xFF:
-                break
-            size, start = second & 0x7F, position + 2
-            if size == 126:
-                size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
-                if size < 126:
-                    break  # not the shortest encoding: autobahn refuses it
-            stop = start + 4 + size
-            if stop > end:
-                break
-            payload = unmask(data[start : start + 4], data[start + 4 : stop])
-            if not payload.isascii():
-                try:
-                    payload.decode()
-                except UnicodeDecodeError:
-                    break  # autobahn closes the connection for it
-            received.append(payload)
-            received.append(b"\n")
-            position = stop
-        if position:
-            self.data = data[position:]
+    # Input: the messages that have ended, handed on once a network read
 
     def dataReceived(self, data: bytes) -> None:
+        """
+        Take the whole, unfragmented, masked text frames here, many at a
+        time, while autobahn is between frames and messages; give it the
+        rest (control frames, fragments, a frame not all here, bad input):
+        a frame at a time, to take the frames after it here again, or all
+        of it while it reads a message.
+
+        autobahn parses one frame a call, several Python calls a frame, and
+        copies the rest of its buffer after each: a browser's lines, one
+        frame each, arrive many to a network read.
+        """
+        frames, messages = self._frames, self._messages
+        if frames is None:
+            self._handshake(data)
+        elif messages is None:
+            super().dataReceived(data)
+        else:
+            position, end = 0, len(data)
+            while position < end:
+                if self._refused or messages.inMessage or self.is_closed.called:
+                    frames.follow(data, position)
+                    stop = end
+                else:
+                    if frames.between:
+                        lines: list[bytes] = []
+                        position = takeTextFrames(data, position, lines)
+                        messages.whole(lines)
+                        if position == end:
+                            break
+                    stop = frames.through(data, position)
+                super().dataReceived(data[position:stop])
+                position = stop
+        self._handOn()
+
+    def _handshake(self, data: bytes) -> None:
+        """
+        Give autobahn C{data}, part of the upgrade request; once the socket
+        is open, follow the frames autobahn read behind the request.
+        """
+        self._preamble += data
         super().dataReceived(data)
-        if self._received:
-            received = b"".join(self._received)
-            self._received.clear()
-            adapter = self._clientTransport
-            if adapter is not None and not adapter.disconnecting:
-                self._client.dataReceived(received)  # type: ignore[union-attr]
+        if self._frames is not None:
+            request, self._preamble = self._preamble, b""
+            self._frames.follow(request, request.index(b"\r\n\r\n") + 4)
+
+    def _handOn(self) -> None:
+        """Hand the room client what is ready of its input."""
+        messages = self._messages
+        if messages is None:
+            return
+        received = messages.take()
+        adapter = self._clientTransport
+        if received and adapter is not None and not adapter.disconnecting:
+            self._client.dataReceived(received)  # type: ignore[union-attr]
 
     def onMessageBegin(self, isBinary: bool) -> None:
+        if self._messages is not None:
+            self._messages.begin()
         if isBinary and not self._refused:
             self._refused = True
             self.factory.log.info(
@@ -279,15 +434,33 @@ class RoomSocket(WebSocketServerProtocol):
         pass
 
     def onMessageFrameData(self, payload: bytes) -> None:
-        if not self._refused:
-            self._received.append(payload)
+        if self._messages is not None and not self._refused:
+            self._messages.add(payload)
 
     def onMessageFrameEnd(self) -> None:
         pass
 
     def onMessageEnd(self) -> None:
-        if not self._refused:
-            self._received.append(b"\n")
+        if self._messages is not None and not self._refused:
+            self._messages.end()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        """
+        The connection is gone: the messages that ended are handed on, the
+        one in progress is not.  Of a long one, what the room client holds
+        (at most a line's length, not relayed yet) is taken back from it.
+        """
+        messages = self._messages
+        if messages is None:
+            return
+        self._handOn()
+        if messages.cut():
+            client = self._client
+            assert isinstance(client, ChatProtocol)
+            held = client.clearLineBuffer()
+            lines = held[: held.rfind(b"\n") + 1]
+            if lines:
+                client.dataReceived(lines)
 
     # Output: the client's lines, and the network's pauses
 
