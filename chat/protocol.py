@@ -50,7 +50,9 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     C{\\r} that may turn out to be half of a CRLF) stay buffered.  With
     L{wholeCommands}, a command line longer than that is refused whole
     instead: L{TOO_LONG} is passed on in its place as soon as it is too
-    long, and its bytes are dropped up to the next C{\\n}.
+    long, and its bytes are dropped up to the next C{\\n}; and a piece of
+    another line that begins with C{/} is passed on escaped as C{//}, so
+    that the room relays it as it is.
 
     Input is read while the client's L{ReadGate} is open.  Under flood
     control, what the client sent past its allowance stays in the buffer as
@@ -78,6 +80,9 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     _unread = b""
     _ended = False
     _discarding = False
+    _continued = False
+    """Whether the partial line buffered is the rest of a line whose first
+    pieces were relayed: text, whatever its rest begins with."""
     _deadline: IDelayedCall | None = None
     sendq: SendQueue
     gate: ReadGate
@@ -182,10 +187,15 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         elif len(self._unread) > self.MAX_LENGTH and self.gate.open:
             self._receiveOverlong()
 
-    def _refusesWhole(self, line: bytes) -> bool:
-        """Whether C{line}, or its beginning, too long, is refused whole."""
-        return self.wholeCommands and (
-            line.startswith(b"/") or self.clientId == UNNUMBERED
+    def _refusesWhole(self, line: bytes, continued: bool = False) -> bool:
+        """
+        Whether C{line}, or its beginning, too long, is refused whole; never
+        when it is C{continued}, the rest of a line cut into pieces.
+        """
+        return (
+            self.wholeCommands
+            and not continued
+            and (line.startswith(b"/") or self.clientId == UNNUMBERED)
         )
 
     def _allowance(self, data: bytes, end: int) -> int:
@@ -207,7 +217,9 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         while start < end and budget - spent >= 1:
             stop = data.index(b"\n", start, end)
             content = stop - start - (data[stop - 1 : stop] == b"\r")
-            if content <= limit or self._refusesWhole(data[start : start + 1]):
+            first = data[start : start + 1]
+            continued = start == 0 and self._continued
+            if content <= limit or self._refusesWhole(first, continued):
                 spent += 1
             else:
                 spent += -(-content // limit)
@@ -245,9 +257,13 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             block = block.replace(b"\r\n", b"\n")
         lines = block.split(b"\n")
         del lines[-1]
+        rest: list[bytes] = []
+        if self._continued:
+            self._continued = False
+            rest = self._textPieces(lines.pop(0))
         if len(block) > self.MAX_LENGTH + 1:
             lines = self._cut(lines)
-        self.linesReceived(lines)
+        self.linesReceived(rest + lines if rest else lines)
 
     def _receiveOverlong(self) -> None:
         """
@@ -261,7 +277,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         whole = (content - 1) // limit * limit
         if not whole:
             return
-        refused = self._refusesWhole(pending)
+        refused = self._refusesWhole(pending, self._continued)
         if self.bucket is not None:
             if self.bucket.available() < 1:
                 self._throttle()
@@ -271,12 +287,12 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             self._unread, self._discarding = b"", True
             self.linesReceived([TOO_LONG])
         else:
-            self._unread = pending[whole:]
-            self.linesReceived(_pieces(pending[:whole], limit))
+            self._unread, self._continued = pending[whole:], True
+            self.linesReceived(self._textPieces(pending[:whole]))
 
     def _cut(self, lines: list[bytes]) -> list[bytes]:
         limit = self.MAX_LENGTH
-        if max(map(len, lines)) <= limit:
+        if max(map(len, lines), default=0) <= limit:
             return lines
         cut: list[bytes] = []
         for line in lines:
@@ -285,8 +301,20 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
             elif self._refusesWhole(line):
                 cut.append(TOO_LONG)
             else:
-                cut.extend(_pieces(line, limit))
+                cut.extend(self._textPieces(line))
         return cut
+
+    def _textPieces(self, line: bytes) -> list[bytes]:
+        """
+        The pieces of at most C{MAX_LENGTH} bytes that C{line}, text, is
+        relayed as.  With commands on, a piece that begins with C{/} is
+        handed on escaped, as a line beginning with C{//} is, so that it is
+        relayed as it is, never taken for a command.
+        """
+        pieces = _pieces(line, self.MAX_LENGTH)
+        if self.wholeCommands:
+            pieces = [b"/" + each if each[:1] == b"/" else each for each in pieces]
+        return pieces
 
     def endInput(self, relay: bool = True) -> int:
         """

@@ -6,6 +6,10 @@ Until C{GATE} exists, importing the server (the handover module) waits, so
 only the start-up relay serves: tests can then check what it does, and
 what the handover keeps, in an order of their choosing rather than by
 timing.
+
+With C{HOLD} in the environment, the handover waits too, once the start-up
+relay has stopped and before the server takes its clients: C{HOLD.stopped}
+is made then, and it goes on when C{HOLD} exists.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from typing import Any
 
 HANDOVER = "chat.tools.miniserv.handover"
+HOLD = "HOLD"
 
 
 class Gate(importlib.abc.MetaPathFinder):
@@ -31,9 +36,25 @@ class Gate(importlib.abc.MetaPathFinder):
         return None
 
 
+def holdAfterStop(path: str) -> None:
+    """Have the start-up relay wait for C{path} once it has stopped."""
+    from chat.tools.miniserv import relay
+
+    class HeldRelay(relay.StartupRelay):
+        def stop(self) -> None:
+            super().stop()
+            open(path + ".stopped", "w").close()
+            while not os.path.exists(path):
+                time.sleep(0.002)
+
+    relay.StartupRelay = HeldRelay  # type: ignore[misc]
+
+
 if __name__ == "__main__":
     gate, *arguments = sys.argv[1:]
     sys.meta_path.insert(0, Gate(gate))
+    if HOLD in os.environ:
+        holdAfterStop(os.environ[HOLD])
     sys.argv = ["mini_serv", *arguments]
     from chat.tools.miniserv.start import main
 

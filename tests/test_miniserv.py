@@ -5,9 +5,11 @@ C{mini_serv PORT}, run as a grader runs it.
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -39,15 +41,20 @@ class MiniServ(ServerProcess):
     held back (only the start-up relay serves) until L{openGate}.
     """
 
-    def __init__(self, directory: Path, port: int, gated: bool = False) -> None:
+    def __init__(
+        self, directory: Path, port: int, gated: bool = False, held: bool = False
+    ) -> None:
         self.port = port
         self.log = directory / "mini_serv.log"
         self.gate = directory / "gate"
+        self.hold = directory / "hold"
         if not gated:
             self.openGate()
+        environment = dict(os.environ, HOLD=str(self.hold)) if held else None
         self.process = subprocess.Popen(
             [sys.executable, GATED, str(self.gate), str(port)],
             cwd=directory,
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -206,6 +213,37 @@ def test_startupRelayServesBeforeTheHandover(gatedMiniServ: MiniServ) -> None:
     for early in ["[RX] [client 0] hello b\n", "[RX] [client 1] hello a\n"]:
         assert -1 < log.find(early) < handover, early
     assert "clients from the start-up relay, next id 2" in log
+
+
+@pytest.mark.live
+def test_clientGoneDuringTheHandover(tmp_path: Path) -> None:
+    """
+    A client that resets its connection after the start-up relay has
+    stopped and before the server takes it over is gone for the others as
+    if the relay had seen it go: its partial line, then its departure;
+    the server takes over the others and serves them.
+    """
+    server = MiniServ(tmp_path, freePort(), gated=True, held=True)
+    try:
+        a = server.connect()
+        b = Client(server.port)
+        a.expect(b"server: client 1 just arrived\n")
+        a.send(b"hello\nhalf a line")
+        b.expect(b"client 0: hello\n")
+        server.openGate()
+        waitFor(lambda: Path(f"{server.hold}.stopped").exists(), "the relay to stop")
+        a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        a.close()
+        server.hold.touch()
+        b.expect(b"client 0: half a line\nserver: client 0 just left\n")
+        log = server.handedOver()
+        assert "[STATE] client 0 disconnected (" in log
+        c = Client(server.port)
+        b.expect(b"server: client 2 just arrived\n")
+        c.send(b"sentinel\n")
+        b.expect(b"client 2: sentinel\n")
+    finally:
+        server.kill()
 
 
 @pytest.mark.live

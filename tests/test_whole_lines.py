@@ -136,6 +136,35 @@ def test_overlongTextStillCut() -> None:
     )
 
 
+def test_pieceBeginningWithSlashIsText() -> None:
+    """
+    A piece of a long text line that begins with / is relayed as it is,
+    never run as a command, whether the line came in one read or its tail
+    in a later one, and whatever the length of its tail; the sender stays.
+    """
+    fake, (a, ta), (b, tb) = room()
+    tail = b"/quit bye"
+    line = b"t" * MAX + tail
+    a.dataReceived(line + b"\n")
+    a.dataReceived(line[: MAX + 2])
+    a.dataReceived(line[MAX + 2 :] + b"\n")
+    long = b"u" * MAX + b"/" + b"v" * (MAX + 3)
+    a.dataReceived(long[: MAX + 1])
+    a.dataReceived(long[MAX + 1 :] + b"\nafter\n")
+    assert fake.received(ta) == b""
+    assert fake.received(tb) == (
+        (b"client 0: " + b"t" * MAX + b"\nclient 0: " + tail + b"\n") * 2
+        + b"client 0: "
+        + b"u" * MAX
+        + b"\nclient 0: "
+        + long[MAX : 2 * MAX]
+        + b"\nclient 0: "
+        + long[2 * MAX :]
+        + b"\nclient 0: after\n"
+    )
+    assert list(fake.room.clients) == [0, 1]
+
+
 def test_withoutCommandsSlashLinesAreCut() -> None:
     """Without --commands a long line that begins with / is cut as any line."""
     fake, (a, ta), (b, tb) = room(commands=False)
@@ -191,24 +220,28 @@ def test_overlongCommandHeldThenRead() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([b"", b"/", b"//", b"/me "]),
+            st.sampled_from([b"", b"t", b"/", b"//", b"/me "]),
             st.integers(0, MAX * 3),
+            st.sampled_from([b"a", b"/", b"a/"]),
             st.booleans(),
         ),
         max_size=8,
     ),
     st.lists(st.integers(1, MAX * 2), min_size=1, max_size=6),
 )
-def test_anyChunking(lines: list[tuple[bytes, int, bool]], sizes: list[int]) -> None:
+def test_anyChunking(
+    lines: list[tuple[bytes, int, bytes, bool]], sizes: list[int]
+) -> None:
     """
     However lines are cut into reads, with LF or CRLF: a command line longer
     than the maximum is refused whole, every other line arrives as it would
-    have in one read, and no more than the maximum (and a CR) is buffered.
+    have in one read, its pieces as they are even when one begins with /,
+    and no more than the maximum (and a CR) is buffered.
     """
     fake, (a, ta), (b, tb) = room()
     stream, expected, refused = b"", b"", 0
-    for start, size, crlf in lines:
-        line = start + b"a" * size
+    for start, size, fill, crlf in lines:
+        line = (start + fill * size)[: len(start) + size]
         stream += line + (b"\r\n" if crlf else b"\n")
         if not line.startswith(b"/"):
             for at in range(0, max(len(line), 1), MAX):

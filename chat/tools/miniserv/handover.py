@@ -19,10 +19,10 @@ from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
 
-from chat import events
+from chat import events, wire
 from chat.peers import LocalPeers
 from chat.tap import Options, makeService
-from chat.tools.miniserv.relay import StartupRelay
+from chat.tools.miniserv.relay import Client, StartupRelay, completeLines
 
 if TYPE_CHECKING:
     from chat.room import ChatRoom
@@ -65,18 +65,42 @@ def serve(relay: StartupRelay, logFile: str) -> None:
 def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
     """
     Give the clients of C{relay} to C{room}: each keeps its id, its
-    unfinished line and the output it has not been sent yet.
+    unfinished line and the output it has not been sent yet.  One whose
+    connection is gone already (reset since the relay stopped) cannot be
+    taken over: it leaves, as it would have from the relay, once the others
+    are in the room.
     """
+    gone: list[tuple[Client, str]] = []
     for client in relay.clients.values():
         factory = room.adopt(client.clientId, client.unread, bytes(client.unsent))
-        reactor.adoptStreamConnection(client.socket.fileno(), socket.AF_INET, factory)
+        try:
+            reactor.adoptStreamConnection(
+                client.socket.fileno(), socket.AF_INET, factory
+            )
+        except OSError as failed:
+            gone.append((client, failed.strerror or "connection lost"))
         client.socket.close()  # the reactor has a duplicate of its own
     room.log.info(
         "handover: {count} clients from the start-up relay, next id {nextId}",
         category="start",
-        count=len(relay.clients),
+        count=len(relay.clients) - len(gone),
         nextId=relay.nextId,
     )
+    for client, why in gone:
+        leave(client, why, room, relay.maxLine)
+
+
+def leave(client: Client, why: str, room: ChatRoom, maxLine: int) -> None:
+    """
+    C{client} of the start-up relay left before the server could take it:
+    its partial line is relayed to the room, then its departure.
+    """
+    if client.unread:
+        lines = completeLines(client, b"\n", maxLine)
+        room.deliverRemote(client.frame(lines))
+        events.relayed(room.log, client.clientId, lines, len(room.clients))
+    events.disconnected(room.log, client.clientId, why)
+    room.deliverRemote(wire.left(client.clientId))
 
 
 def replay(relayEvents: list[tuple[Any, ...]], log: Logger) -> None:
