@@ -4,7 +4,9 @@ Addresses and reasons as the log writes them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from functools import lru_cache
 
 from twisted.internet import error
 from twisted.internet.interfaces import IAddress, ITransport
@@ -22,6 +24,39 @@ def describeAddress(address: IAddress) -> str:
         return f"unix:{os.fsdecode(name)}" if name else "a UNIX socket"
     port = address.port  # type: ignore[attr-defined]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+LOCAL_HOST = "this host"
+"""The source every loopback address belongs to."""
+
+
+def sourceOf(address: IAddress | None) -> str | None:
+    """
+    The source a connection from C{address} is counted under, by the limits
+    per address (connections, failed logins), or L{None} for one that has no
+    IP address (a UNIX socket).  One source is what one user can easily have
+    many addresses in: an IPv6 address's /64 network (a host may take any
+    address in it), every loopback address of either family, and an IPv4
+    address whether it comes as itself or mapped into IPv6
+    (C{::ffff:192.0.2.1}).
+    """
+    host = getattr(address, "host", None)
+    return None if host is None else _source(host)
+
+
+@lru_cache(maxsize=4096)
+def _source(host: str) -> str:
+    try:
+        ip = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return LOCAL_HOST
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def describePeer(transport: ITransport) -> str:

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
 from chat import htpasswd, wire
-from chat.addresses import describePeer
+from chat.addresses import describePeer, sourceOf
 from chat.gate import Hold
 from chat.interfaces import IMetrics
 from chat.log import printable
@@ -359,4 +359,4 @@ def _peer(client: ChatProtocol) -> str:
 
 
 def _host(client: ChatProtocol) -> str:
-    return getattr(client.transport.getPeer(), "host", "?")  # type: ignore[union-attr]
+    return sourceOf(client.transport.getPeer()) or "?"  # type: ignore[union-attr]

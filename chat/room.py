@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chat import events, wire
-from chat.addresses import describeAddress, describePeer, describeReason
+from chat.addresses import describeAddress, describePeer, describeReason, sourceOf
 from chat.batch import Round
 from chat.commands import Commands
 from chat.gate import Hold
@@ -43,8 +43,9 @@ CLOSE_GRACE = 5.0
 class Place:
     """
     A connection's place in the room, taken as it is accepted: counted
-    against C{--max-clients} and, under C{host} (its IP address, or
-    L{None}), against C{--max-per-ip}, whatever door it came through.
+    against C{--max-clients} and, under C{host} (its source, as
+    L{sourceOf} tells, or L{None}), against C{--max-per-ip}, whatever door
+    it came through.
     """
 
     __slots__ = ("host",)
@@ -159,7 +160,7 @@ class ChatRoom(ServerFactory[Protocol]):
         limit = self.limits.maxClients
         if len(self.clients) + len(self._waiting) + len(self._held) >= limit:
             return Refusal(wire.SERVER_FULL, f"server full ({limit} clients)", "full")
-        host = getattr(addr, "host", None)
+        host = sourceOf(addr)
         limit = self.limits.maxPerAddress
         if limit and host is not None and self._perAddress[host] >= limit:
             return Refusal(
@@ -171,7 +172,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def _place(self, addr: IAddress | None) -> Place:
         """A place for a connection from C{addr}, counted from now on."""
-        place = Place(getattr(addr, "host", None))
+        place = Place(sourceOf(addr))
         if place.host is not None:
             self._perAddress[place.host] += 1
         self._held.add(place)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
@@ -33,7 +33,8 @@ class RecordingTransport(StringTransport):
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        super().__init__(peerAddress=IPv4Address("TCP", host, port))
+        peer = (IPv6Address if ":" in host else IPv4Address)("TCP", host, port)
+        super().__init__(peerAddress=peer)
         self.writes: list[bytes] = []
         self.aborted = False
         self.lost = False
