@@ -33,7 +33,7 @@ from chat import wire
 from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
 from chat.room import CLOSE_GRACE
-from chat.sendq import SocketQueue
+from chat.sendq import Chunk, SocketQueue
 from chat.web.admission import WebConnection
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
@@ -284,8 +284,10 @@ class FrameSender(SocketQueue):
         super().__init__(connection)
         self._frames = frames
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Chunk) -> None:
         """Send C{data}, complete lines, one frame a line."""
+        if not isinstance(data, bytes):
+            data = bytes(data)  # the rest of a history block
         super().write(self._frames.frames(data))
 
     def sendRaw(self, data: bytes) -> None:
