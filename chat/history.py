@@ -21,7 +21,7 @@ MAX_HISTORY = 10000
 BLOCK = 1 << 16
 """Bytes of lines joined into one shared block, about."""
 
-BLOCK_LINES = 512
+BLOCK_LINES = 128
 """Lines joined into one shared block, at most: a replay is few pieces."""
 
 
