@@ -12,8 +12,9 @@ import tracemalloc
 from chat import wire
 from chat.commands import HELP
 from chat.history import History
-from chat.limits import MiB, Limits
+from chat.limits import Limits, MiB
 from chat.peers import LocalPeers
+from chat.protocol import ChatProtocol
 from tests.fakes import FakeRoom
 
 
@@ -122,19 +123,27 @@ def test_replayAfterTheOldestLinesWent() -> None:
     assert any(isinstance(piece, memoryview) for piece in replayed)
 
 
+def talkedRoom(limits: Limits, batches: int) -> tuple[FakeRoom, ChatProtocol, bytes]:
+    """
+    A room with C{limits} and a history, where a client said C{batches}
+    times 60 lines of 1 000 bytes: the room, that client, and such a line.
+    """
+    fake = FakeRoom(history=10000, limits=limits)
+    talker, _ = fake.connect()
+    line = b"x" * 1000 + b"\n"
+    for _ in range(batches):
+        talker.dataReceived(line * 60)
+    fake.clock.advance(0)
+    return fake, talker, line
+
+
 def test_newcomersShareTheHistory() -> None:
     """
     Newcomers that never read hold the history by reference: twenty of
     them cost less memory than one copy of it, and each one's SendQ counts
     all of it.
     """
-    limits = Limits(sendqHard=4 * MiB, sendqSoft=2 * MiB)
-    fake = FakeRoom(history=10000, limits=limits)
-    talker, _ = fake.connect()
-    line = b"x" * 1000 + b"\n"
-    for _ in range(20):
-        talker.dataReceived(line * 60)
-    fake.clock.advance(0)
+    fake, _, line = talkedRoom(Limits(sendqHard=4 * MiB, sendqSoft=2 * MiB), 20)
     history = fake.room.history
     assert history is not None
     held = len(history) * len(line)
@@ -157,12 +166,7 @@ def test_newcomerThatNeverReadsIsALazyReader() -> None:
     held too long, as any client that does not read: the history counts.
     """
     limits = Limits(sendqHard=4 * MiB, sendqSoft=2 * MiB, sendqSoftSeconds=10)
-    fake = FakeRoom(history=10000, limits=limits)
-    talker, _ = fake.connect()
-    line = b"y" * 1000 + b"\n"
-    for _ in range(17):
-        talker.dataReceived(line * 60)
-    fake.clock.advance(0)
+    fake, talker, line = talkedRoom(limits, 17)
     newcomer, out = fake.connect(stalled=True)
     talker.dataReceived(line * 1100)
     fake.clock.advance(0)
