@@ -5,9 +5,10 @@ one client has sent N lines of a given size, with the history on and off.
 Run from the repository root with the environment's Python, e.g.
 C{.venv/bin/python benchmarks/history_memory.py --lines 10000 --size 64}.
 
-The history holds one bytes object a line: about its length plus 33 bytes
-of object header, plus 8 bytes of the deque's slot.  With the history off
-the same lines pass through and are gone.
+The history holds its lines in blocks of about 64 KiB, joined once (and
+the newest few, not yet in a block, one bytes object each): about their
+length, plus 4 bytes a line for where it ends.  With the history off the
+same lines pass through and are gone.
 """
 
 from __future__ import annotations

@@ -9,112 +9,88 @@ it.  Most clients receive the whole round, joined once into a single bytes
 object; only the clients that posted in it (who must not get their own lines
 back), the ones that joined during it (who must not get what came before
 them) and the ones told something alone need a batch of their own.
+
+What a client is told alone (answers to its commands, its history) goes
+to its send queue at once, after what the round has posted for it so far:
+the round never gathers output for one client, and the SendQ limits see
+every answer as it is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
 from chat.protocol import ChatProtocol
+from chat.sendq import Chunk
 
 Posted = list[tuple[ChatProtocol | None, bytes]]
 """What was posted, in order, each with the client it came from (if any)."""
 
 
 class Round:
-    """
-    The output of one reactor iteration for C{clients}; C{delivered} is
-    called after each round with the clients that have output held for
-    them (for the SendQ limits).
-    """
+    """The output of one reactor iteration for C{clients}."""
 
     def __init__(
-        self,
-        clock: IReactorTime,
-        clients: Mapping[int, ChatProtocol],
-        delivered: Callable[[list[ChatProtocol]], None],
+        self, clock: IReactorTime, clients: Mapping[int, ChatProtocol]
     ) -> None:
         self._clock = clock
         self._clients = clients
-        self._delivered = delivered
         self._posted: Posted = []
-        self._joinedAt: dict[ChatProtocol, int] = {}
-        self._told: dict[ChatProtocol, list[tuple[int, bytes]]] = {}
+        self._sentFrom: dict[ChatProtocol, int] = {}
         self._due = False
 
     def post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """Send C{data} to every client but C{origin} when the round ends."""
-        self._schedule()
-        self._posted.append((origin, data))
-
-    def tell(self, client: ChatProtocol, data: bytes) -> None:
-        """
-        Send C{data} to C{client} alone when the round ends, in its place
-        among what is posted for everyone.
-        """
-        self._schedule()
-        self._told.setdefault(client, []).append((len(self._posted), data))
-
-    def joined(self, client: ChatProtocol) -> None:
-        """C{client} gets only what is posted from now on in this round."""
-        self._joinedAt[client] = len(self._posted)
-
-    def _schedule(self) -> None:
         if not self._due:
             self._due = True
             self._clock.callLater(0, self.flush)
+        self._posted.append((origin, data))
+
+    def tell(self, client: ChatProtocol, pieces: tuple[Chunk, ...]) -> None:
+        """
+        Send C{pieces} to C{client} alone, now, after what was posted for it
+        in this round so far; it stops at the first that gets it cut off.
+        """
+        sendq, clients = client.sendq, self._clients
+        self._catchUp(client)
+        for piece in pieces:
+            if clients.get(client.clientId) is not client:
+                return
+            sendq.write(piece)
+
+    def _catchUp(self, client: ChatProtocol) -> None:
+        """Send C{client} now what was posted for it in this round so far."""
+        posted = self._posted
+        if not posted:
+            return
+        start = self._sentFrom.get(client, 0)
+        self._sentFrom[client] = len(posted)
+        mine = [data for origin, data in posted[start:] if origin is not client]
+        if mine:
+            client.sendq.write(b"".join(mine))
+
+    def joined(self, client: ChatProtocol) -> None:
+        """C{client} gets only what is posted from now on in this round."""
+        self._sentFrom[client] = len(self._posted)
 
     def flush(self) -> None:
         """Send what this round has posted, now."""
         self._due = False
         posted, self._posted = self._posted, []
-        joinedAt, self._joinedAt = self._joinedAt, {}
-        told, self._told = self._told, {}
-        if not posted and not told:
+        sentFrom, self._sentFrom = self._sentFrom, {}
+        if not posted:
             return
         special = {origin for origin, _ in posted}
-        special.update(joinedAt)
-        special.update(told)
+        special.update(sentFrom)
         everything = b"".join([data for _, data in posted])
-        backedUp = []
-        for client in self._clients.values():
-            sendq = client.sendq
+        # A copy: a write may get its client cut off, out of the room.
+        for client in list(self._clients.values()):
             if client not in special:
-                sendq.write(everything)
+                client.sendq.write(everything)
             else:
-                start = joinedAt.get(client, 0)
-                if client in told:
-                    mine = _merge(posted, start, client, told[client])
-                else:
-                    mine = [d for origin, d in posted[start:] if origin is not client]
+                start = sentFrom.get(client, 0)
+                mine = [d for origin, d in posted[start:] if origin is not client]
                 if mine:
-                    sendq.write(b"".join(mine))
-            if sendq.size:
-                backedUp.append(client)
-        if backedUp:
-            self._delivered(backedUp)
-
-
-def _merge(
-    posted: Posted, start: int, client: ChatProtocol, told: list[tuple[int, bytes]]
-) -> list[bytes]:
-    """
-    What C{client} receives of C{posted} from C{start} on, with what it
-    alone was told, each piece at the place in the round it was told at.
-    """
-    mine: list[bytes] = []
-    notes = iter(told)
-    note = next(notes, None)
-    for at in range(start, len(posted)):
-        while note is not None and note[0] <= at:
-            mine.append(note[1])
-            note = next(notes, None)
-        origin, data = posted[at]
-        if origin is not client:
-            mine.append(data)
-    while note is not None:
-        mine.append(note[1])
-        note = next(notes, None)
-    return mine
+                    client.sendq.write(b"".join(mine))

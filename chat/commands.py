@@ -242,9 +242,7 @@ class Commands:
 
     def who(self, client: ChatProtocol, argument: bytes) -> Deferred[None]:
         listing = self._peers.who()
-        return listing.addCallback(
-            lambda labels: self._room.tell(client, wire.who(labels))
-        )
+        return listing.addCallback(lambda answer: self._room.tell(client, answer))
 
     def quit(self, client: ChatProtocol, why: bytes) -> None:
         self._room.quit(client, why)

@@ -120,8 +120,11 @@ class IPeers(Interface):
     def find(name: bytes) -> Deferred[int | None]:
         """The id of the client whose nick is C{name} ignoring case, if any."""
 
-    def who() -> Deferred[list[bytes]]:
-        """Every client of the room as others see it named, in id order."""
+    def who() -> Deferred[bytes]:
+        """
+        The answer to C{/who} (L{chat.wire.who}): every client of the room
+        as others see it named, in id order.
+        """
 
     def tell(clientId: int, data: bytes) -> None:
         """Send C{data} to C{clientId} alone, a client of another process."""

@@ -21,6 +21,9 @@ class LocalPeers:
     Ids from a counter, at once; nobody else to tell anything.  The nicks
     and the history of the room are kept here, in memory.
 
+    The answer to C{/who} is made once and shared by every client that
+    asks, until someone comes, leaves or changes names.
+
     @param firstId: the first id to hand out (a server that takes over
         clients numbered elsewhere continues their sequence).
     """
@@ -34,6 +37,7 @@ class LocalPeers:
         self._history: History | None = None
         self._holders: dict[bytes, int] = {}
         self._nicks: dict[int, bytes] = {}
+        self._who: tuple[int, bytes] | None = None
 
     def attach(self, room: ILocalRoom) -> None:
         self._room = room
@@ -45,6 +49,7 @@ class LocalPeers:
         return succeed(None)
 
     def join(self) -> Deferred[int]:
+        self._who = None
         return succeed(next(self._ids))
 
     def publish(self, data: bytes) -> None:
@@ -52,6 +57,7 @@ class LocalPeers:
             self._history.record(data)
 
     def leave(self, clientId: int, notice: bytes | None = None) -> None:
+        self._who = None
         nick = self._nicks.pop(clientId, None)
         if nick is not None:
             del self._holders[nickKey(nick)]
@@ -67,16 +73,23 @@ class LocalPeers:
         if old is not None and nickKey(old) != key:
             del self._holders[nickKey(old)]
         self._nicks[clientId] = name
+        self._who = None
         return succeed(True)
 
     def find(self, name: bytes) -> Deferred[int | None]:
         return succeed(self._holders.get(nickKey(name)))
 
-    def who(self) -> Deferred[list[bytes]]:
+    def who(self) -> Deferred[bytes]:
         assert self._room is not None
-        nicks = self._nicks
-        ids = sorted(self._room.localIds())
-        return succeed([nicks.get(i) or wire.clientLabel(i) for i in ids])
+        ids = self._room.localIds()
+        # Clients handed over from elsewhere enter without a join(): the
+        # count tells that the answer is stale then.
+        made = self._who
+        if made is None or made[0] != len(ids):
+            nicks = self._nicks
+            labels = [nicks.get(i) or wire.clientLabel(i) for i in sorted(ids)]
+            made = self._who = (len(ids), wire.who(labels))
+        return succeed(made[1])
 
     def tell(self, clientId: int, data: bytes) -> None:
         pass  # every client of the room is local: nobody else to tell

@@ -9,6 +9,7 @@ client receives one C{send()} a round with everything meant for it.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from twisted.internet.defer import Deferred, succeed
@@ -29,6 +30,7 @@ from chat.limits import Limits, TokenBucket
 from chat.log import plural
 from chat.metrics import NO_METRICS
 from chat.protocol import TOO_LONG, UNNUMBERED, ChatProtocol, TurnedAway
+from chat.sendq import Chunk
 
 if TYPE_CHECKING:
     from chat.auth import Gatekeeper
@@ -108,7 +110,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._held: set[Place] = set()
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
-        self._round = Round(clock, self.clients, self._delivered)
+        self._round = Round(clock, self.clients)
         self._inputHeld = False
         self._closing = False
         self._emptied: Deferred[None] | None = None
@@ -253,7 +255,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._enter(client, clientId)
         self._post(wire.arrived(clientId), client)
         if self.history is not None:
-            self.tell(client, self.history.replay())
+            self.tell(client, *self.history.replay())
         login = self._logins.pop(client, None)
         if login is not None:
             assert self.commands is not None
@@ -294,6 +296,12 @@ class ChatRoom(ServerFactory[Protocol]):
         self._waiting.remove(client)
         self.metrics.connected()
         client.number(clientId)
+        limits = self.limits
+        if limits.sendqHard:
+            client.sendq.watch(
+                min(limits.sendqSoft, limits.sendqHard),
+                partial(self._checkSendQ, client),
+            )
         if client.welcome is not None:
             client.welcome(list(self.clients))
         self._round.joined(client)
@@ -368,29 +376,25 @@ class ChatRoom(ServerFactory[Protocol]):
         """Send C{data} to every client but C{origin} at the end of the round."""
         self._round.post(data, origin)
 
-    def tell(self, client: ChatProtocol, data: bytes) -> None:
+    def tell(self, client: ChatProtocol, *pieces: Chunk) -> None:
         """
-        Send C{data} to C{client} alone at the end of the round, in its place
-        among what is posted for everyone.
+        Send C{pieces} to C{client} alone, now, after what the round has
+        posted for it so far.
         """
         if not self._closing:
-            self._round.tell(client, data)
+            self._round.tell(client, pieces)
 
     def _flush(self) -> None:
         """Send what this round has posted now."""
         self._round.flush()
-
-    def _delivered(self, backedUp: list[ChatProtocol]) -> None:
-        """A round went out: C{backedUp} have output held for them."""
-        for client in backedUp:
-            self._checkSendQ(client)
 
     # Limits
 
     def _checkSendQ(self, client: ChatProtocol) -> None:
         """
         Cut C{client} off if the output held for it is past the hard limit,
-        or past the soft one for longer than allowed.
+        or past the soft one for longer than allowed: its send queue asks
+        after every write that leaves it past either.
         """
         limits, size = self.limits, client.sendq.size
         if not limits.sendqHard or client.clientId not in self.clients:

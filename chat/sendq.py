@@ -19,12 +19,20 @@ Other transports (TLS, or anything without a socket of its own) get output
 through C{transport.write}, at most a slice at a time, while they do not
 ask their (push) producer to pause: they hold at most a slice and their own
 buffer (64 KiB) beyond the count.
+
+The SendQ limits are checked as output is written, whoever writes it: a
+queue that holds more than its limit after a write says so at once
+(L{SendQueue.watch}), so that a client past its limit is cut off before
+more is made for it.  Output may be pieces shared by many clients (a round
+joined once, the blocks of the history): a queue holds them by reference.
 """
 
 from __future__ import annotations
 
 import socket
+import sys
 from collections import deque
+from collections.abc import Callable
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import (
@@ -75,18 +83,36 @@ class SendQueue:
         caught up meanwhile.
     """
 
-    __slots__ = ("_held", "size", "drains")
+    __slots__ = ("_held", "size", "drains", "_limit", "_overLimit")
 
     def __init__(self) -> None:
         self._held: deque[Chunk] | None = None
         self.size = 0
         self.drains = 0
+        self._limit = sys.maxsize
+        self._overLimit: Callable[[], None] | None = None
 
-    def write(self, data: bytes) -> None:
-        """Send C{data} after everything sent before it."""
+    def watch(self, limit: int, overLimit: Callable[[], None]) -> None:
+        """
+        Call C{overLimit} after every write that leaves more than C{limit}
+        bytes held.
+        """
+        self._limit = limit
+        self._overLimit = overLimit
+
+    def write(self, data: Chunk) -> None:
+        """
+        Send C{data} after everything sent before it.  C{data} is not
+        copied: it must not change.
+        """
         raise NotImplementedError
 
-    def _append(self, data: bytes) -> None:
+    def _checkLimit(self) -> None:
+        """Say so if more than the limit is held."""
+        if self.size > self._limit:
+            self._overLimit()  # type: ignore[misc]
+
+    def _append(self, data: Chunk) -> None:
         """Hold C{data} after what is held already."""
         self._held.append(data)  # type: ignore[union-attr]
         self.size += len(data)
@@ -145,12 +171,15 @@ class SocketQueue(SendQueue):
         self._connection = connection
         self._socket = directSocket(connection)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Chunk) -> None:
         if self.size:
             self._append(data)
         elif self._sendOrHold(data):
             # A pull producer is asked for data as it is registered.
             self._connection.registerProducer(self, False)
+        else:
+            return
+        self._checkLimit()
 
     def resumeProducing(self) -> None:
         """
@@ -204,12 +233,13 @@ class TransportQueue(SendQueue):
         self._finishing = False
         self._transport.registerProducer(self, True)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Chunk) -> None:
         if self.size:
             self._append(data)
         else:
             self._hold(data)
             self._pump()
+        self._checkLimit()
 
     def _pump(self) -> None:
         while self.size and not self._paused:

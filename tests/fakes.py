@@ -9,6 +9,7 @@ from typing import cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.internet.interfaces import IProducer, IPushProducer
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -53,6 +54,12 @@ class RecordingTransport(StringTransport):
                 self.producer.pauseProducing()
             else:
                 self.producer.resumeProducing()
+
+    def registerProducer(self, producer: IProducer, streaming: bool) -> None:
+        """A client that does not read pauses its producer from the start."""
+        super().registerProducer(producer, streaming)
+        if self._stalled and streaming:
+            cast(IPushProducer, producer).pauseProducing()
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
@@ -107,9 +114,11 @@ class FakeRoom:
         return RecordingTransport(next(self._ports), host)
 
     def connect(
-        self, host: str = "127.0.0.1"
+        self, host: str = "127.0.0.1", stalled: bool = False
     ) -> tuple[ChatProtocol, RecordingTransport]:
+        """A client, in the room; with C{stalled}, one that never reads."""
         transport = self.transport(host)
+        transport.stalled = stalled
         client = self.room.buildProtocol(transport.getPeer())
         assert isinstance(client, ChatProtocol)
         transport.protocol = client

@@ -47,7 +47,7 @@ def test_historyInStreamOrderWithOwnEntries() -> None:
         (b"2-0", node, b"client 0: mine\n"),
     )
     assert harness.room.delivered == [wire.arrived(1) + b"client 1: theirs\n"]
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(2)
         + b"client 1: theirs\nclient 0: mine\n"
         + wire.END_OF_HISTORY
@@ -66,7 +66,7 @@ def test_historyReadBackBeforeReading() -> None:
             [b"7-0", [b"n", b"x", b"d", b"c: one\nc: two\nc: three\n"]],
         ]
     )
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(3) + b"c: two\nc: three\nc: four\n" + wire.END_OF_HISTORY
     )
     command, _ = pending(harness, b"XREAD")
@@ -87,7 +87,9 @@ def test_historyReadBackResumesAfterALostConnection() -> None:
     assert command[2] == b"(744-0"
     reply.callback([[b"1-0", [b"n", b"x", b"d", b"c: 1\n"]]])
     assert len(history) == 257
-    assert history.replay().startswith(wire.historyStart(257) + b"c: 1\nc: 744\n")
+    assert b"".join(history.replay()).startswith(
+        wire.historyStart(257) + b"c: 1\nc: 744\n"
+    )
 
 
 def test_privateEntries() -> None:
@@ -146,7 +148,9 @@ def test_newcomerHasWhatItsNodeSaidBeforeTheStreamGaveItBack() -> None:
     assert harness.command.answer(APPEND, 1)[0] == 1
     harness.xread((b"1-0", node, b"client 0: 366\n", b"s", b"1"))
     replayed: list[bytes] = []
-    harness.peers.join().addCallback(lambda _: replayed.append(history.replay()))
+    harness.peers.join().addCallback(
+        lambda _: replayed.append(b"".join(history.replay()))
+    )
     harness.command.answer(JOIN, [1, b"2-0"])
     harness.peers.publish(b"client 0: 367\n")
     harness.endRound()
@@ -159,7 +163,7 @@ def test_newcomerHasWhatItsNodeSaidBeforeTheStreamGaveItBack() -> None:
         (b"3-0", node, b"client 0: 367\n", b"s", b"2"),
         (b"4-0", b"other", b"client 2: after\n"),
     )
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(3)
         + b"client 0: 366\nclient 0: 367\nclient 2: after\n"
         + wire.END_OF_HISTORY
@@ -191,7 +195,7 @@ def test_linesRecordedAheadWhileAwayAreNotMergedWithLaterOnes() -> None:
         (b"3-0", node, b"client 0: before\n", b"s", b"1"),
         (b"4-0", node, b"client 0: after\n", b"s", b"2"),
     )
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(2)
         + b"client 0: before\nclient 0: after\n"
         + wire.END_OF_HISTORY

@@ -76,7 +76,7 @@ def test_boundedByLines() -> None:
         history.record(b"client 0: %d\nserver: client 1 just left\n" % n)
     assert len(history) == 3
     assert (
-        history.replay()
+        b"".join(history.replay())
         == (wire.historyStart(3) + b"client 0: 97\nclient 0: 98\nclient 0: 99\n")
         + wire.END_OF_HISTORY
     )
@@ -88,7 +88,7 @@ def test_recordOlder() -> None:
     history.record(b"c: new\n")
     assert history.recordOlder(b"c: older\n") is True
     assert history.recordOlder(b"c: a\nserver: x\nc: b\nc: c\n") is False
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(3) + b"c: c\nc: older\nc: new\n" + wire.END_OF_HISTORY
     )
 
@@ -97,7 +97,7 @@ def test_boundedByBytes() -> None:
     """Never more than maxBytes, counting each line's newline."""
     history = History(10, maxBytes=15)
     history.record(b"c: 1\nc: 2\nc: 3\n")
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(3) + b"c: 1\nc: 2\nc: 3\n" + wire.END_OF_HISTORY
     )
     history.record(b"c: 4\n")
@@ -106,7 +106,7 @@ def test_boundedByBytes() -> None:
     assert len(history) == 0  # longer than the whole allowance
     assert history.recordOlder(b"c: 5\nc: 6\n") is True
     assert history.recordOlder(b"c: 7\nc: 8\n") is False
-    assert history.replay() == (
+    assert b"".join(history.replay()) == (
         wire.historyStart(3) + b"c: 8\nc: 5\nc: 6\n" + wire.END_OF_HISTORY
     )
 

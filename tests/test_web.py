@@ -54,7 +54,7 @@ class RecordingSocket:
         self.sent: list[bytes] = []
         self.closed = False
 
-    def sendLines(self, data: bytes) -> None:
+    def sendFrames(self, data: bytes) -> None:
         self.sent.append(data)
 
     def closeSocket(self) -> None:
@@ -84,17 +84,21 @@ class SocketTransportTests(SynchronousTestCase):
 
     def test_completeLinesGoAsTheyCame(self) -> None:
         """
-        Complete lines are handed on as the very bytes object written, so
-        that frames built for it can be shared.
+        What is written is handed on as the very bytes object, so that
+        frames built once for many browsers are not copied.
         """
         data = b"client 0: a\nclient 0: b\n"
         self.transport.write(data)
         self.assertIs(self.socket.sent[0], data)
 
-    def test_partialLineWaitsForItsEnd(self) -> None:
-        self.transport.write(b"client 0: a\nclient 0: b")
-        self.transport.write(b"cd\n")
-        self.assertEqual(self.socket.sent, [b"client 0: a\n", b"client 0: bcd\n"])
+    def test_slicesGoAsTheyCame(self) -> None:
+        """
+        What the send queue writes is frames, or a slice of them: handed on
+        as it comes, never held for the rest.
+        """
+        self.transport.write(b"\x81\x0bclient 0: a\x81")
+        self.transport.write(b"\x01b")
+        self.assertEqual(self.socket.sent, [b"\x81\x0bclient 0: a\x81", b"\x01b"])
 
     def test_pausingPausesTheNetwork(self) -> None:
         """Flood control and the room pause reading of the network."""
@@ -442,7 +446,8 @@ class RoomSocketTests(SocketOnFakeRoom):
         socket.pauseProducing()  # the network's buffer is full
         tcp.dataReceived(b"x" * 15 + b"\n")
         self.fake.clock.advance(0)
-        self.assertEqual(client.sendq.size, len(b"client 0: ") + 16)
+        # Held as its frame: two bytes of header, the line without its \n.
+        self.assertEqual(client.sendq.size, 2 + len(b"client 0: ") + 15)
         for _ in range(40):
             tcp.dataReceived(b"x" * 15 + b"\n")
             self.fake.clock.advance(0)

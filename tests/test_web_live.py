@@ -26,6 +26,7 @@ from tests.tools import runTool
 from tests.webclient import (
     BINARY,
     CLOSE,
+    PING,
     TEXT,
     WEB,
     HandshakeRefusedError,
@@ -237,6 +238,34 @@ def test_lazyReaderCutAtSendQ(
         lambda: re.search(r"client 1 cut off: SendQ exceeded", server.logText()),
         "the log to say why",
     )
+    lazy.close()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_pingsOfALazyReaderCutAtSendQ(
+    startServer: StartServer, tmp_path: Path, tls: bool
+) -> None:
+    """
+    A WebSocket client that sends pings and reads nothing is cut off once
+    the pongs held for it pass the SendQ limit, though nobody in the room
+    speaks: the others hear it leave, and the log says why.  Over TLS as
+    well: the pongs are held in its send queue, not in the TLS transport.
+    """
+    options, context = tlsWeb(tmp_path) if tls else (WEB, None)
+    server = startServer(*options, "--sendq", "256K")
+    tcp = server.connect()
+    lazy = joinWeb(server, receiveBuffer=4096, context=context)
+    pings = frame(PING, b"p" * 125, mask=b"ping") * 1000
+    cut = re.compile(r"client 1 cut off: SendQ exceeded")
+    for _ in range(200):  # 26 MB at most; the limit is 256 KiB
+        try:
+            lazy.sock.sendall(pings)
+        except OSError:
+            break  # cut off already
+        if cut.search(server.logText()):
+            break
+    tcp.expect(b"server: client 1 just left\n")
+    waitFor(lambda: cut.search(server.logText()), "the log to say why")
     lazy.close()
 
 

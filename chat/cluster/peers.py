@@ -12,6 +12,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from chat import wire
 from chat.cluster.address import RedisAddress
 from chat.cluster.appender import QUEUE_LIMIT, Appender
 from chat.cluster.commands import NodeCommands, Retention
@@ -134,8 +135,8 @@ class ClusterPeers:
     def find(self, name: bytes) -> Deferred[int | None]:
         return self._node.commands.find(name)
 
-    def who(self) -> Deferred[list[bytes]]:
-        return self._node.commands.who()
+    def who(self) -> Deferred[bytes]:
+        return self._node.commands.who().addCallback(wire.who)
 
     def tell(self, clientId: int, data: bytes) -> None:
         commands = self._node.commands

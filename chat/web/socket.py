@@ -33,7 +33,7 @@ from chat import wire
 from chat.addresses import describePeer
 from chat.protocol import ChatProtocol
 from chat.room import CLOSE_GRACE
-from chat.sendq import SocketQueue
+from chat.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
 from chat.web.admission import WebConnection
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
@@ -271,26 +271,48 @@ class MessageLines:
         return ready
 
 
-class FrameSender(SocketQueue):
+class Framing(SendQueue):
     """
-    The send queue of a browser on a WebSocket over TCP: the lines the room
-    writes go out as frames on the socket directly, as TCP clients' lines
-    do (see L{chat.sendq}), and what autobahn sends (L{sendRaw}) the same
-    way, in order.  What the socket does not take is held here, counted
-    against the SendQ limits.
+    The send queue of a browser: the lines the room writes are made frames
+    as they are written, and held with what autobahn sends (L{sendRaw}),
+    in order, all counted against the SendQ limits.
+    """
+
+    __slots__ = ()
+    _frames: FrameCache
+
+    def write(self, data: Chunk) -> None:
+        """Send C{data}, complete lines, one frame a line."""
+        if not isinstance(data, bytes):
+            data = bytes(data)  # the rest of a history block
+        super().write(self._frames.frames(data))
+
+    def sendRaw(self, data: bytes) -> None:
+        """Send C{data} as it is: the handshake's answer, control frames."""
+        super().write(data)
+
+
+class FrameSender(Framing, SocketQueue):
+    """
+    The send queue of a browser on a WebSocket over TCP: frames go out on
+    the socket directly, as TCP clients' lines do (see L{chat.sendq}).
     """
 
     def __init__(self, connection: tcp.Connection, frames: FrameCache) -> None:
         super().__init__(connection)
         self._frames = frames
 
-    def write(self, data: bytes) -> None:
-        """Send C{data}, complete lines, one frame a line."""
-        super().write(self._frames.frames(data))
 
-    def sendRaw(self, data: bytes) -> None:
-        """Send C{data} as it is: the handshake's answer, control frames."""
-        super().write(data)
+class TransportFrameSender(Framing, TransportQueue):
+    """
+    The send queue of a browser on a WebSocket over any other connection
+    (TLS): frames are written to the client's L{SocketTransport}, which
+    hands them on to the connection.
+    """
+
+    def __init__(self, transport: SocketTransport, frames: FrameCache) -> None:
+        super().__init__(transport)
+        self._frames = frames
 
 
 @implementer(IPushProducer)
@@ -311,7 +333,7 @@ class RoomSocket(WebSocketServerProtocol):
     """The connection as the web door accepted it, in its place in the room."""
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
-    _sender: FrameSender | None = None
+    _sender: Framing | None = None
     _messages: MessageLines | None = None
     _frames: FrameBounds | None = None
     _preamble = b""
@@ -345,12 +367,13 @@ class RoomSocket(WebSocketServerProtocol):
         client = self.door.enter()
         client.via = "web"
         client.welcome = self._welcome
+        adapter = self._clientTransport = SocketTransport(self, self.transport)
         sender = self._sender
-        if sender is not None:
-            client.queueFor = lambda transport: sender
+        if sender is None:
+            sender = self._sender = TransportFrameSender(adapter, self.factory.frames)
+        client.queueFor = lambda transport: sender
         self._client = client
-        self._clientTransport = SocketTransport(self, self.transport)
-        client.makeConnection(self._clientTransport)
+        client.makeConnection(adapter)
         self._frames = FrameBounds()
         if isinstance(client, ChatProtocol):
             self._messages = MessageLines(client.MAX_LENGTH)
@@ -464,8 +487,8 @@ class RoomSocket(WebSocketServerProtocol):
 
     # Output: the client's lines, and the network's pauses
 
-    def sendLines(self, data: bytes) -> None:
-        self._write(self.factory.frames.frames(data))
+    def sendFrames(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
 
     def sendData(
         self, data: bytes, sync: bool = False, chopsize: int | None = None

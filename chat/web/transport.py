@@ -3,10 +3,13 @@ The transport of a room client that is a browser: what the room's
 L{chat.protocol.ChatProtocol} writes to, pauses and closes, over one
 WebSocket.
 
-The room writes complete lines, each ending with C{\\n}; each line leaves as
-one text frame without its C{\\n}.  Input is paused, and output held counted
-in the client's send queue, at the network connection underneath, so that
-flood control and the SendQ limits act on a browser as on a TCP client.
+The room writes complete lines, each ending with C{\\n}, to the client's send
+queue, which makes each one a text frame without its C{\\n} as it is written
+(L{chat.web.socket.Framing}) and holds them with what the WebSocket itself
+sends (pongs, the close frame): this transport is given frames.  Input is
+paused, and output held counted in the client's send queue, at the network
+connection underneath, so that flood control and the SendQ limits act on a
+browser as on a TCP client.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from zope.interface import implementer
 class LineSocket(Protocol):
     """The WebSocket a L{SocketTransport} sends on."""
 
-    def sendLines(self, data: bytes) -> None:
-        """Send C{data}, complete lines, one text frame a line."""
+    def sendFrames(self, data: bytes) -> None:
+        """Send C{data}, frames (or a slice of them), as it is."""
 
     def closeSocket(self) -> None:
         """Close the WebSocket once what was sent is on its way."""
@@ -55,26 +58,16 @@ class SocketTransport:
     def __init__(self, socket: LineSocket, network: Any) -> None:
         self._socket = socket
         self._network = network
-        self._partial = b""
         self._closed = False
+        self._closing = False
         self.producer: IPushProducer | None = None
 
     # Output
 
     def write(self, data: bytes) -> None:
-        """
-        Send the complete lines of C{data}; a partial line at its end (a
-        slice of a long write) waits for the rest of its line.
-        """
-        if self._closed:
-            return
-        if self._partial:
-            data, self._partial = self._partial + data, b""
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            data, self._partial = data[:end], data[end:]
-        if data:
-            self._socket.sendLines(data)
+        """Send C{data}, frames from the send queue, as it is."""
+        if not self._closed:
+            self._socket.sendFrames(data)
 
     def writeSequence(self, data: Iterable[bytes]) -> None:
         self.write(b"".join(data))
@@ -129,13 +122,15 @@ class SocketTransport:
                 self._close()
 
     def _close(self) -> None:
-        if self._closed:
+        """
+        Close the WebSocket: its close frame, sent through the send queue,
+        is the last thing written.
+        """
+        if self._closing:
             return
-        if self._partial:
-            self._socket.sendLines(self._partial + b"\n")
-            self._partial = b""
-        self._closed = True
+        self._closing = True
         self._socket.closeSocket()
+        self._closed = True
 
     def abortConnection(self) -> None:
         self._closed = True
