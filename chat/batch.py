@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
-from chat.protocol import ChatProtocol
+from chat.interfaces import IClient
 
-Posted = list[tuple[ChatProtocol | None, bytes]]
+Posted = list[tuple[IClient | None, bytes]]
 """What was posted, in order, each with the client it came from (if any)."""
 
 
@@ -33,23 +33,23 @@ class Round:
     def __init__(
         self,
         clock: IReactorTime,
-        clients: Mapping[int, ChatProtocol],
-        delivered: Callable[[list[ChatProtocol]], None],
+        clients: Mapping[int, IClient],
+        delivered: Callable[[list[IClient]], None],
     ) -> None:
         self._clock = clock
         self._clients = clients
         self._delivered = delivered
         self._posted: Posted = []
-        self._joinedAt: dict[ChatProtocol, int] = {}
-        self._told: dict[ChatProtocol, list[tuple[int, bytes]]] = {}
+        self._joinedAt: dict[IClient, int] = {}
+        self._told: dict[IClient, list[tuple[int, bytes]]] = {}
         self._due = False
 
-    def post(self, data: bytes, origin: ChatProtocol | None) -> None:
+    def post(self, data: bytes, origin: IClient | None) -> None:
         """Send C{data} to every client but C{origin} when the round ends."""
         self._schedule()
         self._posted.append((origin, data))
 
-    def tell(self, client: ChatProtocol, data: bytes) -> None:
+    def tell(self, client: IClient, data: bytes) -> None:
         """
         Send C{data} to C{client} alone when the round ends, in its place
         among what is posted for everyone.
@@ -57,7 +57,7 @@ class Round:
         self._schedule()
         self._told.setdefault(client, []).append((len(self._posted), data))
 
-    def joined(self, client: ChatProtocol) -> None:
+    def joined(self, client: IClient) -> None:
         """C{client} gets only what is posted from now on in this round."""
         self._joinedAt[client] = len(self._posted)
 
@@ -98,7 +98,7 @@ class Round:
 
 
 def _merge(
-    posted: Posted, start: int, client: ChatProtocol, told: list[tuple[int, bytes]]
+    posted: Posted, start: int, client: IClient, told: list[tuple[int, bytes]]
 ) -> list[bytes]:
     """
     What C{client} receives of C{posted} from C{start} on, with what it

@@ -8,13 +8,17 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from zope.interface import implementer
+
 from chat import wire
+from chat.interfaces import IHistory
 from chat.limits import Limits
 
 MAX_HISTORY = 10000
 """The most lines C{--history} may keep."""
 
 
+@implementer(IHistory)
 class History:
     """
     The last C{size} relayed lines, oldest first, and no more than

@@ -35,6 +35,8 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
+from chat.interfaces import ISendQueue
+
 SLICE = 1 << 16
 """Bytes handed to a transport at once, or put together for one send()."""
 
@@ -63,6 +65,7 @@ def sendQueueFor(transport: ITransport) -> SendQueue:
     return TransportQueue(transport)
 
 
+@implementer(ISendQueue)
 class SendQueue:
     """
     Output for one client: sent at once where possible, otherwise held, in

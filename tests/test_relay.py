@@ -126,8 +126,9 @@ class RelayTests(SynchronousTestCase):
         self.sender.resumeProducing()
         self.assertEqual(self.fake.received(self.a), b"client 0: held\n")
 
-    def test_lineReceivedRelaysOneLine(self) -> None:
-        self.sender.lineReceived(b"direct")
+    def test_linesReceivedRelaysThemAsOneChunk(self) -> None:
+        """Lines handed to the client's protocol go to the room as received."""
+        self.sender.linesReceived([b"direct"])
         self.assertEqual(self.fake.received(self.a), b"client 0: direct\n")
 
 
