@@ -1,5 +1,5 @@
 """
-Logins (SPEC section 9, C{--auth FILE}): a connection is kept out of the
+Logins (C{--auth FILE}): a connection is kept out of the
 room, without an id, until it sends C{/login NAME PASSWORD}.
 
 Passwords are checked through C{twisted.cred}: a L{Portal} with a checker

@@ -1,5 +1,5 @@
 """
-Slash commands (SPEC section 9, C{--commands}): lines that begin with C{/}
+Slash commands (C{--commands}): lines that begin with C{/}
 are commands to the server, never relayed; C{//} relays a line that begins
 with C{/}.
 

@@ -1,5 +1,5 @@
 """
-The history of the room (SPEC section 9, C{--history N}): the last lines
+The history of the room (C{--history N}): the last lines
 relayed, exactly as they were delivered, for newcomers.
 """
 

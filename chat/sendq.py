@@ -1,7 +1,8 @@
 """
 The write path: all output to one client goes through its L{SendQueue},
 which sends it on at once when it can and holds, counted exactly, what the
-client cannot take yet: the SendQ of SPEC section 5.
+client cannot take yet: its SendQ, which the room holds against the limits
+of pending output.
 
 Twisted's C{transport.write} buffers every write and sends it on the next
 reactor iteration (register for writability, send, unregister): about 10 us

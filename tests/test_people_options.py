@@ -1,5 +1,5 @@
 """
-The options of chat mode (SPEC section 9): --history, --commands, --auth
+The options of chat mode: --history, --commands, --auth
 and what they make.
 """
 

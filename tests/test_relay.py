@@ -1,5 +1,5 @@
 """
-The wire protocol (SPEC section 1) on in-memory transports: the protocol
+The wire protocol on in-memory transports: the protocol
 and the room together, without a reactor.
 """
 
@@ -240,7 +240,10 @@ class ShutDownTests(SynchronousTestCase):
 
 
 def expected(stream: bytes, limit: int) -> bytes:
-    """What SPEC section 1 says one client's stream turns into, closed."""
+    """
+    What one client's stream turns into, closed: a line for each line, cut
+    into pieces of at most C{limit} bytes, the partial one ended.
+    """
     out = []
     for line in stream.split(b"\n"):
         if line.endswith(b"\r"):
