@@ -6,12 +6,14 @@ client, the frames, the origins, the page, and a WebSocket on a fake room.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import itertools
 import random
 import re
+import weakref
 from importlib.resources import files
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.error import ConnectionDone
@@ -31,6 +33,7 @@ from chat.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin
+from chat.web.requests import BodilessRequest
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
@@ -837,22 +840,34 @@ class SiteTests(SynchronousTestCase):
     def test_upgradeRequestLetGo(self) -> None:
         """
         Once the WebSocket has the connection, Twisted Web's channel holds
-        the upgrade request no more: nothing waits for the garbage collector.
+        the upgrade request no more: the request is freed as soon as it is
+        served, without the garbage collector (which stays off meanwhile).
         """
         fake = FakeRoom()
         site = webSite([], Logger(), fake.clock)
+        requests: list[weakref.ref[Request]] = []
+
+        class Recorded(BodilessRequest):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                requests.append(weakref.ref(self))
+
+        self.assertIs(site.requestFactory, BodilessRequest)
+        site.requestFactory = Recorded
         network = fake.transport()
         connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
             network.getPeer()
         )
-        http = connection.wrappedProtocol
         network.protocol = connection
+        self.addCleanup(gc.enable)
+        gc.disable()
         connection.makeConnection(network)
         connection.dataReceived(upgradeRequest(host=describeAddress(network.getHost())))
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
         self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
-        self.assertEqual(http._channel.requests, [])  # type: ignore[attr-defined]
         self.assertIn(0, fake.room.clients)
+        self.assertEqual(len(requests), 1)
+        self.assertIsNone(requests[0]())
 
 
 class FramesBehindTheRequestTests(SocketOnFakeRoom):
