@@ -20,14 +20,15 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
+from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
-from chat import tap
 from chat.addresses import describeAddress
 from chat.limits import Limits
+from chat.options import Options
 from chat.parsing import BadValueError
 from chat.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
@@ -294,10 +295,10 @@ class FeaturesTests(SynchronousTestCase):
 
 
 class WebOptionsTests(SynchronousTestCase):
-    def parse(self, *arguments: str) -> tap.Options:
-        options = tap.Options()
-        options.parse(list(arguments))
-        return options
+    def parse(self, *arguments: str) -> Options:
+        parsed = Options()
+        parsed.parse(list(arguments))
+        return parsed
 
     def test_repeatable(self) -> None:
         options = self.parse(
@@ -314,12 +315,12 @@ class WebOptionsTests(SynchronousTestCase):
         self.assertEqual(options["web-origins"], ["https://a.example"])
 
     def test_badEndpointNamed(self) -> None:
-        with self.assertRaises(tap.usage.UsageError) as caught:
+        with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web", "tcp:70000")
         self.assertIn("--web:", str(caught.exception))
 
     def test_badOriginNamed(self) -> None:
-        with self.assertRaises(tap.usage.UsageError) as caught:
+        with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web-origin", "example.org")
         self.assertIn("--web-origin:", str(caught.exception))
 
