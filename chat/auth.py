@@ -1,5 +1,5 @@
 """
-Logins (SPEC section 9, C{--auth FILE}): a connection is kept out of the
+Logins (C{--auth FILE}): a connection is kept out of the
 room, without an id, until it sends C{/login NAME PASSWORD}.
 
 Passwords are checked through C{twisted.cred}: a L{Portal} with a checker
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import bcrypt
 from twisted.cred.checkers import ICredentialsChecker
@@ -32,13 +32,10 @@ from zope.interface import Interface, implementer
 from chat import htpasswd, wire
 from chat.addresses import describePeer, sourceOf
 from chat.gate import Hold
-from chat.interfaces import IMetrics
+from chat.interfaces import IClient, IMetrics
 from chat.log import printable
 from chat.metrics import NO_METRICS
 from chat.names import nickKey
-
-if TYPE_CHECKING:
-    from chat.protocol import ChatProtocol
 
 LOGIN = b"/login"
 
@@ -178,12 +175,12 @@ class Gatekeeper:
         self._timeout = timeout
         self._delay = delay
         self._perMinute = perMinute
-        self._timers: dict[ChatProtocol, IDelayedCall] = {}
-        self._checking: dict[ChatProtocol, list[bytes]] = {}
+        self._timers: dict[IClient, IDelayedCall] = {}
+        self._checking: dict[IClient, list[bytes]] = {}
         self._failures: dict[str, deque[float]] = {}
         self._inFlight: Counter[str] = Counter()
-        self._reminded: set[ChatProtocol] = set()
-        self.admit: Callable[[ChatProtocol, bytes, list[bytes]], None]
+        self._reminded: set[IClient] = set()
+        self.admit: Callable[[IClient, bytes, list[bytes]], None]
 
     def reload(self) -> None:
         """Read the password file again (on SIGHUP); keep the old on error."""
@@ -201,13 +198,13 @@ class Gatekeeper:
                 path=self._checker.path,
             )
 
-    def greet(self, client: ChatProtocol) -> None:
+    def greet(self, client: IClient) -> None:
         """C{client} has connected: it has C{timeout} seconds to log in."""
         self._timers[client] = self._clock.callLater(
             self._timeout, self._timedOut, client
         )
 
-    def forget(self, client: ChatProtocol) -> None:
+    def forget(self, client: IClient) -> None:
         """C{client} has gone before it was let in."""
         timer = self._timers.pop(client, None)
         if timer is not None and timer.active():
@@ -215,7 +212,7 @@ class Gatekeeper:
         self._checking.pop(client, None)
         self._reminded.discard(client)
 
-    def received(self, client: ChatProtocol, lines: list[bytes]) -> None:
+    def received(self, client: IClient, lines: list[bytes]) -> None:
         """C{client}, not let in yet, sent C{lines}."""
         if client in self._checking or client not in self._timers:
             return  # it is being checked or turned away: nothing more counts
@@ -229,7 +226,7 @@ class Gatekeeper:
                 self._reminded.add(client)
                 client.sendq.write(wire.LOGIN_REQUIRED)
 
-    def tooLong(self, client: ChatProtocol, lines: list[bytes]) -> None:
+    def tooLong(self, client: IClient, lines: list[bytes]) -> None:
         """
         C{client}, not let in yet, sent C{lines}, the first of them too long
         to read: a login that fails, as with a wrong password.  If a login
@@ -242,9 +239,7 @@ class Gatekeeper:
         elif client in self._timers:
             self._login(client, b"", [])
 
-    def _login(
-        self, client: ChatProtocol, credentials: bytes, rest: list[bytes]
-    ) -> None:
+    def _login(self, client: IClient, credentials: bytes, rest: list[bytes]) -> None:
         name, _, password = credentials.partition(b" ")
         self._checking[client] = rest
         client.gate.hold(Hold.LOGIN)
@@ -273,7 +268,7 @@ class Gatekeeper:
             del self._inFlight[host]
         return result
 
-    def _succeeded(self, login: tuple[Any, bytes, Any], client: ChatProtocol) -> None:
+    def _succeeded(self, login: tuple[Any, bytes, Any], client: IClient) -> None:
         rest = self._checking.pop(client, None)
         timer = self._timers.pop(client, None)
         if rest is None or timer is None:
@@ -292,7 +287,7 @@ class Gatekeeper:
         client.gate.release(Hold.LOGIN)
 
     def _refused(
-        self, reason: Failure, client: ChatProtocol, name: bytes, host: str
+        self, reason: Failure, client: IClient, name: bytes, host: str
     ) -> None:
         if not reason.check(UnauthorizedLogin):
             self._log.failure("checking a password failed", reason, category="AUTH")
@@ -311,7 +306,7 @@ class Gatekeeper:
         )
         self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
 
-    def _timedOut(self, client: ChatProtocol) -> None:
+    def _timedOut(self, client: IClient) -> None:
         self._log.info(
             "{peer} did not log in in time",
             category="AUTH",
@@ -319,7 +314,7 @@ class Gatekeeper:
         )
         self._turnAway(client, wire.LOGIN_TIMED_OUT)
 
-    def _turnAway(self, client: ChatProtocol, notice: bytes) -> None:
+    def _turnAway(self, client: IClient, notice: bytes) -> None:
         if client not in self._timers:
             return  # gone already
         self.forget(client)
@@ -354,9 +349,9 @@ class Gatekeeper:
         return len(failures)
 
 
-def _peer(client: ChatProtocol) -> str:
-    return describePeer(client.transport)  # type: ignore[arg-type]
+def _peer(client: IClient) -> str:
+    return describePeer(client.transport)
 
 
-def _host(client: ChatProtocol) -> str:
-    return sourceOf(client.transport.getPeer()) or "?"  # type: ignore[union-attr]
+def _host(client: IClient) -> str:
+    return sourceOf(client.transport.getPeer()) or "?"

@@ -22,33 +22,31 @@ from collections.abc import Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
-from chat.protocol import ChatProtocol
+from chat.interfaces import IClient
 from chat.sendq import Chunk
 
-Posted = list[tuple[ChatProtocol | None, bytes]]
+Posted = list[tuple[IClient | None, bytes]]
 """What was posted, in order, each with the client it came from (if any)."""
 
 
 class Round:
     """The output of one reactor iteration for C{clients}."""
 
-    def __init__(
-        self, clock: IReactorTime, clients: Mapping[int, ChatProtocol]
-    ) -> None:
+    def __init__(self, clock: IReactorTime, clients: Mapping[int, IClient]) -> None:
         self._clock = clock
         self._clients = clients
         self._posted: Posted = []
-        self._sentFrom: dict[ChatProtocol, int] = {}
+        self._sentFrom: dict[IClient, int] = {}
         self._due = False
 
-    def post(self, data: bytes, origin: ChatProtocol | None) -> None:
+    def post(self, data: bytes, origin: IClient | None) -> None:
         """Send C{data} to every client but C{origin} when the round ends."""
         if not self._due:
             self._due = True
             self._clock.callLater(0, self.flush)
         self._posted.append((origin, data))
 
-    def tell(self, client: ChatProtocol, pieces: tuple[Chunk, ...]) -> None:
+    def tell(self, client: IClient, pieces: tuple[Chunk, ...]) -> None:
         """
         Send C{pieces} to C{client} alone, now, after what was posted for it
         in this round so far; it stops at the first that gets it cut off.
@@ -60,7 +58,7 @@ class Round:
                 return
             sendq.write(piece)
 
-    def _catchUp(self, client: ChatProtocol) -> None:
+    def _catchUp(self, client: IClient) -> None:
         """Send C{client} now what was posted for it in this round so far."""
         posted = self._posted
         if not posted:
@@ -71,7 +69,7 @@ class Round:
         if mine:
             client.sendq.write(b"".join(mine))
 
-    def joined(self, client: ChatProtocol) -> None:
+    def joined(self, client: IClient) -> None:
         """C{client} gets only what is posted from now on in this round."""
         self._sentFrom[client] = len(self._posted)
 

@@ -1,5 +1,5 @@
 """
-Slash commands (SPEC section 9, C{--commands}): lines that begin with C{/}
+Slash commands (C{--commands}): lines that begin with C{/}
 are commands to the server, never relayed; C{//} relays a line that begins
 with C{/}.
 
@@ -21,12 +21,11 @@ from twisted.python.failure import Failure
 
 from chat import wire
 from chat.gate import Hold
-from chat.interfaces import IPeers
+from chat.interfaces import IClient, IPeers
+from chat.lines import TOO_LONG
 from chat.names import validNick
-from chat.protocol import TOO_LONG
 
 if TYPE_CHECKING:
-    from chat.protocol import ChatProtocol
     from chat.room import ChatRoom
 
 COMMAND = b"/"
@@ -48,7 +47,7 @@ LOGGED_IN = b"server: you are logged in already\n"
 LOGINS_OFF = b"server: logins are off here\n"
 NAMED_BY_ACCOUNT = b"server: with logins, your name is your account\n"
 
-Command = Callable[["Commands", "ChatProtocol", bytes], "Deferred[None] | None"]
+Command = Callable[["Commands", "IClient", bytes], "Deferred[None] | None"]
 
 
 class Commands:
@@ -63,9 +62,9 @@ class Commands:
         self._room = room
         self._peers = peers
         self._log = log
-        self._waiting: dict[ChatProtocol, list[bytes]] = {}
+        self._waiting: dict[IClient, list[bytes]] = {}
 
-    def received(self, client: ChatProtocol, lines: list[bytes]) -> None:
+    def received(self, client: IClient, lines: list[bytes]) -> None:
         """C{client} sent C{lines}: relay them and run its commands."""
         waiting = self._waiting.get(client)
         if waiting is not None:
@@ -73,7 +72,7 @@ class Commands:
         else:
             self._run(client, lines, leaving=False)
 
-    def loggedIn(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+    def loggedIn(self, client: IClient, name: bytes, rest: list[bytes]) -> None:
         """
         C{client}, in the room now, logged in as C{name}: it is called so, as
         by a C{/nick NAME} (which, with logins, no client may send), then
@@ -86,7 +85,7 @@ class Commands:
         else:
             self._run(client, rest, leaving=False)
 
-    def abandon(self, client: ChatProtocol, relay: bool) -> None:
+    def abandon(self, client: IClient, relay: bool) -> None:
         """
         C{client} is leaving: with C{relay}, the lines that wait behind one
         of its commands are relayed now; its commands no longer run.
@@ -95,7 +94,7 @@ class Commands:
         if waiting is not None and relay:
             self._run(client, waiting, leaving=True)
 
-    def _run(self, client: ChatProtocol, lines: list[bytes], leaving: bool) -> None:
+    def _run(self, client: IClient, lines: list[bytes], leaving: bool) -> None:
         """
         Relay C{lines}, running the commands among them in order; the lines
         after a command that awaits an answer wait for it.
@@ -121,14 +120,12 @@ class Commands:
         if start < len(lines):
             self._room.broadcast(client, lines[start:])
 
-    def _wait(
-        self, client: ChatProtocol, answer: Deferred[None], rest: list[bytes]
-    ) -> None:
+    def _wait(self, client: IClient, answer: Deferred[None], rest: list[bytes]) -> None:
         self._waiting[client] = rest
         client.gate.hold(Hold.COMMAND)
         answer.addBoth(lambda _: self._answered(client))
 
-    def _answered(self, client: ChatProtocol) -> None:
+    def _answered(self, client: IClient) -> None:
         rest = self._waiting.pop(client, None)
         if rest is None:
             return  # it left meanwhile
@@ -136,7 +133,7 @@ class Commands:
         if client not in self._waiting:
             client.gate.release(Hold.COMMAND)
 
-    def _execute(self, client: ChatProtocol, line: bytes) -> Deferred[None] | None:
+    def _execute(self, client: IClient, line: bytes) -> Deferred[None] | None:
         if line == TOO_LONG:
             self._log.info(
                 "client {clientId} sent a command longer than the maximum line;"
@@ -162,7 +159,7 @@ class Commands:
             answer.addErrback(self._failed, client)
         return answer
 
-    def _failed(self, reason: Failure, client: ChatProtocol) -> None:
+    def _failed(self, reason: Failure, client: IClient) -> None:
         self._log.warn(
             "a command of client {clientId} failed: {why}",
             category="CMD",
@@ -171,18 +168,18 @@ class Commands:
         )
         self._room.tell(client, CLUSTER_FAILED)
 
-    def _here(self, client: ChatProtocol) -> bool:
+    def _here(self, client: IClient) -> bool:
         return self._room.clients.get(client.clientId) is client
 
     # The commands
 
-    def nick(self, client: ChatProtocol, name: bytes) -> Deferred[None] | None:
+    def nick(self, client: IClient, name: bytes) -> Deferred[None] | None:
         if self._room.gatekeeper is not None:
             self._room.tell(client, NAMED_BY_ACCOUNT)
             return None
         return self._rename(client, name)
 
-    def _rename(self, client: ChatProtocol, name: bytes) -> Deferred[None] | None:
+    def _rename(self, client: IClient, name: bytes) -> Deferred[None] | None:
         """Have C{client} called C{name}, if no other client is."""
         if not validNick(name):
             self._room.tell(client, wire.INVALID_NICK)
@@ -192,7 +189,7 @@ class Commands:
         claim = self._peers.claim(client.clientId, name)
         return claim.addCallback(self._claimed, client, name)
 
-    def _claimed(self, claimed: bool, client: ChatProtocol, name: bytes) -> None:
+    def _claimed(self, claimed: bool, client: IClient, name: bytes) -> None:
         if not self._here(client):
             return
         if not claimed:
@@ -200,7 +197,7 @@ class Commands:
             return
         self.announceNick(client, name)
 
-    def announceNick(self, client: ChatProtocol, name: bytes) -> None:
+    def announceNick(self, client: IClient, name: bytes) -> None:
         """C{client} is called C{name} from now on: tell everyone else."""
         self._room.announce(wire.renamed(client.label, name), client)
         client.rename(name)
@@ -211,10 +208,10 @@ class Commands:
             nick=name.decode(),
         )
 
-    def me(self, client: ChatProtocol, text: bytes) -> None:
+    def me(self, client: IClient, text: bytes) -> None:
         self._room.announce(wire.action(client.label, text), client)
 
-    def msg(self, client: ChatProtocol, argument: bytes) -> Deferred[None] | None:
+    def msg(self, client: IClient, argument: bytes) -> Deferred[None] | None:
         name, _, text = argument.partition(b" ")
         if not name or not text:
             self._room.tell(client, MSG_USAGE)
@@ -226,7 +223,7 @@ class Commands:
         return found.addCallback(self._found, client, name, text)
 
     def _found(
-        self, clientId: int | None, client: ChatProtocol, name: bytes, text: bytes
+        self, clientId: int | None, client: IClient, name: bytes, text: bytes
     ) -> None:
         if not self._here(client):
             return
@@ -240,17 +237,17 @@ class Commands:
         else:
             self._peers.tell(clientId, message)
 
-    def who(self, client: ChatProtocol, argument: bytes) -> Deferred[None]:
+    def who(self, client: IClient, argument: bytes) -> Deferred[None]:
         listing = self._peers.who()
         return listing.addCallback(lambda answer: self._room.tell(client, answer))
 
-    def quit(self, client: ChatProtocol, why: bytes) -> None:
+    def quit(self, client: IClient, why: bytes) -> None:
         self._room.quit(client, why)
 
-    def help(self, client: ChatProtocol, argument: bytes) -> None:
+    def help(self, client: IClient, argument: bytes) -> None:
         self._room.tell(client, HELP)
 
-    def login(self, client: ChatProtocol, argument: bytes) -> None:
+    def login(self, client: IClient, argument: bytes) -> None:
         logins = self._room.gatekeeper is not None
         self._room.tell(client, LOGGED_IN if logins else LOGINS_OFF)
 

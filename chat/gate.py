@@ -15,6 +15,9 @@ from collections.abc import Callable
 from enum import Flag
 
 from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from chat.interfaces import IReadGate
 
 
 class Hold(Flag):
@@ -36,6 +39,7 @@ class Hold(Flag):
     """The client's login is being checked."""
 
 
+@implementer(IReadGate)
 class ReadGate:
     """
     Pauses a transport while any reason holds, and resumes it, then calls

@@ -1,5 +1,5 @@
 """
-The history of the room (SPEC section 9, C{--history N}): the last lines
+The history of the room (C{--history N}): the last lines
 relayed, exactly as they were delivered, for newcomers.
 """
 
@@ -11,7 +11,10 @@ from collections import deque
 from collections.abc import Sequence
 from itertools import accumulate
 
+from zope.interface import implementer
+
 from chat import wire
+from chat.interfaces import IHistory
 from chat.limits import Limits
 from chat.sendq import Chunk
 
@@ -55,6 +58,7 @@ class Block:
         return memoryview(self._data)[self._ends[self._first - 1] :]
 
 
+@implementer(IHistory)
 class History:
     """
     The last C{size} relayed lines, oldest first, and no more than

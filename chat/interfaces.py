@@ -1,16 +1,17 @@
 """
 The seams between the parts of the server, declared once.
 
-A room (L{chat.room.ChatRoom}) holds the clients connected to this process.
+A room holds the clients connected to this process, whatever door they came
+through: each is an L{IClient}, and talks to the room through L{IClientHub}.
 Everything beyond them, who hands out ids and who else hears what they say,
-is behind L{IPeers}: L{chat.peers.LocalPeers} when this process is the whole
-room, L{chat.cluster} when other processes share it through Redis.  The
-peers call the room back through L{ILocalRoom}; each client's connection
-talks to the room through L{IClientHub}.
+is behind L{IPeers}: this process alone, or the other processes that share
+the room through Redis.  The peers call the room back through L{ILocalRoom}
+and keep its L{IHistory}.  What the room counts goes to L{IMetrics}.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
@@ -18,8 +19,141 @@ from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
-    from chat.history import History
-    from chat.protocol import ChatProtocol
+    from chat.gate import Hold
+
+
+class ISendQueue(Interface):
+    """
+    All output to one client, in order: sent on when the client can take
+    it, held and counted while it cannot.
+    """
+
+    size = Attribute("Bytes held for the client, exactly.")
+    drains = Attribute(
+        "How many times what was held has all been sent: a limit that looks"
+        " at C{size} again later tells by it whether the client caught up."
+    )
+
+    def watch(limit: int, overLimit: Callable[[], None]) -> None:
+        """
+        Call C{overLimit} after every write that leaves more than C{limit}
+        bytes held.
+        """
+
+    def write(data: bytes | memoryview) -> None:
+        """
+        Send C{data} after everything written before it.  C{data} is not
+        copied: it must not change.
+        """
+
+    def finish() -> None:
+        """Nothing more will be written: the connection is being closed."""
+
+
+class IReadGate(Interface):
+    """
+    Whether one client's input is read: several parts of the server hold
+    it, each for a reason of its own; it is read only when none does.
+    """
+
+    holds = Attribute("The reasons holding it now, together.")
+    open = Attribute("Whether the input is read: no reason holds it.")
+
+    def hold(reason: Hold) -> None:
+        """Stop reading, for C{reason} (among others, maybe)."""
+
+    def release(reason: Hold) -> None:
+        """C{reason} holds no more; read again if no other one holds."""
+
+
+class IClient(Interface):
+    """
+    One member of the room, whatever door it came through: what the room
+    needs of it.  Its lines come in through L{IClientHub}; what it is sent
+    goes through its L{ISendQueue}.
+    """
+
+    clientId = Attribute("Its id in the room; negative until it has one.")
+    nick = Attribute("Its nick (bytes), or L{None} while it has none.")
+    label = Attribute("How the others know it: its nick, or C{client N}.")
+    host = Attribute(
+        "The source it is counted under for the limit per address, or L{None}."
+    )
+    via = Attribute("The door it came through, for the log, when not plain TCP.")
+    welcome = Attribute(
+        "Called, when not L{None}, as it enters the room, with the ids of the"
+        " clients already there (a door whose clients are told them)."
+    )
+    sendq = Attribute("Its L{ISendQueue}: every byte it is sent goes through it.")
+    gate = Attribute("Its L{IReadGate}: whether its input is read.")
+    bucket = Attribute(
+        "Its allowance of lines under flood control, or L{None} without it."
+    )
+    commandMark = Attribute(
+        "Bytes found in L{frame}'s output wherever one of its lines begins"
+        " with C{/}: a frame without them holds no command."
+    )
+    transport = Attribute(
+        "Its connection's L{twisted.internet.interfaces.ITransport}: where it"
+        " is, and how it is cut off."
+    )
+    ended = Attribute("Whether its input has ended: it is leaving.")
+    buffered = Attribute("Bytes received from it and not relayed yet.")
+
+    def number(clientId: int) -> None:
+        """Give it its id."""
+
+    def rename(nick: bytes) -> None:
+        """From now on it is C{nick} to the others."""
+
+    def frame(lines: list[bytes]) -> bytes:
+        """
+        The bytes every other client receives for C{lines} from it: built
+        once, whatever the number of recipients.
+        """
+
+    def dataReceived(data: bytes) -> None:
+        """Take C{data} as if it had just sent it (a client handed over)."""
+
+    def endInput(relay: bool = True) -> int:
+        """
+        Its input ends: with C{relay}, what it sent is relayed, a partial
+        line as if it had ended, as far as flood control allows; nothing
+        after.  How many lines were dropped.
+        """
+
+    def close(grace: float | None) -> None:
+        """
+        Close its connection once what is held for it is sent, or cut it off
+        after C{grace} seconds if it does not read it (L{None}: the caller
+        sees to that).
+        """
+
+
+class IHistory(Interface):
+    """
+    What newcomers receive of what was said before they came: the last
+    lines relayed in the room, as they were delivered.
+    """
+
+    def record(data: bytes) -> None:
+        """Keep the relayed lines of C{data}, whole lines, in order."""
+
+    def recordOlder(data: bytes) -> bool:
+        """
+        Keep the relayed lines of C{data} as older than every line kept so
+        far, as long as there is room for them: whether there is room for
+        more.
+        """
+
+    def __len__() -> int:
+        """How many lines it keeps."""
+
+    def replay() -> list[bytes | memoryview]:
+        """
+        What a newcomer receives before the live room, in pieces shared
+        with every other newcomer: they must not change.
+        """
 
 
 class ILocalRoom(Interface):
@@ -101,9 +235,10 @@ class IPeers(Interface):
         L{chat.wire.left}), and free its nick.
         """
 
-    # Chat for people (SPEC section 9): what the whole room must agree on.
+    # Chat for people (nicks, history, private messages): what the whole
+    # room must agree on.
 
-    def keepHistory(history: History) -> None:
+    def keepHistory(history: IHistory) -> None:
         """
         Keep C{history} up to date with the lines relayed in the whole
         room, in the order that every process of the room sees them, from
@@ -132,23 +267,22 @@ class IPeers(Interface):
 
 class IClientHub(Interface):
     """
-    The room as one client's connection (L{chat.protocol.ChatProtocol})
-    sees it.
+    The room as one client (L{IClient}) sees it.
     """
 
-    def join(client: ChatProtocol) -> None:
+    def join(client: IClient) -> None:
         """C{client} has connected: give it an id and announce it."""
 
-    def relay(sender: ChatProtocol, lines: list[bytes]) -> None:
+    def relay(sender: IClient, lines: list[bytes]) -> None:
         """C{sender} has sent C{lines}, without their delimiters."""
 
-    def leave(client: ChatProtocol, reason: Failure) -> None:
+    def leave(client: IClient, reason: Failure) -> None:
         """C{client}'s connection is gone, for C{reason}."""
 
-    def dismiss(client: ChatProtocol, notice: bytes, why: str) -> None:
+    def dismiss(client: IClient, notice: bytes, why: str) -> None:
         """Tell C{client} C{notice} and close its connection."""
 
-    def throttled(client: ChatProtocol) -> None:
+    def throttled(client: IClient) -> None:
         """Flood control has stopped reading from C{client} for a while."""
 
 

@@ -1,5 +1,6 @@
 """
-Limits that keep one client from hurting the others (SPEC section 5).
+Limits that keep one client from hurting the others: how many clients, how
+many from one source, how fast one may send.
 """
 
 from __future__ import annotations

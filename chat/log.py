@@ -1,5 +1,5 @@
 """
-The server log (SPEC section 3): C{twisted.logger} events written one per
+The server log: C{twisted.logger} events written one per
 line as::
 
     2026-11-23 15:52:18.123 [INFO] [server] [start] listening on tcp 127.0.0.1:8080
@@ -95,7 +95,7 @@ def openLog(path: str) -> BinaryIO:
 
 class TextFormat:
     """
-    Events as the lines of SPEC section 3, for people.  A relay event becomes
+    Events as the lines of the server log, for people.  A relay event becomes
     an C{RX} and a C{BROADCAST} line per relayed line.
     """
 

@@ -1,5 +1,5 @@
 """
-What the room counts (SPEC section 8): reasons and the null counter.
+What the room counts for C{--metrics}: reasons and the null counter.
 
 The room reports to an L{IMetrics} once per relayed chunk, connection or
 disconnection, never per recipient.  Without C{--metrics} it reports to

@@ -1,5 +1,5 @@
 """
-Nicks (SPEC section 9): which names a client may take, and the key that
+Nicks (C{--commands}): which names a client may take, and the key that
 makes two names the same one.
 """
 

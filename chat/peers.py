@@ -10,8 +10,7 @@ from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from chat import wire
-from chat.history import History
-from chat.interfaces import ILocalRoom, IPeers
+from chat.interfaces import IHistory, ILocalRoom, IPeers
 from chat.names import nickKey
 
 
@@ -34,7 +33,7 @@ class LocalPeers:
     def __init__(self, firstId: int = 0) -> None:
         self._ids = count(firstId)
         self._room: ILocalRoom | None = None
-        self._history: History | None = None
+        self._history: IHistory | None = None
         self._holders: dict[bytes, int] = {}
         self._nicks: dict[int, bytes] = {}
         self._who: tuple[int, bytes] | None = None
@@ -62,7 +61,7 @@ class LocalPeers:
         if nick is not None:
             del self._holders[nickKey(nick)]
 
-    def keepHistory(self, history: History) -> None:
+    def keepHistory(self, history: IHistory) -> None:
         self._history = history
 
     def claim(self, clientId: int, name: bytes) -> Deferred[bool]:

@@ -7,56 +7,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITransport
-from twisted.internet.protocol import Protocol as BaseProtocol
-from twisted.internet.protocol import connectionDone
-from twisted.protocols.basic import LineReceiver
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IPushProducer,
+    IReactorTime,
+    ITransport,
+)
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from chat import wire
 from chat.gate import Hold, ReadGate
-from chat.interfaces import IClientHub
+from chat.interfaces import IClient, IClientHub
 from chat.limits import TokenBucket
+from chat.lines import LineSplitter
 from chat.sendq import SendQueue, sendQueueFor
 
 UNNUMBERED = -1
 """The id of a client until the room has given it one."""
 
-TOO_LONG = b"/\n"
-"""
-Handed to the room in place of a line that is refused whole for being longer
-than C{MAX_LENGTH} (see L{ChatProtocol.wholeCommands}).  No line a client
-sends holds a C{\\n}, so it stands for nothing else; it begins with C{/}, so
-the room takes it the way of commands (or of logins, before the client has
-an id), never of lines to relay.
-"""
 
-
-class ChatProtocol(LineReceiver, TimeoutMixin):
+@implementer(IClient, IPushProducer)
+class ChatProtocol(Protocol, TimeoutMixin):
     """
-    A chat client's connection.
-
-    L{LineReceiver} re-slices its whole buffer once per line (Twisted ticket
-    6357), which is quadratic in the size of a received chunk.  This protocol
-    keeps its API (C{lineReceived}, C{pauseProducing}/C{resumeProducing},
-    C{clearLineBuffer}, C{MAX_LENGTH}) but keeps a buffer of its own, splits
-    each received chunk in one pass and hands all of its complete lines to
-    the room at once.
-
-    Lines end with C{\\n}; one C{\\r} right before it is removed.  A line
-    longer than C{MAX_LENGTH} is passed on in pieces of C{MAX_LENGTH} bytes,
-    never dropped; at most C{MAX_LENGTH} bytes of a partial line (plus a
-    C{\\r} that may turn out to be half of a CRLF) stay buffered.  With
-    L{wholeCommands}, a command line longer than that is refused whole
-    instead: L{TOO_LONG} is passed on in its place as soon as it is too
-    long, and its bytes are dropped up to the next C{\\n}; and a piece of
-    another line that begins with C{/} is passed on escaped as C{//}, so
-    that the room relays it as it is.
+    A chat client's connection: a byte stream whose lines
+    (L{chat.lines.LineSplitter}) go to the room, all the complete lines of
+    one received chunk at once.
 
     Input is read while the client's L{ReadGate} is open.  Under flood
-    control, what the client sent past its allowance stays in the buffer as
-    it came, unparsed, and the gate is held until the allowance refills.
+    control, what the client sent past its allowance stays buffered as it
+    came, unparsed, and the gate is held until the allowance refills.
 
     @ivar hub: the room this client is in.
     @ivar clientId: the id the room gave this client, L{UNNUMBERED} before.
@@ -67,22 +49,14 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         L{None} when it has none.
     @ivar host: the IP address the client is counted under for the limit
         of clients per address, or L{None}.
+    @ivar maxLine: the longest line relayed as it is; longer ones are cut.
     """
 
     bucket: TokenBucket | None = None
     host: str | None = None
     nick: bytes | None = None
-    wholeCommands = False
-    """Whether commands act on this client's lines (C{--commands}): then a
-    line that begins with C{/}, or any line before the client has an id,
-    is refused whole when it is longer than C{MAX_LENGTH}."""
     # Defaults as class attributes: an idle client stores none of them.
-    _unread = b""
     _ended = False
-    _discarding = False
-    _continued = False
-    """Whether the partial line buffered is the rest of a line whose first
-    pieces were relayed: text, whatever its rest begins with."""
     _deadline: IDelayedCall | None = None
     sendq: SendQueue
     gate: ReadGate
@@ -99,17 +73,30 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
     """Makes the client's send queue, when set, instead of L{sendQueueFor}:
     for clients (browsers) whose lines are framed on their way."""
 
-    delimiter = wire.DELIMITER
-
     def __init__(self, hub: IClientHub, maxLine: int, clock: IReactorTime) -> None:
         self.hub = hub
         self._clock = clock
-        self.MAX_LENGTH = maxLine
+        self.maxLine = maxLine
+        self._lines = LineSplitter(maxLine)
         self.number(UNNUMBERED)
+
+    @property
+    def wholeCommands(self) -> bool:
+        """
+        Whether commands act on this client's lines (C{--commands}): then a
+        line that begins with C{/}, or any line before the client has an
+        id, is refused whole when it is longer than C{maxLine}.
+        """
+        return self._lines.commands
+
+    @wholeCommands.setter
+    def wholeCommands(self, on: bool) -> None:
+        self._lines.commands = on
 
     def number(self, clientId: int) -> None:
         """Give this client its id."""
         self.clientId = clientId
+        self._lines.everyLine = clientId == UNNUMBERED
         self._prefixWith(wire.linePrefix(clientId))
 
     def rename(self, nick: bytes) -> None:
@@ -166,66 +153,32 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         self.resetTimeout()
         if self._ended:
             return
-        if self._discarding:  # the rest of a line refused whole: up to its \n
-            end = data.find(b"\n")
-            self._discarding = end < 0
-            data = data[end + 1 :] if end >= 0 else b""
-        self._unread += data
+        self._lines.feed(data)
         if self.gate.open:
             self._readUnread()
 
     def _readUnread(self) -> None:
         """Relay what has been received, as far as flood control allows."""
-        data = self._unread
-        end = data.rfind(b"\n") + 1
-        allowed = end if self.bucket is None else self._allowance(data, end)
+        lines = self._lines
+        end = lines.complete()
+        allowed = end if self.bucket is None else self._allowance(end)
         if allowed:
-            self._unread = data[allowed:]
-            self._receiveBlock(data[:allowed])
+            self.linesReceived(lines.take(allowed))
         if allowed < end:
             self._throttle()
-        elif len(self._unread) > self.MAX_LENGTH and self.gate.open:
+        elif lines.overlong and self.gate.open:
             self._receiveOverlong()
 
-    def _refusesWhole(self, line: bytes, continued: bool = False) -> bool:
+    def _allowance(self, end: int) -> int:
         """
-        Whether C{line}, or its beginning, too long, is refused whole; never
-        when it is C{continued}, the rest of a line cut into pieces.
+        How much of the buffer up to C{end}, complete lines, flood control
+        lets through now; the lines it is are spent.
         """
-        return (
-            self.wholeCommands
-            and not continued
-            and (line.startswith(b"/") or self.clientId == UNNUMBERED)
-        )
-
-    def _allowance(self, data: bytes, end: int) -> int:
-        """
-        How much of C{data[:end]}, whole lines, flood control lets through
-        now.  A line is let through while the client has a line's allowance
-        left, and costs one line for each piece it is relayed as (one, when
-        it is refused whole).
-        """
-        bucket, limit = self.bucket, self.MAX_LENGTH
+        bucket = self.bucket
         assert bucket is not None
-        budget = bucket.available()
-        if end <= limit + 1:  # no line is cut into pieces
-            lines = data.count(b"\n", 0, end)
-            if lines <= budget:
-                bucket.spend(lines)
-                return end
-        spent, start = 0, 0
-        while start < end and budget - spent >= 1:
-            stop = data.index(b"\n", start, end)
-            content = stop - start - (data[stop - 1 : stop] == b"\r")
-            first = data[start : start + 1]
-            continued = start == 0 and self._continued
-            if content <= limit or self._refusesWhole(first, continued):
-                spent += 1
-            else:
-                spent += -(-content // limit)
-            start = stop + 1
+        allowed, spent = self._lines.afford(end, bucket.available())
         bucket.spend(spent)
-        return start
+        return allowed
 
     def _throttle(self) -> None:
         """Stop reading until flood control allows another line."""
@@ -239,9 +192,6 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         if not self._ended:
             self.gate.release(Hold.FLOOD)
 
-    def lineReceived(self, line: bytes) -> None:
-        self.linesReceived([line])
-
     def linesReceived(self, lines: list[bytes]) -> None:
         """
         The lines of one received chunk, in order: the unit of work of the
@@ -249,72 +199,22 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         """
         self.hub.relay(self, lines)
 
-    def _receiveBlock(self, block: bytes) -> None:
-        """
-        Relay C{block}, one or more complete lines each ending with C{\\n}.
-        """
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        lines = block.split(b"\n")
-        del lines[-1]
-        rest: list[bytes] = []
-        if self._continued:
-            self._continued = False
-            rest = self._textPieces(lines.pop(0))
-        if len(block) > self.MAX_LENGTH + 1:
-            lines = self._cut(lines)
-        self.linesReceived(rest + lines if rest else lines)
-
     def _receiveOverlong(self) -> None:
         """
         Relay the leading pieces of a buffered partial line that has grown
-        past C{MAX_LENGTH}, keeping the rest buffered; or, if the line is
-        refused whole, refuse it now and drop the rest of it as it comes.
+        past C{maxLine}, keeping the rest buffered, or refuse it whole, as
+        far as flood control allows.
         """
-        pending, limit = self._unread, self.MAX_LENGTH
-        # A trailing \r may be dropped by a \n yet to come: do not count it.
-        content = len(pending) - (pending.endswith(b"\r"))
-        whole = (content - 1) // limit * limit
-        if not whole:
+        lines = self._lines
+        cost = lines.overlongCost()
+        if not cost:
             return
-        refused = self._refusesWhole(pending, self._continued)
         if self.bucket is not None:
             if self.bucket.available() < 1:
                 self._throttle()
                 return
-            self.bucket.spend(1 if refused else whole // limit)
-        if refused:
-            self._unread, self._discarding = b"", True
-            self.linesReceived([TOO_LONG])
-        else:
-            self._unread, self._continued = pending[whole:], True
-            self.linesReceived(self._textPieces(pending[:whole]))
-
-    def _cut(self, lines: list[bytes]) -> list[bytes]:
-        limit = self.MAX_LENGTH
-        if max(map(len, lines), default=0) <= limit:
-            return lines
-        cut: list[bytes] = []
-        for line in lines:
-            if len(line) <= limit:
-                cut.append(line)
-            elif self._refusesWhole(line):
-                cut.append(TOO_LONG)
-            else:
-                cut.extend(self._textPieces(line))
-        return cut
-
-    def _textPieces(self, line: bytes) -> list[bytes]:
-        """
-        The pieces of at most C{MAX_LENGTH} bytes that C{line}, text, is
-        relayed as.  With commands on, a piece that begins with C{/} is
-        handed on escaped, as a line beginning with C{//} is, so that it is
-        relayed as it is, never taken for a command.
-        """
-        pieces = _pieces(line, self.MAX_LENGTH)
-        if self.wholeCommands:
-            pieces = [b"/" + each if each[:1] == b"/" else each for each in pieces]
-        return pieces
+            self.bucket.spend(cost)
+        self.linesReceived(lines.takeOverlong())
 
     def endInput(self, relay: bool = True) -> int:
         """
@@ -328,30 +228,25 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         if self._ended:
             return 0
         self._ended = True
-        rest = self.clearLineBuffer()
-        if not rest:
-            return 0
-        if not rest.endswith(b"\n"):
-            rest += b"\n"
-        allowed = 0
+        lines = self._lines
+        lines.end()
         if relay:
-            allowed = rest.rfind(b"\n") + 1
-            if self.bucket is not None:
-                allowed = self._allowance(rest, allowed)
+            end = lines.complete()
+            allowed = end if self.bucket is None else self._allowance(end)
             if allowed:
-                self._receiveBlock(rest[:allowed])
-        return rest.count(b"\n", allowed)
+                self.linesReceived(lines.take(allowed))
+        return lines.clear().count(b"\n")
 
     @property
     def buffered(self) -> int:
         """Bytes received from the client and not relayed yet."""
-        return len(self._unread)
+        return self._lines.buffered
 
     def clearLineBuffer(self) -> bytes:
-        rest, self._unread = self._unread, b""
-        return rest
+        """Forget what was received and not relayed yet, and return it."""
+        return self._lines.clear()
 
-    # The producer API of LineReceiver, through the gate
+    # Reading, as a producer: through the gate
 
     def pauseProducing(self) -> None:
         self.gate.hold(Hold.CONSUMER)
@@ -385,11 +280,7 @@ class ChatProtocol(LineReceiver, TimeoutMixin):
         self.hub.leave(self, reason)
 
 
-def _pieces(data: bytes, size: int) -> list[bytes]:
-    return [data[start : start + size] for start in range(0, len(data), size)]
-
-
-class TurnedAway(BaseProtocol):
+class TurnedAway(Protocol):
     """
     A connection the room has no place for: it is told why and closed.
     """

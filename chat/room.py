@@ -24,12 +24,12 @@ from chat.addresses import describeAddress, describePeer, describeReason, source
 from chat.batch import Round
 from chat.commands import Commands
 from chat.gate import Hold
-from chat.history import History
-from chat.interfaces import IClientHub, ILocalRoom, IMetrics, IPeers
+from chat.interfaces import IClient, IClientHub, IHistory, ILocalRoom, IMetrics, IPeers
 from chat.limits import Limits, TokenBucket
+from chat.lines import TOO_LONG
 from chat.log import plural
 from chat.metrics import NO_METRICS
-from chat.protocol import TOO_LONG, UNNUMBERED, ChatProtocol, TurnedAway
+from chat.protocol import UNNUMBERED, ChatProtocol, TurnedAway
 from chat.sendq import Chunk
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class ChatRoom(ServerFactory[Protocol]):
         peers: IPeers,
         maxLine: int = 65536,
         limits: Limits | None = None,
-        history: History | None = None,
+        history: IHistory | None = None,
         commands: bool = False,
         gatekeeper: Gatekeeper | None = None,
         metrics: IMetrics = NO_METRICS,
@@ -102,14 +102,14 @@ class ChatRoom(ServerFactory[Protocol]):
         self.maxLine = maxLine
         self.limits = limits or Limits()
         self.peers = peers
-        self.clients: dict[int, ChatProtocol] = {}
+        self.clients: dict[int, IClient] = {}
         self.logRelays = True
         self._clock = clock
-        self._waiting: set[ChatProtocol] = set()
+        self._waiting: set[IClient] = set()
         self._perAddress: Counter[str] = Counter()
         self._held: set[Place] = set()
-        self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
-        self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
+        self._overSoftLimit: dict[IClient, IDelayedCall] = {}
+        self._adoptions: dict[IClient, tuple[int, bytes, bytes]] = {}
         self._round = Round(clock, self.clients)
         self._inputHeld = False
         self._closing = False
@@ -123,7 +123,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if gatekeeper is not None:
             gatekeeper.admit = self._admit
             gatekeeper.metrics = metrics
-        self._logins: dict[ChatProtocol, tuple[bytes, list[bytes]]] = {}
+        self._logins: dict[IClient, tuple[bytes, list[bytes]]] = {}
 
     # Arriving
 
@@ -218,7 +218,7 @@ class ChatRoom(ServerFactory[Protocol]):
         """
         return _Adoption(self, clientId, unread, unsent)
 
-    def join(self, client: ChatProtocol) -> None:
+    def join(self, client: IClient) -> None:
         adoption = self._adoptions.pop(client, None)
         if adoption is not None:
             self._adopted(client, *adoption)
@@ -228,7 +228,7 @@ class ChatRoom(ServerFactory[Protocol]):
             return
         self._number(client)
 
-    def _admit(self, client: ChatProtocol, name: bytes, rest: list[bytes]) -> None:
+    def _admit(self, client: IClient, name: bytes, rest: list[bytes]) -> None:
         """
         C{client} has logged in as C{name}: it joins the room, is called
         C{name}, and C{rest}, what it sent after logging in, is relayed.
@@ -236,7 +236,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._logins[client] = (name, rest)
         self._number(client)
 
-    def _number(self, client: ChatProtocol) -> None:
+    def _number(self, client: IClient) -> None:
         """Have C{client} numbered; it enters the room once it is."""
         client.gate.hold(Hold.WAITING_FOR_ID)
         self.peers.join().addCallbacks(
@@ -246,7 +246,7 @@ class ChatRoom(ServerFactory[Protocol]):
             errbackArgs=(client,),
         )
 
-    def _numbered(self, clientId: int, client: ChatProtocol) -> None:
+    def _numbered(self, clientId: int, client: IClient) -> None:
         if client not in self._waiting or self._closing:
             # It went away, or the server began to shut down, meanwhile.
             self._waiting.discard(client)
@@ -263,12 +263,12 @@ class ChatRoom(ServerFactory[Protocol]):
         events.connected(
             self.log,
             clientId,
-            describePeer(client.transport),  # type: ignore[arg-type]
+            describePeer(client.transport),
             client.via,
         )
         client.gate.release(Hold.WAITING_FOR_ID)
 
-    def _notNumbered(self, reason: Failure, client: ChatProtocol) -> None:
+    def _notNumbered(self, reason: Failure, client: IClient) -> None:
         if client not in self._waiting:
             return
         self._waiting.remove(client)
@@ -276,14 +276,14 @@ class ChatRoom(ServerFactory[Protocol]):
         self.log.warn(
             "turned away {peer}: no id from the cluster ({why})",
             category="STATE",
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            peer=describePeer(client.transport),
             why=reason.getErrorMessage(),
         )
         client.sendq.write(wire.NO_CLUSTER)
         client.close(CLOSE_GRACE)
 
     def _adopted(
-        self, client: ChatProtocol, clientId: int, unread: bytes, unsent: bytes
+        self, client: IClient, clientId: int, unread: bytes, unsent: bytes
     ) -> None:
         self._enter(client, clientId)
         if unsent:
@@ -291,7 +291,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if unread:
             client.dataReceived(unread)
 
-    def _enter(self, client: ChatProtocol, clientId: int) -> None:
+    def _enter(self, client: IClient, clientId: int) -> None:
         """C{client}, numbered C{clientId}, is in the room from now on."""
         self._waiting.remove(client)
         self.metrics.connected()
@@ -311,7 +311,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     # Relaying
 
-    def relay(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+    def relay(self, sender: IClient, lines: list[bytes]) -> None:
         if self._closing:
             return  # nothing is relayed after the shutdown notice
         frame = sender.frame(lines)
@@ -320,7 +320,7 @@ class ChatRoom(ServerFactory[Protocol]):
         else:
             self.broadcastFrame(sender, frame, lines)
 
-    def _runCommands(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+    def _runCommands(self, sender: IClient, lines: list[bytes]) -> None:
         """
         C{lines} from C{sender} may hold commands, or a login.  Before
         login, a line too long to read (L{TOO_LONG}) is a failed login,
@@ -340,13 +340,11 @@ class ChatRoom(ServerFactory[Protocol]):
             else:  # it logged in at once
                 self.commands.received(sender, lines[at:])
 
-    def broadcast(self, sender: ChatProtocol, lines: list[bytes]) -> None:
+    def broadcast(self, sender: IClient, lines: list[bytes]) -> None:
         """Relay C{lines} from C{sender} to everyone else in the room."""
         self.broadcastFrame(sender, sender.frame(lines), lines)
 
-    def broadcastFrame(
-        self, sender: ChatProtocol, frame: bytes, lines: list[bytes]
-    ) -> None:
+    def broadcastFrame(self, sender: IClient, frame: bytes, lines: list[bytes]) -> None:
         """Relay C{lines} from C{sender}, framed as C{frame}, to the others."""
         self._post(frame, sender)
         self.peers.publish(frame)
@@ -354,7 +352,7 @@ class ChatRoom(ServerFactory[Protocol]):
         if self.logRelays:
             events.relayed(self.log, sender.clientId, lines, len(self.clients) - 1)
 
-    def announce(self, data: bytes, sender: ChatProtocol) -> None:
+    def announce(self, data: bytes, sender: IClient) -> None:
         """
         Send C{data}, lines of the server's making about C{sender} (a new
         nick, an action), to everyone else in the room.
@@ -369,14 +367,14 @@ class ChatRoom(ServerFactory[Protocol]):
             self._post(data, None)
             self.metrics.deliveredRemote(data, len(self.clients))
 
-    def throttled(self, client: ChatProtocol) -> None:
+    def throttled(self, client: IClient) -> None:
         self.metrics.throttled()
 
-    def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
+    def _post(self, data: bytes, origin: IClient | None) -> None:
         """Send C{data} to every client but C{origin} at the end of the round."""
         self._round.post(data, origin)
 
-    def tell(self, client: ChatProtocol, *pieces: Chunk) -> None:
+    def tell(self, client: IClient, *pieces: Chunk) -> None:
         """
         Send C{pieces} to C{client} alone, now, after what the round has
         posted for it so far.
@@ -390,7 +388,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     # Limits
 
-    def _checkSendQ(self, client: ChatProtocol) -> None:
+    def _checkSendQ(self, client: IClient) -> None:
         """
         Cut C{client} off if the output held for it is past the hard limit,
         or past the soft one for longer than allowed: its send queue asks
@@ -412,7 +410,7 @@ class ChatRoom(ServerFactory[Protocol]):
                 client.sendq.drains,
             )
 
-    def _softLimitExpired(self, client: ChatProtocol, drains: int) -> None:
+    def _softLimitExpired(self, client: IClient, drains: int) -> None:
         """
         C{client} went past the soft limit C{sendqSoftSeconds} ago: cut it
         off unless its output has drained since.
@@ -432,7 +430,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     # Leaving
 
-    def leave(self, client: ChatProtocol, reason: Failure) -> None:
+    def leave(self, client: IClient, reason: Failure) -> None:
         self._forgetHost(client)
         if client in self._waiting:
             self._waiting.remove(client)
@@ -442,7 +440,7 @@ class ChatRoom(ServerFactory[Protocol]):
             self.log.info(
                 "connection from {peer} closed before it had an id ({why})",
                 category="STATE",
-                peer=describePeer(client.transport),  # type: ignore[arg-type]
+                peer=describePeer(client.transport),
                 why=describeReason(reason),
             )
         elif client.clientId != UNNUMBERED:
@@ -453,7 +451,7 @@ class ChatRoom(ServerFactory[Protocol]):
             emptied, self._emptied = self._emptied, None
             emptied.callback(None)
 
-    def dismiss(self, client: ChatProtocol, notice: bytes, why: str) -> None:
+    def dismiss(self, client: IClient, notice: bytes, why: str) -> None:
         """
         Tell C{client} C{notice}, after whatever is pending for it, and
         close its connection; it is gone for the others at once.
@@ -470,7 +468,7 @@ class ChatRoom(ServerFactory[Protocol]):
         client.sendq.write(notice)
         client.close(CLOSE_GRACE)
 
-    def kick(self, client: ChatProtocol, why: str) -> None:
+    def kick(self, client: IClient, why: str) -> None:
         """
         Cut C{client} off at once, without waiting for its output: it is
         gone for the others from now on.
@@ -482,9 +480,9 @@ class ChatRoom(ServerFactory[Protocol]):
             why=why,
         )
         self._depart(client, "sendq")
-        client.transport.abortConnection()  # type: ignore[union-attr]
+        client.transport.abortConnection()
 
-    def quit(self, client: ChatProtocol, why: bytes) -> None:
+    def quit(self, client: IClient, why: bytes) -> None:
         """
         C{client} asked to leave (C{/quit}), saying C{why} (or not): nothing
         it sent after is relayed.
@@ -502,7 +500,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def _depart(
         self,
-        client: ChatProtocol,
+        client: IClient,
         reason: str,
         why: bytes = b"",
         announce: bool = True,
@@ -539,7 +537,7 @@ class ChatRoom(ServerFactory[Protocol]):
                 self._post(notice, None)
             self.peers.leave(client.clientId, notice)
 
-    def _forgetHost(self, client: ChatProtocol) -> None:
+    def _forgetHost(self, client: IClient) -> None:
         host, client.host = client.host, None
         self._uncount(host)
 
@@ -611,10 +609,10 @@ class ChatRoom(ServerFactory[Protocol]):
         )
         self._emptied = None
         for client in stragglers:
-            client.transport.abortConnection()  # type: ignore[union-attr]
+            client.transport.abortConnection()
 
 
-def _mayHoldCommands(sender: ChatProtocol, frame: bytes) -> bool:
+def _mayHoldCommands(sender: IClient, frame: bytes) -> bool:
     """
     Whether C{frame}, lines of C{sender}, may hold commands (or a login,
     before it has an id).  A search for C{/} in the frame, built anyway,

@@ -1,7 +1,8 @@
 """
 The write path: all output to one client goes through its L{SendQueue},
 which sends it on at once when it can and holds, counted exactly, what the
-client cannot take yet: the SendQ of SPEC section 5.
+client cannot take yet: its SendQ, which the room holds against the limits
+of pending output.
 
 Twisted's C{transport.write} buffers every write and sends it on the next
 reactor iteration (register for writability, send, unregister): about 10 us
@@ -43,6 +44,8 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
+from chat.interfaces import ISendQueue
+
 SLICE = 1 << 16
 """Bytes handed to a transport at once, or put together for one send()."""
 
@@ -71,6 +74,7 @@ def sendQueueFor(transport: ITransport) -> SendQueue:
     return TransportQueue(transport)
 
 
+@implementer(ISendQueue)
 class SendQueue:
     """
     Output for one client: sent at once where possible, otherwise held, in

@@ -1,5 +1,6 @@
 """
-The bytes on the wire (SPEC section 1), shared by the server and the tools.
+The bytes on the wire (the mini_serv protocol and the notices of the
+opt-in features), shared by the server and the tools.
 
 Everything here is C{bytes}: the relay never decodes what clients send.
 """
@@ -44,7 +45,7 @@ def linePrefix(clientId: int) -> bytes:
     return LINE_PREFIX % (clientId,)
 
 
-# Chat for people (SPEC section 9): notices of the opt-in features.
+# Chat for people (--history, --commands, --auth): notices of the opt-in features.
 
 END_OF_HISTORY = b"server: end of history\n"
 LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from chat.auth import Gatekeeper
 from chat.history import historyFor
-from chat.interfaces import IMetrics, IPeers
+from chat.interfaces import IClient, IMetrics, IPeers
 from chat.limits import Limits
 from chat.metrics import NO_METRICS
 from chat.peers import LocalPeers
@@ -126,7 +126,7 @@ class FakeRoom:
         return client, transport
 
     @staticmethod
-    def disconnect(client: ChatProtocol, why: Exception | None = None) -> None:
+    def disconnect(client: IClient, why: Exception | None = None) -> None:
         transport = client.transport
         assert isinstance(transport, RecordingTransport)
         transport.lose(why or ConnectionDone())

@@ -1,6 +1,7 @@
 """
-The limits of SPEC section 5 against the real server: clients that never
-read, clients that flood, connection storms, garbage, TLS.
+The limits (SendQ, flood control, clients, idle time) against the real
+server: clients that never read, clients that flood, connection storms,
+garbage, TLS.
 """
 
 from __future__ import annotations

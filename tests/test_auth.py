@@ -1,5 +1,5 @@
 """
-Logins (SPEC section 9, C{--auth}), in memory: the password file, the
+Logins (C{--auth}), in memory: the password file, the
 exchange before a connection joins, and the attacks on it.
 """
 

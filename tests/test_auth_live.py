@@ -1,5 +1,5 @@
 """
-Logins (SPEC section 9, C{--auth}) with real processes: a password file
+Logins (C{--auth}) with real processes: a password file
 written by C{chat-passwd} and one by Apache's C{htpasswd -B}, the log, the
 start-up refusals, the file read again on SIGHUP.
 """

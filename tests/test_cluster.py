@@ -1,6 +1,6 @@
 """
-Cluster mode with a real redis-server and real nodes: SPEC section 1 across
-nodes, a Redis restart, a node killed.
+Cluster mode with a real redis-server and real nodes: the wire protocol
+across nodes, a Redis restart, a node killed.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from chat.cluster.address import RedisAddress
-from chat.tap import Options
+from chat.options import Options
 
 
 @pytest.mark.parametrize(

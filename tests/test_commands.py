@@ -1,5 +1,5 @@
 """
-Slash commands and nicks (SPEC section 9), in memory: every rule, and the
+Slash commands and nicks, in memory: every rule, and the
 bad input people will send.
 """
 
@@ -200,7 +200,7 @@ def test_escape() -> None:
 
 
 def test_commandsOffAreRelayed() -> None:
-    """Without --commands a slash line is an ordinary line (SPEC section 1)."""
+    """Without --commands a slash line is an ordinary line, relayed as it is."""
     fake = FakeRoom()
     (a, ta), (_, tb) = fake.connect(), fake.connect()
     fake.received(ta)

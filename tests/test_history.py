@@ -1,5 +1,5 @@
 """
-History on join (SPEC section 9, C{--history N}), in memory.
+History on join (C{--history N}), in memory.
 """
 
 from __future__ import annotations

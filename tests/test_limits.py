@@ -1,5 +1,6 @@
 """
-The limits of SPEC section 5 on in-memory transports, with a fake clock.
+The limits (SendQ, flood control, clients, idle time) on in-memory
+transports, with a fake clock.
 """
 
 from __future__ import annotations

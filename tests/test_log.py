@@ -1,5 +1,5 @@
 """
-The log format (SPEC section 3).
+The log format: one line an event, its level, category and text.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """
-The room against a plain model of SPEC section 1: random connects, chunks
+The room against a plain model of the wire protocol: random connects, chunks
 with and without newlines, CRLF, long lines and disconnects; after every
 step each client has received exactly what the model says.
 """
@@ -136,8 +136,8 @@ class ChatModelClient:
 
 class ChatMachine(RuleBasedStateMachine):
     """
-    The room with --commands and --history against a model of SPEC
-    section 9: nicks unique ignoring case, actions, private messages,
+    The room with --commands and --history against a model of chat for
+    people: nicks unique ignoring case, actions, private messages,
     /who, /quit, escapes, and the history a newcomer receives.
     """
 

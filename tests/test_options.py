@@ -19,9 +19,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from chat import parsing
 from chat.cluster.peers import ClusterPeers
 from chat.limits import Limits
+from chat.options import Options
 from chat.peers import LocalPeers
 from chat.service import AnnouncedEndpoint
-from chat.tap import Options, makeService
+from chat.tap import makeService
 from tests.live import freePort, run
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from twisted.scripts.twistd import ServerOptions
 
+from chat.options import Options
 from chat.owner import ProcessOwner
-from chat.tap import Options
 
 NOBODY = pwd.getpwnam("nobody")
 

@@ -1,5 +1,5 @@
 """
-Chat for people (SPEC section 9) through real sockets: one server process,
+Chat for people (history, commands, logins) through real sockets: one server process,
 and two nodes of a cluster for what the whole room must agree on.
 """
 

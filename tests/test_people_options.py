@@ -1,5 +1,5 @@
 """
-The options of chat mode (SPEC section 9): --history, --commands, --auth
+The options of chat mode: --history, --commands, --auth
 and what they make.
 """
 
@@ -12,7 +12,8 @@ import pytest
 from twisted.internet.testing import MemoryReactor
 
 from chat import htpasswd
-from chat.tap import Options, makeService
+from chat.options import Options
+from chat.tap import makeService
 
 
 def parse(*arguments: str) -> Options:

@@ -1,5 +1,5 @@
 """
-The wire protocol (SPEC section 1) on in-memory transports: the protocol
+The wire protocol on in-memory transports: the protocol
 and the room together, without a reactor.
 """
 
@@ -126,8 +126,9 @@ class RelayTests(SynchronousTestCase):
         self.sender.resumeProducing()
         self.assertEqual(self.fake.received(self.a), b"client 0: held\n")
 
-    def test_lineReceivedRelaysOneLine(self) -> None:
-        self.sender.lineReceived(b"direct")
+    def test_linesReceivedRelaysThemAsOneChunk(self) -> None:
+        """Lines handed to the client's protocol go to the room as received."""
+        self.sender.linesReceived([b"direct"])
         self.assertEqual(self.fake.received(self.a), b"client 0: direct\n")
 
 
@@ -239,7 +240,10 @@ class ShutDownTests(SynchronousTestCase):
 
 
 def expected(stream: bytes, limit: int) -> bytes:
-    """What SPEC section 1 says one client's stream turns into, closed."""
+    """
+    What one client's stream turns into, closed: a line for each line, cut
+    into pieces of at most C{limit} bytes, the partial one ended.
+    """
     out = []
     for line in stream.split(b"\n"):
         if line.endswith(b"\r"):

@@ -6,31 +6,35 @@ client, the frames, the origins, the page, and a WebSocket on a fake room.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import itertools
 import random
 import re
+import weakref
 from importlib.resources import files
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
+from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
-from chat import tap
 from chat.addresses import describeAddress
 from chat.limits import Limits
+from chat.options import Options
 from chat.parsing import BadValueError
 from chat.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin
+from chat.web.requests import BodilessRequest
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
 from chat.web.transport import SocketTransport
@@ -295,10 +299,10 @@ class FeaturesTests(SynchronousTestCase):
 
 
 class WebOptionsTests(SynchronousTestCase):
-    def parse(self, *arguments: str) -> tap.Options:
-        options = tap.Options()
-        options.parse(list(arguments))
-        return options
+    def parse(self, *arguments: str) -> Options:
+        parsed = Options()
+        parsed.parse(list(arguments))
+        return parsed
 
     def test_repeatable(self) -> None:
         options = self.parse(
@@ -315,12 +319,12 @@ class WebOptionsTests(SynchronousTestCase):
         self.assertEqual(options["web-origins"], ["https://a.example"])
 
     def test_badEndpointNamed(self) -> None:
-        with self.assertRaises(tap.usage.UsageError) as caught:
+        with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web", "tcp:70000")
         self.assertIn("--web:", str(caught.exception))
 
     def test_badOriginNamed(self) -> None:
-        with self.assertRaises(tap.usage.UsageError) as caught:
+        with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web-origin", "example.org")
         self.assertIn("--web-origin:", str(caught.exception))
 
@@ -842,22 +846,34 @@ class SiteTests(SynchronousTestCase):
     def test_upgradeRequestLetGo(self) -> None:
         """
         Once the WebSocket has the connection, Twisted Web's channel holds
-        the upgrade request no more: nothing waits for the garbage collector.
+        the upgrade request no more: the request is freed as soon as it is
+        served, without the garbage collector (which stays off meanwhile).
         """
         fake = FakeRoom()
         site = webSite([], Logger(), fake.clock)
+        requests: list[weakref.ref[Request]] = []
+
+        class Recorded(BodilessRequest):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                requests.append(weakref.ref(self))
+
+        self.assertIs(site.requestFactory, BodilessRequest)
+        site.requestFactory = Recorded
         network = fake.transport()
         connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
             network.getPeer()
         )
-        http = connection.wrappedProtocol
         network.protocol = connection
+        self.addCleanup(gc.enable)
+        gc.disable()
         connection.makeConnection(network)
         connection.dataReceived(upgradeRequest(host=describeAddress(network.getHost())))
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
         self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
-        self.assertEqual(http._channel.requests, [])  # type: ignore[attr-defined]
         self.assertIn(0, fake.room.clients)
+        self.assertEqual(len(requests), 1)
+        self.assertIsNone(requests[0]())
 
 
 class FramesBehindTheRequestTests(SocketOnFakeRoom):

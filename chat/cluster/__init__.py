@@ -1,5 +1,5 @@
 """
-Cluster mode (SPEC section 6): several server processes, the nodes, share
+Cluster mode (C{--redis}): several server processes, the nodes, share
 one room through a Redis server.
 
 The bus is a Redis stream, an ordered and replayable log.  Each node appends

@@ -20,8 +20,7 @@ from chat.cluster.link import Link, RedisLink
 from chat.cluster.membership import MembershipMachine, Node
 from chat.cluster.presence import NODE_TTL, Presence
 from chat.cluster.reader import StreamReader
-from chat.history import History
-from chat.interfaces import ILocalRoom, IPeers
+from chat.interfaces import IHistory, ILocalRoom, IPeers
 
 
 class NoRoomError(RuntimeError):
@@ -126,7 +125,7 @@ class ClusterPeers:
     def leave(self, clientId: int, notice: bytes | None = None) -> None:
         self._appender.leave(clientId, notice)
 
-    def keepHistory(self, history: History) -> None:
+    def keepHistory(self, history: IHistory) -> None:
         self._node.reader.history = history
 
     def claim(self, clientId: int, name: bytes) -> Deferred[bool]:

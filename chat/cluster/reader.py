@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from chat.cluster.appender import Appender
 from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
-from chat.history import History
+from chat.interfaces import IHistory
 
 READ_COUNT = 256
 """Entries one C{XREAD} returns at most."""
@@ -47,7 +47,7 @@ class StreamReader:
     up; it stops for good at L{stop}.
 
     Entries for one client alone (private messages) go to C{deliverPrivate}.
-    With a L{History} (L{keepHistory}), every entry for everyone, this
+    With an L{IHistory} (L{keepHistory}), every entry for everyone, this
     node's own included, is recorded in it in the stream's order: the same
     history on every node.  Before it first reads, it fills the history
     with the last entries of the stream.  This node's clients had its own
@@ -60,7 +60,7 @@ class StreamReader:
         private entries), -1 before any.
     """
 
-    history: History | None = None
+    history: IHistory | None = None
 
     def __init__(
         self,

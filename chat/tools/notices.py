@@ -39,7 +39,7 @@ HISTORY_START = wire.historyStart(0).partition(b"0")[0]
 class HistorySkipper:
     """
     Takes away the history block that a server with C{--history} sends a
-    newcomer before anything else (SPEC section 9), so that a tool sees
+    newcomer before anything else, so that a tool sees
     the live room alone, as from a server without it.
     """
 

@@ -1,7 +1,8 @@
 """
 C{chat-tester}: opens N connections to a chat server, sends one line from
 each, closes all of them but the first, and checks that the first received
-exactly what the protocol says (SPEC section 1).
+exactly what the protocol says: arrival notices, relayed lines, leave
+notices, in order.
 
 The first connection is the one that stays: it is the only one that sees
 every other client arrive, talk and leave.  Each step waits until it has

@@ -376,7 +376,7 @@ class RoomSocket(WebSocketServerProtocol):
         client.makeConnection(adapter)
         self._frames = FrameBounds()
         if isinstance(client, ChatProtocol):
-            self._messages = MessageLines(client.MAX_LENGTH)
+            self._messages = MessageLines(client.maxLine)
 
     def _welcome(self, present: list[int]) -> None:
         client = self._client

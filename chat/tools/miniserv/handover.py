@@ -20,8 +20,9 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from chat import events, wire
+from chat.options import Options
 from chat.peers import LocalPeers
-from chat.tap import Options, makeService
+from chat.tap import makeService
 from chat.tools.miniserv.relay import Client, StartupRelay, completeLines
 
 if TYPE_CHECKING:
