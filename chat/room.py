@@ -25,7 +25,7 @@ from chat.commands import Commands
 from chat.gate import Hold
 from chat.history import History
 from chat.interfaces import IClientHub, ILocalRoom, IMetrics, IPeers
-from chat.limits import Limits, TokenBucket
+from chat.limits import FloodWarnings, Limits, TokenBucket
 from chat.log import plural
 from chat.metrics import NO_METRICS
 from chat.protocol import TOO_LONG, UNNUMBERED, ChatProtocol, TurnedAway
@@ -107,6 +107,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._perAddress: Counter[str] = Counter()
         self._held: set[Place] = set()
         self._overSoftLimit: dict[ChatProtocol, IDelayedCall] = {}
+        self._floodWarnings = FloodWarnings(log, clock, self.limits)
         self._adoptions: dict[ChatProtocol, tuple[int, bytes, bytes]] = {}
         self._round = Round(clock, self.clients, self._delivered)
         self._inputHeld = False
@@ -363,6 +364,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def throttled(self, client: ChatProtocol) -> None:
         self.metrics.throttled()
+        self._floodWarnings.held(client)
 
     def _post(self, data: bytes, origin: ChatProtocol | None) -> None:
         """Send C{data} to every client but C{origin} at the end of the round."""
