@@ -5,7 +5,9 @@ The limits of SPEC section 5 on in-memory transports, with a fake clock.
 from __future__ import annotations
 
 import resource
+from typing import cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import LogLevel, formatEvent
@@ -117,7 +119,7 @@ class FloodWarningTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.fake = FakeRoom(limits=Limits(floodRate=1, floodBurst=1))
-        self.first, _ = self.fake.connect()
+        self.first, self.firstOut = self.fake.connect()
         self.second, _ = self.fake.connect()
 
     def warnings(self) -> list[str]:
@@ -133,7 +135,7 @@ class FloodWarningTests(SynchronousTestCase):
         id and address, with the limits it went past.
         """
         self.first.dataReceived(b"1\n2\n")
-        peer = self.first.transport.getPeer()  # type: ignore[union-attr]
+        peer = cast(IPv4Address, self.firstOut.getPeer())
         self.assertEqual(
             self.warnings(),
             [
