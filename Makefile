@@ -26,7 +26,8 @@ test: $(STAMP) test-programs
 # Programs some tests start besides the server: redis-server for the
 # cluster, systemd-socket-activate and systemd-analyze for the systemd units,
 # logrotate for contrib/logrotate, Apache's htpasswd for a password file
-# written by it, chromium for the browser tests
+# written by it, Prometheus's promtool to check what --metrics serves,
+# chromium for the browser tests
 # (Playwright downloads no browser of its own here).  Debian's packages are
 # installed when one is missing and apt-get is there.
 test-programs:
@@ -36,6 +37,7 @@ test-programs:
 		|| missing="$$missing systemd"; \
 	command -v logrotate >/dev/null || missing="$$missing logrotate"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -z "$$missing" ] || ! command -v apt-get >/dev/null || { \
 		$(SUDO) apt-get update -qq && \

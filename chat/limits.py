@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import resource
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from twisted.internet.interfaces import IReactorTime
+
+from chat.addresses import describePeer
+
+if TYPE_CHECKING:
+    from twisted.logger import Logger
+
+    from chat.interfaces import IClient
 
 MiB = 1 << 20
 
@@ -74,6 +83,42 @@ class TokenBucket:
     def wait(self) -> float:
         """Seconds until one more line is allowed."""
         return max(0.0, (1 - self._tokens) / self._rate)
+
+
+class FloodWarnings:
+    """
+    The WARN line that says flood control holds a client back: at most one
+    a client every L{PERIOD} seconds, however often it is held back (each
+    time is counted in C{chat_throttled_total}).
+    """
+
+    PERIOD = 60.0
+    """Seconds after a client's warning during which it gets no other."""
+
+    def __init__(self, log: Logger, clock: IReactorTime, limits: Limits) -> None:
+        self._log = log
+        self._clock = clock
+        self._limits = limits
+        # Keyed by the client itself, so that a client that left is
+        # forgotten, and clients that have no id yet are told apart.
+        self._warned: WeakKeyDictionary[IClient, float] = WeakKeyDictionary()
+
+    def held(self, client: IClient) -> None:
+        """Flood control has just started holding C{client} back."""
+        now = self._clock.seconds()
+        last = self._warned.get(client)
+        if last is not None and now - last < self.PERIOD:
+            return
+        self._warned[client] = now
+        self._log.warn(
+            "client {clientId} from {peer} held back by flood control"
+            " (--flood-rate {rate}, --flood-burst {burst})",
+            category="STATE",
+            clientId=client.clientId,
+            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            rate=f"{self._limits.floodRate:g}",
+            burst=self._limits.floodBurst,
+        )
 
 
 def raiseOpenFileLimit(needed: int) -> tuple[int, int]:

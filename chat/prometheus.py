@@ -1,16 +1,27 @@
 """
 C{--metrics}: the room's counts as Prometheus collectors, served as
-C{GET /metrics} in the Prometheus text format.
+C{GET /metrics} in the Prometheus text format, beside the process's own
+(C{process_*}, C{python_info}) and the server's version
+(C{chat_build_info}).
 
 A relayed chunk counts its lines times its recipients as deliveries in one
-addition: nothing is counted per recipient.
+addition: nothing is counted per recipient.  The process's collectors read
+C{/proc} when scraped, never while the room relays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sized
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
@@ -19,16 +30,32 @@ from zope.interface import implementer
 
 from chat.interfaces import IMetrics, IPeers
 from chat.metrics import DISCONNECTS, TURNED_AWAY
+from chat.version import version
 from chat.web.admission import WebFactory
 from chat.web.requests import ChatSite
 
 
 @implementer(IMetrics)
 class PrometheusMetrics:
-    """The counters of C{--metrics}, in a registry of their own."""
+    """
+    The counters of C{--metrics}, in a registry of their own.
+
+    Counters are served without their C{_created} series, for the whole
+    process: a scrape gets one series a counter, its total.
+    """
 
     def __init__(self) -> None:
+        disable_created_metrics()
         self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        build = Gauge(
+            "chat_build_info",
+            "The server's version, as the label says; always 1.",
+            ["version"],
+            registry=registry,
+        )
+        build.labels(version()).set(1)
         self._clients = Gauge(
             "chat_clients", "Clients connected to this process.", registry=registry
         )

@@ -25,7 +25,7 @@ from chat.batch import Round
 from chat.commands import Commands
 from chat.gate import Hold
 from chat.interfaces import IClient, IClientHub, IHistory, ILocalRoom, IMetrics, IPeers
-from chat.limits import Limits, TokenBucket
+from chat.limits import FloodWarnings, Limits, TokenBucket
 from chat.lines import TOO_LONG
 from chat.log import plural
 from chat.metrics import NO_METRICS
@@ -109,6 +109,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._perAddress: Counter[str] = Counter()
         self._held: set[Place] = set()
         self._overSoftLimit: dict[IClient, IDelayedCall] = {}
+        self._floodWarnings = FloodWarnings(log, clock, self.limits)
         self._adoptions: dict[IClient, tuple[int, bytes, bytes]] = {}
         self._round = Round(clock, self.clients)
         self._inputHeld = False
@@ -369,6 +370,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def throttled(self, client: IClient) -> None:
         self.metrics.throttled()
+        self._floodWarnings.held(client)
 
     def _post(self, data: bytes, origin: IClient | None) -> None:
         """Send C{data} to every client but C{origin} at the end of the round."""

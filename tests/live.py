@@ -6,8 +6,10 @@ Every wait here polls towards a deadline; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 TWISTD = str(Path(sys.executable).with_name("twistd"))
 DEADLINE = 20.0
@@ -31,6 +36,27 @@ def waitFor(condition: Callable[[], object], what: str, timeout: float = DEADLIN
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def program(name: str, package: str) -> str:
+    """
+    The path of the program C{name}; the test is skipped when it is missing,
+    except under CI, where it fails.
+    """
+    found = shutil.which(name)
+    if found is None:
+        missing(f"{name} is not installed (Debian: apt-get install {package})")
+    return found
+
+
+def missing(what: str) -> NoReturn:
+    """
+    Skip the test for C{what} it needs and is missing; under CI, where
+    every program is there, fail it.
+    """
+    if os.environ.get("CI") == "true":
+        pytest.fail(what)
+    pytest.skip(what)
 
 
 def freePort() -> int:

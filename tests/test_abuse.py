@@ -152,6 +152,36 @@ def test_floodControlThrottlesWithoutLoss(startServer: StartServer) -> None:
 
 
 @pytest.mark.live
+def test_floodControlWarnsOnceInTheLog(startServer: StartServer) -> None:
+    """
+    The server log has one WARN line naming a client that flood control
+    holds back, by id and address; held back again at once, it gets no
+    second: the next WARN line is another client's.
+    """
+    server = startServer("--flood-rate", "10", "--flood-burst", "1")
+    flooder, other, reader = server.connect(), server.connect(), server.connect()
+    flooder.send(b"a\nb\nc\n")  # held back after a, and again after b
+    reader.expect(b"client 0: a\nclient 0: b\nclient 0: c\n")
+    other.send(b"x\ny\n")
+    reader.expect(b"client 1: x\nclient 1: y\n")
+    pattern = re.compile(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[WARN\] \[server\] \[STATE\]"
+        r" client (\d) from 127\.0\.0\.1:(\d+) held back by flood control"
+        r" \(--flood-rate 10, --flood-burst 1\)$",
+        re.MULTILINE,
+    )
+
+    def warnings() -> list[tuple[str, ...]]:
+        return [m.groups() for m in pattern.finditer(server.logText())]
+
+    waitFor(lambda: len(warnings()) >= 2, "the second client's warning")
+    assert warnings() == [
+        ("0", str(flooder.sock.getsockname()[1])),
+        ("1", str(other.sock.getsockname()[1])),
+    ]
+
+
+@pytest.mark.live
 def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
     server = startServer()
     watcher = server.connect()

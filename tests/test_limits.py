@@ -6,9 +6,12 @@ transports, with a fake clock.
 from __future__ import annotations
 
 import resource
+from typing import cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
+from twisted.logger import LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -75,7 +78,7 @@ class FloodControlTests(SynchronousTestCase):
         self.assertEqual(
             fake.received(reader), b"client 0: a\nserver: client 0 just left\n"
         )
-        dropped = [e for e in fake.events if "flood" in e["log_format"]]
+        dropped = [e for e in fake.events if "dropped" in e["log_format"]]
         self.assertEqual([e["count"] for e in dropped], [2])
 
     def test_heldLinesKeepTheirBytes(self) -> None:
@@ -110,6 +113,55 @@ class FloodControlTests(SynchronousTestCase):
         fake.room.releaseInput()
         self.assertEqual(flooderOut.producerState, "producing")
         self.assertEqual(fake.received(reader), b"client 0: 2\n")
+
+
+class FloodWarningTests(SynchronousTestCase):
+    """The WARN line of a client that flood control holds back."""
+
+    def setUp(self) -> None:
+        self.fake = FakeRoom(limits=Limits(floodRate=1, floodBurst=1))
+        self.first, self.firstOut = self.fake.connect()
+        self.second, _ = self.fake.connect()
+
+    def warnings(self) -> list[str]:
+        return [
+            formatEvent(event)
+            for event in self.fake.events
+            if event["log_level"] is LogLevel.warn
+        ]
+
+    def test_namesTheClient(self) -> None:
+        """
+        A client held back for the first time is named in a WARN line, by
+        id and address, with the limits it went past.
+        """
+        self.first.dataReceived(b"1\n2\n")
+        peer = cast(IPv4Address, self.firstOut.getPeer())
+        self.assertEqual(
+            self.warnings(),
+            [
+                f"client 0 from 127.0.0.1:{peer.port} held back by flood control"
+                " (--flood-rate 1, --flood-burst 1)"
+            ],
+        )
+        self.assertEqual(self.fake.events[-1]["category"], "STATE")
+
+    def test_oncePerClientPerMinute(self) -> None:
+        """
+        A client held back again within a minute of its warning gets no
+        other: the next warning is another client's; a minute on, it gets
+        one again.
+        """
+        self.first.dataReceived(b"1\n2\n")
+        self.fake.clock.advance(1)  # "2" goes through: the hold is over
+        self.first.dataReceived(b"3\n")  # held back a second time
+        self.fake.clock.advance(58)
+        self.first.dataReceived(b"4\n5\n")  # and a third, 59 s on
+        self.second.dataReceived(b"x\ny\n")
+        self.fake.clock.advance(1)
+        self.first.dataReceived(b"6\n7\n")  # a minute after its warning
+        warned = [w.split()[1] for w in self.warnings()]
+        self.assertEqual(warned, ["0", "1", "0"])
 
 
 class SendQTests(SynchronousTestCase):

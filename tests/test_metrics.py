@@ -1,6 +1,7 @@
 """
 C{--metrics}: exact counts after a known exchange, in memory and over HTTP
-from a real server.
+from a real server; the families a scrape has, as Prometheus's own parser
+and C{promtool} read them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client import enable_created_metrics
+from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -20,13 +24,88 @@ from twisted.trial.unittest import SynchronousTestCase
 from chat.limits import Limits
 from chat.prometheus import PrometheusMetrics
 from chat.protocol import TurnedAway
+from chat.version import version
 from tests.fakes import FakeRoom
-from tests.live import DEADLINE, Client, StartServer, waitFor
+from tests.live import DEADLINE, Client, Server, StartServer, program, waitFor
+
+PROCESS_FAMILIES = {
+    "process_virtual_memory_bytes": "gauge",
+    "process_resident_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_cpu_seconds": "counter",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "python_info": "gauge",
+}
+"""The process's own families, as the Prometheus client library names them."""
+
+
+def newMetrics(case: SynchronousTestCase) -> PrometheusMetrics:
+    """
+    Metrics for C{case}; the process's other counters have their
+    C{_created} series again once it is over.
+    """
+    case.addCleanup(enable_created_metrics)
+    return PrometheusMetrics()
+
+
+def families(text: str) -> dict[str, tuple[str, dict[str, float]]]:
+    """
+    The metric families of C{text}, in the Prometheus text format: each
+    name's type and samples, as the Prometheus client library parses them.
+    """
+    parsed = {}
+    for family in text_string_to_metric_families(text):
+        samples = {}
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = (
+                sample.value
+            )
+        parsed[family.name] = (family.type, samples)
+    return parsed
+
+
+def checkFamilies(parsed: dict[str, tuple[str, dict[str, float]]]) -> None:
+    """
+    C{parsed} has the process's families, the server's version as
+    C{chat_build_info}, and no C{_created} series.
+    """
+    for name, kind in PROCESS_FAMILIES.items():
+        assert parsed[name][0] == kind, name
+    assert parsed["chat_build_info"] == (
+        "gauge",
+        {f'chat_build_info{{version="{version()}"}}': 1.0},
+    )
+    assert parsed["chat_connections"][0] == "counter"
+    created = [
+        sample
+        for _, samples in parsed.values()
+        for sample in samples
+        if "_created" in sample
+    ]
+    assert created == []
+
+
+class FamiliesTests(SynchronousTestCase):
+    def test_families(self) -> None:
+        """
+        A scrape has the process's families and C{python_info}, the
+        version's gauge and the room's counters, one series each: no
+        C{_created}.
+        """
+        metrics = newMetrics(self)
+        parsed = families(generate_latest(metrics.registry).decode())
+        checkFamilies(parsed)
+        self.assertEqual(
+            parsed["chat_connections"], ("counter", {"chat_connections_total": 0.0})
+        )
+        self.assertNotEqual(version(), "unknown (not installed)")
 
 
 class CountsTests(SynchronousTestCase):
     def test_exchange(self) -> None:
-        metrics = PrometheusMetrics()
+        metrics = newMetrics(self)
         limits = Limits(
             maxClients=3, sendqHard=1000, sendqSoft=1000, floodRate=1, floodBurst=2
         )
@@ -65,7 +144,7 @@ class MetricsSiteTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.clock = Clock()
-        self.site = PrometheusMetrics().site(self.clock)
+        self.site = newMetrics(self).site(self.clock)
 
     def connect(self) -> tuple[Protocol, StringTransport]:
         network = StringTransport()
@@ -102,12 +181,17 @@ class MetricsSiteTests(SynchronousTestCase):
         self.assertTrue(network.disconnecting)
 
 
-def scrape(port: int) -> dict[str, float]:
+def scrapeText(port: int) -> str:
+    """What C{GET /metrics} answers on C{port}."""
     with urllib.request.urlopen(
         f"http://127.0.0.1:{port}/metrics", timeout=DEADLINE
     ) as response:
         assert response.headers["content-type"].startswith("text/plain")
-        text = response.read().decode()
+        return response.read().decode()
+
+
+def scrape(port: int) -> dict[str, float]:
+    text = scrapeText(port)
     samples = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -116,10 +200,9 @@ def scrape(port: int) -> dict[str, float]:
     return samples
 
 
-@pytest.mark.live
-def test_countsOverHTTP(startServer: StartServer) -> None:
-    server = startServer("--max-clients", "2", "--metrics", "tcp:0:interface=127.0.0.1")
-    port = int(
+def metricsPort(server: Server) -> int:
+    """The port C{server} serves its metrics on, as its log says."""
+    return int(
         waitFor(
             lambda: re.search(
                 r"listening on tcp 127\.0\.0\.1:(\d+) \(metrics\)", server.logText()
@@ -127,6 +210,12 @@ def test_countsOverHTTP(startServer: StartServer) -> None:
             "the metrics listener",
         ).group(1)
     )
+
+
+@pytest.mark.live
+def test_countsOverHTTP(startServer: StartServer) -> None:
+    server = startServer("--max-clients", "2", "--metrics", "tcp:0:interface=127.0.0.1")
+    port = metricsPort(server)
     a, b = server.connect(), server.connect()
     full = Client(server.port)
     assert full.readToEnd() == b"server: server full\n"
@@ -146,6 +235,33 @@ def test_countsOverHTTP(startServer: StartServer) -> None:
     }
     samples = scrape(port)
     assert {name: samples.get(name) for name in expected} == expected
+
+
+@pytest.mark.live
+def test_scrapeOfARealServer(startServer: StartServer) -> None:
+    """
+    A real server's scrape has the families of a process, its version and
+    no C{_created} series, and C{promtool check metrics} (Prometheus's own
+    linter) finds nothing wrong with it.
+    """
+    promtool = program("promtool", "prometheus")
+    server = startServer("--metrics", "tcp:0:interface=127.0.0.1")
+    port = metricsPort(server)
+    a, b = server.connect(), server.connect()
+    a.send(b"hello\n")
+    b.expect(b"client 0: hello\n")
+    text = scrapeText(port)
+    parsed = families(text)
+    checkFamilies(parsed)
+    assert parsed["process_open_fds"][1]["process_open_fds"] >= 4  # two clients
+    checked = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
 
 
 @pytest.mark.live

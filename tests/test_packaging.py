@@ -1,7 +1,7 @@
 """
 The twistd plugin is found, in the development install too; the wheel
-carries it without a plugin cache, with the project's name, licence and
-version; C{python -m chat} is the server.
+carries it without a plugin cache, with the project's name, licence,
+addresses and version; C{python -m chat} is the server.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
     """
     A wheel built from the tracked files holds the twistd plugin, the
     cluster's Lua scripts and the page of --web, but no plugin cache and no
-    C{__init__.py} of Twisted's packages; its metadata names the project and
-    its licence; and setuptools builds it without a warning.
+    C{__init__.py} of Twisted's packages; its metadata names the project,
+    its licence and its addresses (home, documentation, changes); and
+    setuptools builds it without a warning.
     """
     source = tmp_path / "source"
     tracked = subprocess.run(
@@ -85,6 +86,11 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
     text = archive.read(metadata).decode()
     assert "\nName: txchat\n" in text
     assert "\nLicense-Expression: MIT\n" in text
+    assert re.findall(r"^Project-URL: (.*)$", text, re.MULTILINE) == [
+        "Homepage, https://github.com/txchat/txchat",
+        "Documentation, https://github.com/txchat/txchat/tree/main/docs",
+        "Changelog, https://github.com/txchat/txchat/blob/main/CHANGELOG.md",
+    ]
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 

@@ -10,22 +10,28 @@ reads them, and a rotation of a running server's log with them.
 from __future__ import annotations
 
 import ctypes
-import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
 
 import bcrypt
 import pytest
 
 from chat import wire
-from tests.live import DEADLINE, TWISTD, Client, StartServer, freePort, waitFor
+from tests.live import (
+    DEADLINE,
+    TWISTD,
+    Client,
+    StartServer,
+    freePort,
+    missing,
+    program,
+    waitFor,
+)
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 
@@ -36,26 +42,8 @@ def _setting(unit: str, name: str) -> str:
     return value
 
 
-def _program(name: str, package: str) -> str:
-    """
-    The path of the program C{name}; the test is skipped when it is missing,
-    except under CI, where it fails.
-    """
-    found = shutil.which(name)
-    if found is None:
-        _missing(f"{name} is not installed (Debian: apt-get install {package})")
-    return found
-
-
-def _missing(what: str) -> NoReturn:
-    # Under CI a missing program is a failure, elsewhere a skip.
-    if os.environ.get("CI") == "true":
-        pytest.fail(what)
-    pytest.skip(what)
-
-
 def _activator() -> str:
-    return _program("systemd-socket-activate", "systemd")
+    return program("systemd-socket-activate", "systemd")
 
 
 def test_unitsAgree() -> None:
@@ -184,7 +172,7 @@ def test_unitExposure() -> None:
     C{systemd-analyze security} rates C{chat.service} at most
     L{MOST_EXPOSURE} overall, where 10 is a service with no restriction.
     """
-    analyze = _program("systemd-analyze", "systemd")
+    analyze = program("systemd-analyze", "systemd")
     done = subprocess.run(
         [analyze, "security", "--offline=yes", "--no-pager"]
         + [str(CONTRIB / "chat.service")],
@@ -193,7 +181,7 @@ def test_unitExposure() -> None:
         timeout=DEADLINE,
     )
     if "--offline" in done.stderr:  # systemd before 250
-        _missing(f"systemd-analyze has no --offline: {done.stderr.strip()}")
+        missing(f"systemd-analyze has no --offline: {done.stderr.strip()}")
     found = re.search(
         r"Overall exposure level for chat\.service: (\d+\.\d+)", done.stdout
     )
@@ -210,7 +198,7 @@ def test_logrotateReadsTheRules(tmp_path: Path) -> None:
     C{logrotate} reads C{contrib/logrotate} without an error, and it rotates
     the log C{chat.service} writes.
     """
-    logrotate = _program("logrotate", "logrotate")
+    logrotate = program("logrotate", "logrotate")
     done = subprocess.run(
         [logrotate, "--debug", "--state", str(tmp_path / "state"), str(LOGROTATE)],
         capture_output=True,
@@ -235,7 +223,7 @@ def test_logrotateRotatesARunningServersLog(
     the lines before the rotation are in the rotated file, those after it
     in a new file the server created at the same path.
     """
-    logrotate = _program("logrotate", "logrotate")
+    logrotate = program("logrotate", "logrotate")
     server = startServer()
     rules = LOGROTATE.read_text()
     command = shlex.split(_setting("chat.service", "ExecReload"))
