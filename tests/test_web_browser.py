@@ -9,12 +9,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Page,
+    ViewportSize,
     WebSocket,
     expect,
     sync_playwright,
@@ -44,6 +46,19 @@ TIMEOUT = 20_000
 POLL = 20
 """Milliseconds between two looks at what the page received."""
 
+DESKTOP = ViewportSize(width=1280, height=720)
+PHONE = ViewportSize(width=375, height=667)
+"""The sizes the page is looked at: a laptop's window, a phone's."""
+
+KEPT_LINES = 10_000
+"""The most lines the page's log keeps."""
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+"""axe-core, the accessibility checker, as its authors publish it."""
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+"""axe-core's tags of the WCAG 2.1 level AA rules."""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
@@ -63,8 +78,14 @@ class Tab:
     errors it met.
     """
 
-    def __init__(self, browser: Browser, port: int) -> None:
-        self.page: Page = browser.new_page()
+    def __init__(
+        self,
+        browser: Browser,
+        port: int,
+        colorScheme: Literal["light", "dark"] = "light",
+        viewport: ViewportSize = DESKTOP,
+    ) -> None:
+        self.page: Page = browser.new_page(color_scheme=colorScheme, viewport=viewport)
         self.page.set_default_timeout(TIMEOUT)
         self.frames: list[str] = []
         self.sent: list[list[str]] = []
@@ -449,3 +470,151 @@ def test_commands(startServer: StartServer, browser: Browser) -> None:
     tab.say("/quit")
     expect(tab.page.locator("#state")).to_contain_text("you left")
     assert tab.errors == []
+
+
+def test_manyLinesInOrderAndCapped(startServer: StartServer, browser: Browser) -> None:
+    """
+    Lines sent at once all reach the log, in order, and the log keeps only
+    the newest L{KEPT_LINES}: the oldest, the page's own notices first, are
+    dropped.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    tab = Tab(browser, webPort(server))
+    tcp.expect(b"server: client 1 just arrived\n")
+    count = KEPT_LINES + 500
+    tcp.send(b"".join(b"line %d\n" % number for number in range(count)))
+    last = tab.page.locator("#log li").last
+    expect(last).to_have_text(f"client 0: line {count - 1}", timeout=TIMEOUT * 3)
+    assert tab.shown() == [f"client 0: line {n}" for n in range(500, count)]
+    assert tab.errors == []
+
+
+def test_wrappedLineHangs(startServer: StartServer, browser: Browser) -> None:
+    """
+    A line that wraps goes on further right than it began: padded with
+    spaces so that its tail starts a row of its own, the tail cannot pass
+    for another sender's line.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    tab = Tab(browser, webPort(server), viewport=PHONE)
+    tcp.expect(b"server: client 1 just arrived\n")
+    tcp.send(b"hi" + b" " * 200 + b"client 7: I am someone else\n")
+    tab.expectLast("client 0: hi" + " " * 200 + "client 7: I am someone else")
+    start, tail = tab.page.evaluate(
+        """() => {
+        const line = document.querySelector("#log li:last-child");
+        const text = line.lastChild;
+        const box = (node, from, to) => {
+          const range = document.createRange();
+          range.setStart(node, from);
+          range.setEnd(node, to);
+          const {left, top} = range.getBoundingClientRect();
+          return {left, top};
+        };
+        const at = text.data.indexOf("client 7");
+        return [box(line.firstChild.firstChild, 0, 1), box(text, at, at + 1)];
+    }"""
+    )
+    assert tail["top"] > start["top"]  # it wrapped
+    assert tail["left"] >= start["left"] + 10
+
+
+def test_logByKeyboard(startServer: StartServer, browser: Browser) -> None:
+    """
+    The log is a log for assistive technology, reached with the Tab key,
+    and scrolled with the keys once there.
+    """
+    server = startServer(*WEB)
+    tcp = server.connect()
+    tab = Tab(browser, webPort(server))
+    tcp.expect(b"server: client 1 just arrived\n")
+    tcp.send(b"".join(b"line %d\n" % number for number in range(200)))
+    expect(tab.page.locator("#log li").last).to_have_text(
+        "client 0: line 199", timeout=TIMEOUT
+    )
+    log = tab.page.locator("#log")
+    expect(log).to_have_attribute("role", "log")
+    expect(log).to_have_accessible_name("messages")
+    bottom = log.evaluate("log => log.scrollTop")
+    assert bottom > 0  # it follows the newest line
+    tab.page.evaluate("document.activeElement.blur()")
+    for _ in range(10):
+        tab.page.keyboard.press("Tab")
+        if log.evaluate("log => log === document.activeElement"):
+            break
+    expect(log).to_be_focused()
+    tab.page.keyboard.press("Home")
+    expect(log).to_have_js_property("scrollTop", 0)
+    tab.page.keyboard.press("End")
+    expect(log).to_have_js_property("scrollTop", bottom)
+
+
+def axeViolations(page: Page) -> list[str]:
+    """What axe-core finds against WCAG 2.1 AA in C{page}: rule, element."""
+    page.evaluate(AXE.read_text())
+    found: list[dict[str, object]] = page.evaluate(
+        """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}})
+        .then((results) => results.violations.map((rule) => ({
+          rule: rule.id, where: rule.nodes.map((node) => node.target.join(" ")),
+        })))""",
+        WCAG_AA,
+    )
+    return [f"{rule['rule']}: {rule['where']}" for rule in found]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_accessible(
+    startServer: StartServer,
+    browser: Browser,
+    scheme: Literal["light", "dark"],
+    viewport: ViewportSize,
+) -> None:
+    """
+    The page passes axe-core's WCAG 2.1 AA rules, contrast included, in
+    either colour scheme, on a desktop and a phone: with every kind of line
+    in its log (history, notices, actions, private lines, its own), the
+    new-lines button shown and many people here.
+    """
+    server = startServer(*WEB, "--commands", "--history", "10")
+    tcp = server.connect()
+    tcp.expect(b"server: last 0 lines\nserver: end of history\n")
+    tcp.send(b"/nick bob\nsaid before\n/who\n")
+    tcp.expect(b"server: 1 client: bob\n")
+    others = [Client(server.port) for _ in range(8)]
+    tab = Tab(browser, webPort(server), colorScheme=scheme, viewport=viewport)
+    expect(tab.page.locator("#state")).to_have_text("connected")
+    tab.say("/nick alice")
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
+    tab.say("/me waves")
+    tcp.send(b"/msg alice psst\n")
+    tab.expectLast("bob (private): psst")
+    tab.say("hello")
+    tcp.send(b"".join(b"line %d\n" % number for number in range(60)))
+    tab.expectLast("bob: line 59")
+    tab.page.locator("#log").evaluate("log => { log.scrollTop = 0; }")
+    tcp.send(b"below\n")
+    tab.expectLast("bob: below")
+    expect(tab.page.locator("#more")).to_be_visible()
+    assert axeViolations(tab.page) == []
+    for other in others:
+        other.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_loginAccessible(
+    startServer: StartServer,
+    browser: Browser,
+    tmp_path: Path,
+    scheme: Literal["light", "dark"],
+) -> None:
+    """The login form, with a refusal shown, passes the same rules."""
+    users = tmp_path / "users"
+    assert chatPasswd(users, "alice", "open sesame").returncode == 0
+    server = startServer(*WEB, "--auth", str(users))
+    tab = Tab(browser, webPort(server), colorScheme=scheme, viewport=PHONE)
+    tab.logIn("alice", "wrong")
+    expect(tab.page.locator("#refused")).to_have_text("login failed")
+    assert axeViolations(tab.page) == []
