@@ -115,7 +115,7 @@ class FloodWarnings:
             " (--flood-rate {rate}, --flood-burst {burst})",
             category="STATE",
             clientId=client.clientId,
-            peer=describePeer(client.transport),  # type: ignore[arg-type]
+            peer=describePeer(client.transport),
             rate=f"{self._limits.floodRate:g}",
             burst=self._limits.floodBurst,
         )
