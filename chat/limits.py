@@ -95,16 +95,18 @@ class FloodWarnings:
     PERIOD = 60.0
     """Seconds after a client's warning during which it gets no other."""
 
-    def __init__(self, log: Logger, clock: IReactorTime, limits: Limits) -> None:
+    def __init__(self, log: Logger, clock: IReactorTime) -> None:
         self._log = log
         self._clock = clock
-        self._limits = limits
         # Keyed by the client itself, so that a client that left is
         # forgotten, and clients that have no id yet are told apart.
         self._warned: WeakKeyDictionary[IClient, float] = WeakKeyDictionary()
 
-    def held(self, client: IClient) -> None:
-        """Flood control has just started holding C{client} back."""
+    def held(self, client: IClient, limits: Limits) -> None:
+        """
+        Flood control, set by C{limits}, has just started holding C{client}
+        back.
+        """
         now = self._clock.seconds()
         last = self._warned.get(client)
         if last is not None and now - last < self.PERIOD:
@@ -116,8 +118,8 @@ class FloodWarnings:
             category="STATE",
             clientId=client.clientId,
             peer=describePeer(client.transport),
-            rate=f"{self._limits.floodRate:g}",
-            burst=self._limits.floodBurst,
+            rate=f"{limits.floodRate:g}",
+            burst=limits.floodBurst,
         )
 
 

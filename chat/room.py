@@ -109,7 +109,7 @@ class ChatRoom(ServerFactory[Protocol]):
         self._perAddress: Counter[str] = Counter()
         self._held: set[Place] = set()
         self._overSoftLimit: dict[IClient, IDelayedCall] = {}
-        self._floodWarnings = FloodWarnings(log, clock, self.limits)
+        self._floodWarnings = FloodWarnings(log, clock)
         self._adoptions: dict[IClient, tuple[int, bytes, bytes]] = {}
         self._round = Round(clock, self.clients)
         self._inputHeld = False
@@ -370,7 +370,7 @@ class ChatRoom(ServerFactory[Protocol]):
 
     def throttled(self, client: IClient) -> None:
         self.metrics.throttled()
-        self._floodWarnings.held(client)
+        self._floodWarnings.held(client, self.limits)
 
     def _post(self, data: bytes, origin: IClient | None) -> None:
         """Send C{data} to every client but C{origin} at the end of the round."""
