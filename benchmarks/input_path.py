@@ -26,8 +26,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, Logger
 
-from chat.peers import LocalPeers
-from chat.room import ChatRoom
+from chat.core.peers import LocalPeers
+from chat.core.room import ChatRoom
 
 LINE = b"x" * 63 + b"\n"
 

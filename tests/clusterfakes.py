@@ -16,7 +16,7 @@ from zope.interface import implementer
 
 from chat.cluster.peers import ClusterPeers
 from chat.cluster.scripts import REJOIN, Script
-from chat.interfaces import ILocalRoom
+from chat.core.interfaces import ILocalRoom
 
 
 class FakeLink:

@@ -16,14 +16,14 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
-from chat.auth import Gatekeeper
-from chat.history import historyFor
-from chat.interfaces import IClient, IMetrics, IPeers
-from chat.limits import Limits
-from chat.metrics import NO_METRICS
-from chat.peers import LocalPeers
-from chat.protocol import ChatProtocol
-from chat.room import ChatRoom
+from chat.core.interfaces import IClient, IMetrics, IPeers
+from chat.core.limits import Limits
+from chat.core.metrics import NO_METRICS
+from chat.core.peers import LocalPeers
+from chat.core.room import ChatRoom
+from chat.people.auth import Gatekeeper
+from chat.people.history import historyFor
+from chat.tcp.protocol import ChatProtocol
 
 
 class RecordingTransport(StringTransport):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chat import wire
+from chat.core import wire
 from tests.live import DEADLINE, Client, Server, freePort, waitFor
 
 REDIS_SERVER = shutil.which("redis-server")

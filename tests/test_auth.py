@@ -16,8 +16,9 @@ from twisted.internet.task import Clock
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chat import htpasswd, wire
-from chat.auth import (
+from chat.core import wire
+from chat.people import htpasswd
+from chat.people.auth import (
     DECOY_COST,
     FAILURE_DELAY,
     FAILURES_PER_MINUTE,
@@ -27,7 +28,7 @@ from chat.auth import (
     decoyHash,
     passwordPortal,
 )
-from chat.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
+from chat.people.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
 from tests.fakes import FakeRoom
 
 HASHES = {
@@ -399,7 +400,7 @@ def test_failuresOfManyAddressesAreBounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Addresses whose failures are over a minute old are forgotten."""
-    monkeypatch.setattr("chat.auth.KEPT_ADDRESSES", 3)
+    monkeypatch.setattr("chat.people.auth.KEPT_ADDRESSES", 3)
     fake, _ = authRoom(tmp_path)
     gatekeeper = fake.room.gatekeeper
     assert gatekeeper is not None

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from chat import wire
-from chat.auth import FAILURE_DELAY, FAILURES_PER_MINUTE
-from chat.commands import NAMED_BY_ACCOUNT
+from chat.core import wire
+from chat.people.auth import FAILURE_DELAY, FAILURES_PER_MINUTE
+from chat.people.commands import NAMED_BY_ACCOUNT
 from tests.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.livecluster import Cluster
 

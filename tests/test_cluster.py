@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chat import wire
+from chat.core import wire
 from tests.live import Client, Server, waitFor
 from tests.livecluster import Cluster, RedisServer
 

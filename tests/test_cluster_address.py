@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from chat.app.options import Options
 from chat.cluster.address import RedisAddress
-from chat.options import Options
 
 
 @pytest.mark.parametrize(

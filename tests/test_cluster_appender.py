@@ -5,8 +5,8 @@ queue while Redis is away, sent again once, input held while it is full.
 
 from __future__ import annotations
 
-from chat import wire
 from chat.cluster.scripts import APPEND, REJOIN, RETIRE
+from chat.core import wire
 from tests.clusterfakes import Harness
 
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from chat import wire
+from chat.core import wire
 from tests.live import Client
 from tests.livecluster import Cluster
 

@@ -6,8 +6,8 @@ come back without its data.
 
 from __future__ import annotations
 
-from chat import wire
 from chat.cluster.scripts import HEARTBEAT, JOIN, REJOIN
+from chat.core import wire
 from tests.clusterfakes import Harness
 
 

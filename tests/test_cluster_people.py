@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat import wire
 from chat.cluster.scripts import APPEND, JOIN, REJOIN
-from chat.history import History
+from chat.core import wire
+from chat.people.history import History
 from tests.clusterfakes import Harness
 
 

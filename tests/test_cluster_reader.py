@@ -5,8 +5,8 @@ order, from where it was; a new client's id once its arrival is read.
 
 from __future__ import annotations
 
-from chat import wire
 from chat.cluster.scripts import JOIN, REJOIN
+from chat.core import wire
 from tests.clusterfakes import Harness
 
 

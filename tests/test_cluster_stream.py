@@ -15,11 +15,11 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from chat import wire
 from chat.cluster.address import RedisAddress
 from chat.cluster.commands import Retention
 from chat.cluster.link import RedisLink
 from chat.cluster.peers import ClusterPeers
+from chat.core import wire
 from tests.clusterfakes import FakeRoom
 from tests.live import DEADLINE
 from tests.livecluster import RedisServer

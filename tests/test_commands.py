@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from chat import wire
-from chat.commands import HELP
-from chat.limits import Limits
-from chat.names import validNick
-from chat.protocol import ChatProtocol
+from chat.core import wire
+from chat.core.limits import Limits
+from chat.core.names import validNick
+from chat.people.commands import HELP
+from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom, RecordingTransport
 
 Pair = tuple[ChatProtocol, RecordingTransport]

@@ -4,8 +4,8 @@ History on join (C{--history N}), in memory.
 
 from __future__ import annotations
 
-from chat import wire
-from chat.history import History
+from chat.core import wire
+from chat.people.history import History
 from tests.fakes import FakeRoom
 
 
@@ -113,7 +113,7 @@ def test_boundedByBytes() -> None:
 
 def test_historyWithinTheSendQ() -> None:
     """A newcomer's history never gets it cut off by the SendQ limit."""
-    from chat.limits import Limits
+    from chat.core.limits import Limits
 
     fake = FakeRoom(history=100, limits=Limits(sendqHard=4096, sendqSoft=2048))
     a, ta = fake.connect()

@@ -26,14 +26,14 @@ from zope.interface import Interface, implementedBy
 from zope.interface.verify import verifyObject
 
 import chat
-from chat import interfaces
+from chat.app.prometheus import PrometheusMetrics
 from chat.cluster.peers import ClusterPeers, _NoRoom
-from chat.history import History
-from chat.metrics import NO_METRICS
-from chat.peers import LocalPeers
-from chat.prometheus import PrometheusMetrics
-from chat.protocol import ChatProtocol
-from chat.sendq import sendQueueFor
+from chat.core import interfaces
+from chat.core.metrics import NO_METRICS
+from chat.core.peers import LocalPeers
+from chat.core.sendq import sendQueueFor
+from chat.people.history import History
+from chat.tcp.protocol import ChatProtocol
 from chat.web.socket import FrameSender, TransportFrameSender
 from chat.web.transport import SocketTransport
 from tests.clusterfakes import Harness

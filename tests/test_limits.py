@@ -15,10 +15,10 @@ from twisted.logger import LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from chat.interfaces import IPeers
-from chat.limits import Limits, TokenBucket, raiseOpenFileLimit
-from chat.peers import LocalPeers
-from chat.protocol import ChatProtocol, TurnedAway
+from chat.core.interfaces import IPeers
+from chat.core.limits import Limits, TokenBucket, raiseOpenFileLimit
+from chat.core.peers import LocalPeers
+from chat.tcp.protocol import ChatProtocol, TurnedAway
 from tests.fakes import FakeRoom
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat.lines import TOO_LONG, LineSplitter
+from chat.core.lines import TOO_LONG, LineSplitter
 
 
 def relayed(splitter: LineSplitter, *chunks: bytes) -> list[bytes]:

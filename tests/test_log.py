@@ -18,7 +18,7 @@ import pytest
 from twisted.logger import Logger, LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.log import LogFileObserver, plural, printable
+from chat.app.log import LogFileObserver, plural, printable
 from tests.live import DEADLINE, TWISTD, Client, freePort, run, waitFor
 
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"

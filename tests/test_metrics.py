@@ -21,10 +21,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.limits import Limits
-from chat.prometheus import PrometheusMetrics
-from chat.protocol import TurnedAway
-from chat.version import version
+from chat.app.prometheus import PrometheusMetrics
+from chat.app.version import version
+from chat.core.limits import Limits
+from chat.tcp.protocol import TurnedAway
 from tests.fakes import FakeRoom
 from tests.live import DEADLINE, Client, Server, StartServer, program, waitFor
 

@@ -22,8 +22,8 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.testing import MemoryReactor
 from twisted.logger import ILogObserver, LogEvent, Logger
 
-from chat.addresses import describePeer
-from chat.service import AnnouncedEndpoint
+from chat.app.service import AnnouncedEndpoint
+from chat.core.addresses import describePeer
 from chat.tools.miniserv.handover import replay
 from chat.tools.miniserv.relay import StartupRelay
 from chat.tools.miniserv.start import MAX_LINE

@@ -12,7 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chat.protocol import ChatProtocol
+from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom, RecordingTransport
 
 LIMIT = 6

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat import wire
-from chat.names import nickKey, validNick
+from chat.core import wire
+from chat.core.names import nickKey, validNick
 from tests.fakes import FakeRoom
 from tests.livecluster import Cluster
 

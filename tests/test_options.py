@@ -16,13 +16,13 @@ from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat import parsing
+from chat.app import parsing
+from chat.app.options import Options
+from chat.app.service import AnnouncedEndpoint
+from chat.app.tap import makeService
 from chat.cluster.peers import ClusterPeers
-from chat.limits import Limits
-from chat.options import Options
-from chat.peers import LocalPeers
-from chat.service import AnnouncedEndpoint
-from chat.tap import makeService
+from chat.core.limits import Limits
+from chat.core.peers import LocalPeers
 from tests.live import freePort, run
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from twisted.scripts.twistd import ServerOptions
 
-from chat.options import Options
-from chat.owner import ProcessOwner
+from chat.app.options import Options
+from chat.app.owner import ProcessOwner
 
 NOBODY = pwd.getpwnam("nobody")
 

@@ -20,7 +20,7 @@ import pytest
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
-import chat.tap
+import chat.app.tap
 from tests.live import DEADLINE, TWISTD, Client, waitFor
 from tests.tools import script
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_pluginFoundByTwisted() -> None:
     makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
     assert "chat" in makers
-    assert makers["chat"].options is chat.tap.Options
+    assert makers["chat"].options is chat.app.tap.Options
 
 
 @pytest.mark.live
@@ -71,7 +71,7 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
     assert "twisted/plugins/chat_plugin.py" in names
-    assert "chat/tap.py" in names
+    assert "chat/app/tap.py" in names
     assert "chat/web/page.html" in names
     scripts = sorted(
         path.relative_to(source).as_posix()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chat import wire
-from chat.commands import HELP
+from chat.core import wire
+from chat.people.commands import HELP
 from tests.live import DEADLINE, Client, StartServer, waitFor
 from tests.livecluster import Cluster, Node
 

@@ -11,9 +11,9 @@ import bcrypt
 import pytest
 from twisted.internet.testing import MemoryReactor
 
-from chat import htpasswd
-from chat.options import Options
-from chat.tap import makeService
+from chat.app.options import Options
+from chat.app.tap import makeService
+from chat.people import htpasswd
 
 
 def parse(*arguments: str) -> Options:

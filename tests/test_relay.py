@@ -11,7 +11,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.protocol import ChatProtocol
+from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom
 
 

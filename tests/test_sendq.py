@@ -12,7 +12,7 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.sendq import SocketQueue, TransportQueue, sendQueueFor
+from chat.core.sendq import SocketQueue, TransportQueue, sendQueueFor
 
 
 class WritableReactor(MemoryReactor):

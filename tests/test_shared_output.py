@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import tracemalloc
 
-from chat import wire
-from chat.commands import HELP
-from chat.history import History
-from chat.limits import Limits, MiB
-from chat.peers import LocalPeers
-from chat.protocol import ChatProtocol
+from chat.core import wire
+from chat.core.limits import Limits, MiB
+from chat.core.peers import LocalPeers
+from chat.people.commands import HELP
+from chat.people.history import History
+from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 
-from chat import wire
-from chat.addresses import LOCAL_HOST, sourceOf
-from chat.auth import FAILURE_DELAY
-from chat.limits import Limits
-from chat.protocol import ChatProtocol, TurnedAway
+from chat.core import wire
+from chat.core.addresses import LOCAL_HOST, sourceOf
+from chat.core.limits import Limits
+from chat.people.auth import FAILURE_DELAY
+from chat.tcp.protocol import ChatProtocol, TurnedAway
 from tests.fakes import FakeRoom
 from tests.test_auth import authRoom
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from chat import wire
+from chat.core import wire
 from tests.live import (
     DEADLINE,
     TWISTD,

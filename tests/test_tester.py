@@ -13,7 +13,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.parsing import BadValueError
+from chat.app.parsing import BadValueError
 from chat.tools.tester import (
     Options,
     Recorder,

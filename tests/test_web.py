@@ -26,11 +26,11 @@ from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
-from chat.addresses import describeAddress
-from chat.limits import Limits
-from chat.options import Options
-from chat.parsing import BadValueError
-from chat.protocol import ChatProtocol, TurnedAway
+from chat.app.options import Options
+from chat.app.parsing import BadValueError
+from chat.core.addresses import describeAddress
+from chat.core.limits import Limits
+from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin

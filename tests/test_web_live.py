@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from chat.log import plural
+from chat.app.log import plural
 from tests.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.tools import runTool
 from tests.webclient import (

@@ -15,16 +15,17 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import Logger
 
-from chat import htpasswd, wire
-from chat.auth import (
+from chat.core import wire
+from chat.core.limits import Limits
+from chat.people import htpasswd
+from chat.people.auth import (
     FAILURE_DELAY,
     Gatekeeper,
     PasswordFileChecker,
     Verify,
     passwordPortal,
 )
-from chat.limits import Limits
-from chat.protocol import ChatProtocol
+from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom, RecordingTransport
 
 MAX = 16

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chat import wire
+from chat.core import wire
 from tests.live import StartServer, waitFor
 from tests.test_auth_live import chatPasswd, login
 

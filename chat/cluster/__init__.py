@@ -38,5 +38,5 @@ made again when lost), L{scripts} (the Lua scripts, files in C{lua/}),
 L{commands} (the scripts as a node runs them), L{appender} (the queue for
 the stream), L{reader} (reading the stream), L{presence} (heartbeats and
 burials), L{membership} (the node's states, one state machine) and L{peers}
-(all of it as the room's L{IPeers<chat.interfaces.IPeers>}).
+(all of it as the room's L{IPeers<chat.core.interfaces.IPeers>}).
 """

@@ -14,8 +14,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from chat import wire
 from chat.cluster.commands import NodeCommands
+from chat.core import wire
 
 QUEUE_LIMIT = 64 << 20
 """Bytes queued for Redis past which the node stops reading its clients."""

@@ -15,7 +15,6 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chat import wire
 from chat.cluster.link import Link
 from chat.cluster.scripts import (
     APPEND,
@@ -29,7 +28,8 @@ from chat.cluster.scripts import (
     WHO,
     Script,
 )
-from chat.names import nickKey
+from chat.core import wire
+from chat.core.names import nickKey
 
 RETENTION_SECONDS = 600
 """How long the stream keeps an entry: how far, in time, a node may lag."""

@@ -30,7 +30,7 @@ from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
 from chat.cluster.presence import Presence
 from chat.cluster.reader import StreamReader
-from chat.interfaces import ILocalRoom
+from chat.core.interfaces import ILocalRoom
 
 STOP_GRACE = 5.0
 """Seconds a stopping node waits for its queue to reach Redis."""
@@ -66,10 +66,10 @@ class Membership(Protocol):
         """Whether a new client can have an id now."""
 
     def join(self) -> Deferred[int]:
-        """A new local client's id (see L{chat.interfaces.IPeers.join})."""
+        """A new local client's id (see L{chat.core.interfaces.IPeers.join})."""
 
     def stop(self) -> Deferred[None]:
-        """Leave the cluster (see L{chat.interfaces.IPeers.stop})."""
+        """Leave the cluster (see L{chat.core.interfaces.IPeers.stop})."""
 
 
 @dataclass(eq=False)

@@ -12,7 +12,6 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from chat import wire
 from chat.cluster.address import RedisAddress
 from chat.cluster.appender import QUEUE_LIMIT, Appender
 from chat.cluster.commands import NodeCommands, Retention
@@ -20,7 +19,8 @@ from chat.cluster.link import Link, RedisLink
 from chat.cluster.membership import MembershipMachine, Node
 from chat.cluster.presence import NODE_TTL, Presence
 from chat.cluster.reader import StreamReader
-from chat.interfaces import IHistory, ILocalRoom, IPeers
+from chat.core import wire
+from chat.core.interfaces import IHistory, ILocalRoom, IPeers
 
 
 class NoRoomError(RuntimeError):

@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from chat.cluster.appender import Appender
 from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
-from chat.interfaces import IHistory
+from chat.core.interfaces import IHistory
 
 READ_COUNT = 256
 """Entries one C{XREAD} returns at most."""

@@ -9,8 +9,8 @@ from typing import ClassVar, TypeVar
 
 from twisted.python import usage
 
-from chat.parsing import BadValueError
-from chat.version import VersionOption
+from chat.app.parsing import BadValueError
+from chat.app.version import VersionOption
 
 
 class ToolOptions(VersionOption, usage.Options):

@@ -40,8 +40,8 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import wire
-from chat.log import LogFileObserver, openLog, printable
+from chat.app.log import LogFileObserver, openLog, printable
+from chat.core import wire
 from chat.tools.cli import ToolOptions, parseCommandLine
 
 PROGRAM = "chat-client"

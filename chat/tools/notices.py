@@ -1,18 +1,18 @@
 """
 What the tools recognize in what a chat server sends them, spelled from the
-formats of L{chat.wire} rather than again.
+formats of L{chat.core.wire} rather than again.
 """
 
 from __future__ import annotations
 
 import re
 
-from chat import wire
+from chat.core import wire
 
 
 def idPattern(spelled: bytes, after: bytes = b"") -> re.Pattern[bytes]:
     """
-    A pattern matching C{spelled} (a C{%d} format of L{chat.wire}) whose
+    A pattern matching C{spelled} (a C{%d} format of L{chat.core.wire}) whose
     first group is the client id, followed by the pattern C{after}.
     """
     before, _, rest = spelled.partition(b"%d")

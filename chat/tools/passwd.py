@@ -13,8 +13,9 @@ import sys
 import bcrypt
 from twisted.python import usage
 
-from chat import htpasswd, parsing
-from chat.names import validNick
+from chat.app import parsing
+from chat.core.names import validNick
+from chat.people import htpasswd
 from chat.tools.cli import ToolOptions, parseCommandLine
 
 PROGRAM = "chat-passwd"

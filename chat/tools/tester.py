@@ -28,8 +28,9 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from chat import parsing, wire
-from chat.log import LogFileObserver, openLog, printable
+from chat.app import parsing
+from chat.app.log import LogFileObserver, openLog, printable
+from chat.core import wire
 from chat.tools.cli import ToolOptions, parseCommandLine
 from chat.tools.notices import ARRIVAL, HistorySkipper
 

@@ -27,8 +27,8 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 
-from chat.protocol import ChatProtocol
-from chat.room import ChatRoom, Place, Refusal
+from chat.core.room import ChatRoom, Place, Refusal
+from chat.tcp.protocol import ChatProtocol
 from chat.web.requests import SERVER
 
 REQUEST_TIMEOUT = 10.0

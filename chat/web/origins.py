@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from chat.parsing import BadValueError
+from chat.app.parsing import BadValueError
 
 
 def origin(option: str, text: str) -> str:

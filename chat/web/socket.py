@@ -1,6 +1,6 @@
 """
 The WebSocket at C{/ws}: each one is a room client, a
-L{chat.protocol.ChatProtocol} built by the room as for a TCP connection,
+L{chat.tcp.protocol.ChatProtocol} built by the room as for a TCP connection,
 on a L{SocketTransport}.
 
 One text frame carries one line without its C{\\n}, both ways.  A browser
@@ -29,11 +29,11 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import wire
-from chat.addresses import describePeer
-from chat.protocol import ChatProtocol
-from chat.room import CLOSE_GRACE
-from chat.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
+from chat.core import wire
+from chat.core.addresses import describePeer
+from chat.core.room import CLOSE_GRACE
+from chat.core.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
+from chat.tcp.protocol import ChatProtocol
 from chat.web.admission import WebConnection
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
@@ -295,7 +295,7 @@ class Framing(SendQueue):
 class FrameSender(Framing, SocketQueue):
     """
     The send queue of a browser on a WebSocket over TCP: frames go out on
-    the socket directly, as TCP clients' lines do (see L{chat.sendq}).
+    the socket directly, as TCP clients' lines do (see L{chat.core.sendq}).
     """
 
     def __init__(self, connection: tcp.Connection, frames: FrameCache) -> None:

@@ -1,6 +1,6 @@
 """
 The transport of a room client that is a browser: what the room's
-L{chat.protocol.ChatProtocol} writes to, pauses and closes, over one
+L{chat.tcp.protocol.ChatProtocol} writes to, pauses and closes, over one
 WebSocket.
 
 The room writes complete lines, each ending with C{\\n}, to the client's send

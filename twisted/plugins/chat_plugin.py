@@ -2,7 +2,7 @@ from twisted.application.service import ServiceMaker
 
 Chat = ServiceMaker(
     "chat",
-    "chat.tap",
+    "chat.app.tap",
     "A line-based broadcast chat server, byte-compatible with mini_serv.",
     "chat",
 )

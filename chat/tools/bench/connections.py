@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from chat import wire
+from chat.core import wire
 from chat.tools.bench.framing import (
     PROBE_LINE,
     mayHoldNotice,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chat import wire
+from chat.core import wire
 from chat.tools.notices import ARRIVED_END, RELAYED, RELAYED_START
 
 PROBE_LINE = re.compile(RELAYED.pattern + rb"(\d+) (\d+) ")

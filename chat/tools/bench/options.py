@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twisted.python import usage
 
-from chat import parsing
+from chat.app import parsing
 from chat.tools.cli import ToolOptions
 
 PROGRAM = "chat-bench"

@@ -8,5 +8,5 @@ more.  So L{start} binds and listens with as little as CPython allows,
 L{relay} serves the room with the standard library while Twisted loads, and
 L{handover} gives the connected clients, their ids, unfinished input and
 unsent output to the server of C{twistd -n chat}, built by the same
-L{chat.tap.makeService}, which serves from then on.
+L{chat.app.tap.makeService}, which serves from then on.
 """

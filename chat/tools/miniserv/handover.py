@@ -1,6 +1,6 @@
 """
 The handover from the start-up relay to the server of C{twistd -n chat}:
-the same service, built by L{chat.tap.makeService}, with the SendQ limits
+the same service, built by L{chat.app.tap.makeService}, with the SendQ limits
 off, the relay's listening socket, and its clients with their ids,
 unfinished input and unsent output.
 """
@@ -19,14 +19,14 @@ from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python import usage
 from zope.interface import implementer
 
-from chat import events, wire
-from chat.options import Options
-from chat.peers import LocalPeers
-from chat.tap import makeService
+from chat.app.options import Options
+from chat.app.tap import makeService
+from chat.core import events, wire
+from chat.core.peers import LocalPeers
 from chat.tools.miniserv.relay import Client, StartupRelay, completeLines
 
 if TYPE_CHECKING:
-    from chat.room import ChatRoom
+    from chat.core.room import ChatRoom
 
 OPTIONS = ["--sendq", "0"]
 """What C{mini_serv} adds to C{twistd chat}'s defaults: a client that does not

@@ -21,7 +21,7 @@ import select
 import socket
 import time
 
-from chat import wire
+from chat.core import wire
 
 READ_SIZE = 65536
 """Bytes read from a client at once, as the reactor reads."""
@@ -85,7 +85,7 @@ class StartupRelay:
     @ivar nextId: the id the next client will have.
     @ivar events: what happened, in order, for the log, each with the time
         it happened (as L{time.time}, taken before any client is told), and
-        what L{chat.events} logs it with: C{(when, "listening", "tcp", address)},
+        what L{chat.core.events} logs it with: C{(when, "listening", "tcp", address)},
         C{(when, "connected", clientId, peer)}, C{(when, "relayed",
         clientId, lines, recipients)}, C{(when, "disconnected", clientId,
         why)}.

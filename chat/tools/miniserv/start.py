@@ -4,7 +4,7 @@ listen, start the start-up relay, and only then load the server.
 
 Only what binding needs is imported before it: the C{_socket} extension
 module (the C{socket} module around it costs several milliseconds more,
-C{typing} ten), and L{chat.parsing}, which is made of the standard
+C{typing} ten), and L{chat.app.parsing}, which is made of the standard
 library's cheapest parts.  Measure with C{python -X importtime}.
 """
 
@@ -14,7 +14,7 @@ import _socket
 import sys
 import time  # loaded with the interpreter already
 
-from chat import parsing
+from chat.app import parsing
 
 TYPE_CHECKING = False  # rather than importing typing, which takes 10 ms
 if TYPE_CHECKING:

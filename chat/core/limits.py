@@ -12,12 +12,12 @@ from weakref import WeakKeyDictionary
 
 from twisted.internet.interfaces import IReactorTime
 
-from chat.addresses import describePeer
+from chat.core.addresses import describePeer
 
 if TYPE_CHECKING:
     from twisted.logger import Logger
 
-    from chat.interfaces import IClient
+    from chat.core.interfaces import IClient
 
 MiB = 1 << 20
 

@@ -1,6 +1,6 @@
 """
 The C{twistd chat} plugin's service: the parts of the server wired together
-as the options (L{chat.options.Options}) say.
+as the options (L{chat.app.options.Options}) say.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from typing import Any
 
 from twisted.logger import Logger, LogPublisher
 
-from chat.auth import Gatekeeper, passwordPortal
-from chat.history import History, historyFor
-from chat.interfaces import IMetrics, IPeers
-from chat.limits import Limits
-from chat.metrics import NO_METRICS
-from chat.options import Options
-from chat.owner import ProcessOwner
-from chat.peers import LocalPeers
-from chat.room import ChatRoom
-from chat.service import ChatService
+from chat.app.options import Options
+from chat.app.owner import ProcessOwner
+from chat.app.service import ChatService
+from chat.core.interfaces import IMetrics, IPeers
+from chat.core.limits import Limits
+from chat.core.metrics import NO_METRICS
+from chat.core.peers import LocalPeers
+from chat.core.room import ChatRoom
+from chat.people.auth import Gatekeeper, passwordPortal
+from chat.people.history import History, historyFor
 
 __all__ = ["Options", "makeService"]
 """What twistd looks for in a plugin's module."""
@@ -43,7 +43,7 @@ def makeService(
     exporter = None
     if config["metrics"] is not None:
         # Imported here: Prometheus and twisted.web are needed only for it.
-        from chat.prometheus import PrometheusMetrics
+        from chat.app.prometheus import PrometheusMetrics
 
         metrics = exporter = PrometheusMetrics()
     room = ChatRoom(

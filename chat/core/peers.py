@@ -9,9 +9,9 @@ from itertools import count
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
-from chat import wire
-from chat.interfaces import IHistory, ILocalRoom, IPeers
-from chat.names import nickKey
+from chat.core import wire
+from chat.core.interfaces import IHistory, ILocalRoom, IPeers
+from chat.core.names import nickKey
 
 
 @implementer(IPeers)

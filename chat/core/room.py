@@ -2,7 +2,7 @@
 The room: the factory that numbers the clients, holds the set of those
 connected and broadcasts between them.
 
-Broadcasts are batched per reactor iteration (L{chat.batch.Round}): each
+Broadcasts are batched per reactor iteration (L{chat.core.batch.Round}): each
 client receives one C{send()} a round with everything meant for it.
 """
 
@@ -19,21 +19,28 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import events, wire
-from chat.addresses import describeAddress, describePeer, describeReason, sourceOf
-from chat.batch import Round
-from chat.commands import Commands
-from chat.gate import Hold
-from chat.interfaces import IClient, IClientHub, IHistory, ILocalRoom, IMetrics, IPeers
-from chat.limits import FloodWarnings, Limits, TokenBucket
-from chat.lines import TOO_LONG
-from chat.log import plural
-from chat.metrics import NO_METRICS
-from chat.protocol import UNNUMBERED, ChatProtocol, TurnedAway
-from chat.sendq import Chunk
+from chat.app.log import plural
+from chat.core import events, wire
+from chat.core.addresses import describeAddress, describePeer, describeReason, sourceOf
+from chat.core.batch import Round
+from chat.core.gate import Hold
+from chat.core.interfaces import (
+    IClient,
+    IClientHub,
+    IHistory,
+    ILocalRoom,
+    IMetrics,
+    IPeers,
+)
+from chat.core.limits import FloodWarnings, Limits, TokenBucket
+from chat.core.lines import TOO_LONG
+from chat.core.metrics import NO_METRICS
+from chat.core.sendq import Chunk
+from chat.people.commands import Commands
+from chat.tcp.protocol import UNNUMBERED, ChatProtocol, TurnedAway
 
 if TYPE_CHECKING:
-    from chat.auth import Gatekeeper
+    from chat.people.auth import Gatekeeper
 
 SHUTDOWN_GRACE = 5.0
 """Seconds the clients get at shutdown to receive what is pending for them."""

@@ -18,12 +18,12 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat import wire
-from chat.gate import Hold, ReadGate
-from chat.interfaces import IClient, IClientHub
-from chat.limits import TokenBucket
-from chat.lines import LineSplitter
-from chat.sendq import SendQueue, sendQueueFor
+from chat.core import wire
+from chat.core.gate import Hold, ReadGate
+from chat.core.interfaces import IClient, IClientHub
+from chat.core.limits import TokenBucket
+from chat.core.lines import LineSplitter
+from chat.core.sendq import SendQueue, sendQueueFor
 
 UNNUMBERED = -1
 """The id of a client until the room has given it one."""
@@ -33,7 +33,7 @@ UNNUMBERED = -1
 class ChatProtocol(Protocol, TimeoutMixin):
     """
     A chat client's connection: a byte stream whose lines
-    (L{chat.lines.LineSplitter}) go to the room, all the complete lines of
+    (L{chat.core.lines.LineSplitter}) go to the room, all the complete lines of
     one received chunk at once.
 
     Input is read while the client's L{ReadGate} is open.  Under flood

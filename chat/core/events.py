@@ -47,7 +47,7 @@ def connected(log: Logger, clientId: int, peer: str, via: str = "") -> None:
 def relayed(log: Logger, sender: int, lines: list[bytes], recipients: int) -> None:
     """
     Client C{sender}'s C{lines} went to C{recipients} others: the log file
-    writes a line of its own for each (L{chat.log}).
+    writes a line of its own for each (L{chat.app.log}).
     """
     log.info(
         "client {sender} sent {count} lines to {recipients} clients",

@@ -1,7 +1,7 @@
 """
 The password file of C{--auth}: C{name:hash} lines as Apache's
 C{htpasswd -B} writes them, bcrypt hashes only.  Shared by the server
-(L{chat.auth}) and C{chat-passwd} (L{chat.tools.passwd}).
+(L{chat.people.auth}) and C{chat-passwd} (L{chat.tools.passwd}).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 
-from chat.names import nickKey, validNick
+from chat.core.names import nickKey, validNick
 
 _BCRYPT = re.compile(rb"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}\Z")
 

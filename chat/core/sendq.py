@@ -44,7 +44,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from chat.interfaces import ISendQueue
+from chat.core.interfaces import ISendQueue
 
 SLICE = 1 << 16
 """Bytes handed to a transport at once, or put together for one send()."""

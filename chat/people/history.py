@@ -13,10 +13,10 @@ from itertools import accumulate
 
 from zope.interface import implementer
 
-from chat import wire
-from chat.interfaces import IHistory
-from chat.limits import Limits
-from chat.sendq import Chunk
+from chat.core import wire
+from chat.core.interfaces import IHistory
+from chat.core.limits import Limits
+from chat.core.sendq import Chunk
 
 MAX_HISTORY = 10000
 """The most lines C{--history} may keep."""
@@ -73,7 +73,7 @@ class History:
     It is fed what the room's clients receive (L{record}), framed lines and
     notices mixed; notices (C{server: ...}) are left out, so that what is
     kept is what people said.  Nicks cannot be C{server}
-    (L{chat.names.validNick}): no relayed line starts like a notice.
+    (L{chat.core.names.validNick}): no relayed line starts like a notice.
 
     @ivar _older: lines older than the blocks (L{recordOlder}), newest first.
     @ivar _newer: lines newer than the blocks, oldest first.

@@ -28,9 +28,9 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 from zope.interface import implementer
 
-from chat.interfaces import IMetrics, IPeers
-from chat.metrics import DISCONNECTS, TURNED_AWAY
-from chat.version import version
+from chat.app.version import version
+from chat.core.interfaces import IMetrics, IPeers
+from chat.core.metrics import DISCONNECTS, TURNED_AWAY
 from chat.web.admission import WebFactory
 from chat.web.requests import ChatSite
 

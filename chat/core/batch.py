@@ -22,8 +22,8 @@ from collections.abc import Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
-from chat.interfaces import IClient
-from chat.sendq import Chunk
+from chat.core.interfaces import IClient
+from chat.core.sendq import Chunk
 
 Posted = list[tuple[IClient | None, bytes]]
 """What was posted, in order, each with the client it came from (if any)."""

@@ -33,12 +33,12 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
-from chat import events
-from chat.addresses import describeAddress
-from chat.limits import raiseOpenFileLimit
-from chat.log import LogFileObserver, openLog, plural
-from chat.owner import ProcessOwner
-from chat.room import ChatRoom
+from chat.app.log import LogFileObserver, openLog, plural
+from chat.app.owner import ProcessOwner
+from chat.core import events
+from chat.core.addresses import describeAddress
+from chat.core.limits import raiseOpenFileLimit
+from chat.core.room import ChatRoom
 
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of the buffered log to its file."""

@@ -17,7 +17,7 @@ from enum import Flag
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
-from chat.interfaces import IReadGate
+from chat.core.interfaces import IReadGate
 
 
 class Hold(Flag):

@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
-    from chat.gate import Hold
+    from chat.core.gate import Hold
 
 
 class ISendQueue(Interface):
@@ -232,7 +232,7 @@ class IPeers(Interface):
         """
         Local client C{clientId} has gone: announce it to the peers, after
         everything it published, with C{notice} (by default
-        L{chat.wire.left}), and free its nick.
+        L{chat.core.wire.left}), and free its nick.
         """
 
     # Chat for people (nicks, history, private messages): what the whole
@@ -257,7 +257,7 @@ class IPeers(Interface):
 
     def who() -> Deferred[bytes]:
         """
-        The answer to C{/who} (L{chat.wire.who}): every client of the room
+        The answer to C{/who} (L{chat.core.wire.who}): every client of the room
         as others see it named, in id order.
         """
 

@@ -19,14 +19,14 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chat import wire
-from chat.gate import Hold
-from chat.interfaces import IClient, IPeers
-from chat.lines import TOO_LONG
-from chat.names import validNick
+from chat.core import wire
+from chat.core.gate import Hold
+from chat.core.interfaces import IClient, IPeers
+from chat.core.lines import TOO_LONG
+from chat.core.names import validNick
 
 if TYPE_CHECKING:
-    from chat.room import ChatRoom
+    from chat.core.room import ChatRoom
 
 COMMAND = b"/"
 

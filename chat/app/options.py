@@ -12,13 +12,13 @@ from typing import Any
 from twisted.internet.endpoints import quoteStringArgument, serverFromString
 from twisted.python import usage
 
-from chat import parsing
-from chat.auth import LOGIN_TIMEOUT, PasswordFileChecker
-from chat.history import MAX_HISTORY
-from chat.htpasswd import PasswordFileError
-from chat.limits import Limits
-from chat.log import FORMATS, LEVELS
-from chat.version import VersionOption
+from chat.app import parsing
+from chat.app.log import FORMATS, LEVELS
+from chat.app.version import VersionOption
+from chat.core.limits import Limits
+from chat.people.auth import LOGIN_TIMEOUT, PasswordFileChecker
+from chat.people.history import MAX_HISTORY
+from chat.people.htpasswd import PasswordFileError
 
 
 class Options(VersionOption, usage.Options):

@@ -3,14 +3,14 @@ What the room counts for C{--metrics}: reasons and the null counter.
 
 The room reports to an L{IMetrics} once per relayed chunk, connection or
 disconnection, never per recipient.  Without C{--metrics} it reports to
-L{NO_METRICS}, which does nothing; L{chat.prometheus} counts for real.
+L{NO_METRICS}, which does nothing; L{chat.app.prometheus} counts for real.
 """
 
 from __future__ import annotations
 
 from zope.interface import implementer
 
-from chat.interfaces import IMetrics
+from chat.core.interfaces import IMetrics
 
 TURNED_AWAY = ("full", "per_ip", "shutting_down", "cluster", "auth")
 """Why a connection was turned away, as C{chat_turned_away_total} labels it."""
