@@ -569,8 +569,9 @@ def test_accessible(
     """
     The page passes axe-core's WCAG 2.1 AA rules, contrast included, in
     either colour scheme, on a desktop and a phone: with every kind of line
-    in its log (history, notices, actions, private lines, its own), the
-    new-lines button shown and many people here.
+    in its log (history, notices, actions, private lines, its own, links,
+    times), names in each of their colours, the new-lines button shown and
+    many people here.
     """
     server = startServer(*WEB, "--commands", "--history", "10")
     tcp = server.connect()
@@ -585,7 +586,11 @@ def test_accessible(
     tab.say("/me waves")
     tcp.send(b"/msg alice psst\n")
     tab.expectLast("bob (private): psst")
-    tab.say("hello")
+    for other in others:  # client 1 to client 8, bob, alice: every colour
+        other.send(b"hi\n")
+    said = tab.page.locator("#log li", has_text=re.compile(r"client \d: hi$"))
+    expect(said).to_have_count(len(others))
+    tab.say("hello, see https://example.org/")
     tcp.send(b"".join(b"line %d\n" % number for number in range(60)))
     tab.expectLast("bob: line 59")
     tab.page.locator("#log").evaluate("log => { log.scrollTop = 0; }")
