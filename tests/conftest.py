@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.live import Server
 from tests.livecluster import Cluster, RedisServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+CHROMIUM = shutil.which("chromium")
+"""Debian's chromium, which the browser tests drive: none is downloaded."""
 
 
 @pytest.fixture
@@ -32,3 +40,19 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     yield nodes
     nodes.stop()
     redis.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium, driven by Playwright, for the tests of one module."""
+    # Imported here: only the browser tests need Playwright.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            # Root, as in CI, cannot use chromium's sandbox.
+            args=["--no-sandbox"],
+        )
+        yield launched
+        launched.close()

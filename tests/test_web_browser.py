@@ -6,8 +6,7 @@ C{executable_path} set to it, so nothing is downloaded.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -19,15 +18,13 @@ from playwright.sync_api import (
     ViewportSize,
     WebSocket,
     expect,
-    sync_playwright,
 )
 
+from tests.conftest import CHROMIUM
 from tests.live import Client, Server, StartServer, freePort, waitFor
 from tests.livecluster import Cluster, Node
 from tests.test_auth_live import chatPasswd, login
 from tests.webclient import WEB, webPort
-
-CHROMIUM = shutil.which("chromium")
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -50,6 +47,9 @@ DESKTOP = ViewportSize(width=1280, height=720)
 PHONE = ViewportSize(width=375, height=667)
 """The sizes the page is looked at: a laptop's window, a phone's."""
 
+TIME = r"(?:\d\d:\d\d )?"
+"""The time a line or notice of the log begins with, when it has one."""
+
 KEPT_LINES = 10_000
 """The most lines the page's log keeps."""
 
@@ -58,18 +58,6 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 """axe-core's tags of the WCAG 2.1 level AA rules."""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            # Root, as in CI, cannot use chromium's sandbox.
-            args=["--no-sandbox"],
-        )
-        yield launched
-        launched.close()
 
 
 class Tab:
@@ -84,8 +72,11 @@ class Tab:
         port: int,
         colorScheme: Literal["light", "dark"] = "light",
         viewport: ViewportSize = DESKTOP,
+        timezoneId: str | None = None,
     ) -> None:
-        self.page: Page = browser.new_page(color_scheme=colorScheme, viewport=viewport)
+        self.page: Page = browser.new_page(
+            color_scheme=colorScheme, viewport=viewport, timezone_id=timezoneId
+        )
         self.page.set_default_timeout(TIMEOUT)
         self.frames: list[str] = []
         self.sent: list[list[str]] = []
@@ -127,8 +118,11 @@ class Tab:
         self.page.fill("#text", text)
         self.page.press("#text", "Enter")
 
-    def expectLast(self, text: str) -> None:
-        expect(self.page.locator("#log li").last).to_have_text(text)
+    def expectLast(self, text: str, timeout: float = TIMEOUT) -> None:
+        """The log's last line or notice reads C{text}, after its time."""
+        expect(self.page.locator("#log li").last).to_have_text(
+            re.compile(f"^{TIME}{re.escape(text)}$"), timeout=timeout
+        )
 
     def expectPeople(self, *names: str) -> None:
         expect(self.page.locator("#people li")).to_have_text(list(names))
@@ -140,8 +134,11 @@ class Tab:
         self.page.click("#enter")
 
     def shown(self) -> list[str]:
-        """The text of everything in the page's log."""
-        return self.page.locator("#log li").all_text_contents()
+        """The text of everything in the page's log, after the times."""
+        return [
+            re.sub(f"^{TIME}", "", text)
+            for text in self.page.locator("#log li").all_text_contents()
+        ]
 
 
 def test_pageLoadsWithoutErrors(startServer: StartServer, browser: Browser) -> None:
@@ -484,8 +481,7 @@ def test_manyLinesInOrderAndCapped(startServer: StartServer, browser: Browser) -
     tcp.expect(b"server: client 1 just arrived\n")
     count = KEPT_LINES + 500
     tcp.send(b"".join(b"line %d\n" % number for number in range(count)))
-    last = tab.page.locator("#log li").last
-    expect(last).to_have_text(f"client 0: line {count - 1}", timeout=TIMEOUT * 3)
+    tab.expectLast(f"client 0: line {count - 1}", timeout=TIMEOUT * 3)
     assert tab.shown() == [f"client 0: line {n}" for n in range(500, count)]
     assert tab.errors == []
 
@@ -531,9 +527,7 @@ def test_logByKeyboard(startServer: StartServer, browser: Browser) -> None:
     tab = Tab(browser, webPort(server))
     tcp.expect(b"server: client 1 just arrived\n")
     tcp.send(b"".join(b"line %d\n" % number for number in range(200)))
-    expect(tab.page.locator("#log li").last).to_have_text(
-        "client 0: line 199", timeout=TIMEOUT
-    )
+    tab.expectLast("client 0: line 199")
     log = tab.page.locator("#log")
     expect(log).to_have_attribute("role", "log")
     expect(log).to_have_accessible_name("messages")
@@ -575,8 +569,9 @@ def test_accessible(
     """
     The page passes axe-core's WCAG 2.1 AA rules, contrast included, in
     either colour scheme, on a desktop and a phone: with every kind of line
-    in its log (history, notices, actions, private lines, its own), the
-    new-lines button shown and many people here.
+    in its log (history, notices, actions, private lines, its own, links,
+    times), names in each of their colours, the new-lines button shown and
+    many people here.
     """
     server = startServer(*WEB, "--commands", "--history", "10")
     tcp = server.connect()
@@ -591,7 +586,11 @@ def test_accessible(
     tab.say("/me waves")
     tcp.send(b"/msg alice psst\n")
     tab.expectLast("bob (private): psst")
-    tab.say("hello")
+    for other in others:  # client 1 to client 8, bob, alice: every colour
+        other.send(b"hi\n")
+    said = tab.page.locator("#log li", has_text=re.compile(r"client \d: hi$"))
+    expect(said).to_have_count(len(others))
+    tab.say("hello, see https://example.org/")
     tcp.send(b"".join(b"line %d\n" % number for number in range(60)))
     tab.expectLast("bob: line 59")
     tab.page.locator("#log").evaluate("log => { log.scrollTop = 0; }")
