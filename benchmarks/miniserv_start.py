@@ -3,7 +3,10 @@ How soon C{mini_serv PORT} listens, and how soon it serves, after being
 started: median and worst of several runs.
 
 Run from the repository root with the environment's Python, e.g.
-C{.venv/bin/python benchmarks/miniserv_start.py --runs 9}.
+C{.venv/bin/python benchmarks/miniserv_start.py --runs 9}; after C{--}, another
+command to start instead of the environment's C{mini_serv} (the port is
+added after it), e.g. one installed from the wheel:
+C{... miniserv_start.py -- env PYTHONPATH=DIR DIR/bin/mini_serv}.
 
 "listening" is the first successful connect (the kernel completes it into
 the listen backlog); "first relay" is when that first client has received
@@ -40,11 +43,11 @@ def connectWhenListening(port: int, started: float) -> socket.socket:
     raise SystemExit("mini_serv did not listen")
 
 
-def oneRun(directory: str) -> tuple[float, float]:
+def oneRun(command: list[str], directory: str) -> tuple[float, float]:
     port = freePort()
     started = time.monotonic()
     server = subprocess.Popen(
-        [MINI_SERV, str(port)], cwd=directory, stdout=subprocess.DEVNULL
+        [*command, str(port)], cwd=directory, stdout=subprocess.DEVNULL
     )
     try:
         first = connectWhenListening(port, started)
@@ -68,9 +71,16 @@ def oneRun(directory: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
-    runs = parser.parse_args().runs
+    parser.add_argument(
+        "command",
+        nargs="*",
+        default=[MINI_SERV],
+        help="what to start, followed by the port (default: %(default)s)",
+    )
+    arguments = parser.parse_args()
+    runs = arguments.runs
     with tempfile.TemporaryDirectory() as directory:
-        results = [oneRun(directory) for _ in range(runs)]
+        results = [oneRun(arguments.command, directory) for _ in range(runs)]
     for name, values in zip(
         ["listening", "first relay"], zip(*results, strict=True), strict=True
     ):

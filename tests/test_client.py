@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from twisted.conch.insults.helper import TerminalBuffer
+from twisted.conch.insults.insults import ClientProtocol, ServerProtocol, modes
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -25,13 +27,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import twisted
 from chat.tools.client import (
-    ERASE_LINE,
     HALF_CLOSE_GRACE,
     Display,
     Keyboard,
-    LineEditor,
     PartialLines,
     ServerConnection,
+    TerminalInput,
 )
 from tests.live import DEADLINE, StartServer, freePort, waitFor
 from tests.tools import runTool, script
@@ -261,38 +262,156 @@ def test_tls(startServer: StartServer, tmp_path: Path) -> None:
     assert untrusting.stderr.count("\n") == 1
 
 
-class LineEditorTests(SynchronousTestCase):
+UP, DOWN, RIGHT, LEFT = b"\x1b[A", b"\x1b[B", b"\x1b[C", b"\x1b[D"
+HOME, END, DELETE = b"\x1b[1~", b"\x1b[4~", b"\x1b[3~"
+
+
+class TerminalInputTests(SynchronousTestCase):
+    """
+    The line editor on an in-memory terminal: keys go in as a terminal
+    sends them, what the client writes is played on Twisted's in-memory
+    terminal emulator, and the bytes sent to the server are those of the
+    network's transport.
+    """
+
     def setUp(self) -> None:
-        self.editor = LineEditor()
+        self.events: list[LogEvent] = []
+        log = Logger(observer=cast(ILogObserver, self.events.append))
+        self.display = Display(log, timestamps=False)
+        self.server = ServerConnection(self.display, Clock())
+        self.network = HalfCloseableTransport()
+        self.server.makeConnection(self.network)
+        self.input = TerminalInput(self.server, self.display)
+        self.stdio = StringTransport()
+        self.terminal = ServerProtocol(lambda: self.input)
+        self.terminal.makeConnection(self.stdio)
+        self.display.attach(self.input)
 
-    def test_typedLinesEchoedAndFinished(self) -> None:
+    def type(self, keys: bytes) -> None:
+        self.terminal.dataReceived(keys)
+
+    def screen(self) -> list[bytes]:
+        """The screen's lines, down to the cursor's."""
+        emulator = ClientProtocol(TerminalBuffer)
+        emulator.makeConnection(StringTransport())
+        emulator.dataReceived(self.stdio.value())
+        self.buffer = cast(TerminalBuffer, emulator.terminal)
+        return bytes(self.buffer).split(b"\n")[: self.buffer.y + 1]
+
+    def test_typedLineSentAndShownAsTheUsersOwn(self) -> None:
+        """
+        Enter sends the line typed (logged as sent), which stays on the
+        screen as C{me: ...} above a new prompt.
+        """
+        self.assertEqual(self.screen(), [b"> "])
+        self.type(b"hello there\r")
+        self.assertEqual(self.network.value(), b"hello there\n")
+        self.assertEqual(self.screen(), [b"me: hello there", b"> "])
         self.assertEqual(
-            self.editor.feed(b"hi\tyou\nnext"),
-            (b"hi\tyou\nnext", [b"hi\tyou\n"], False),
+            [e["line"] for e in self.events if e.get("category") == "TX"],
+            ["hello there"],
         )
-        self.assertEqual(self.editor.typed, b"next")
 
-    def test_backspaceRemovesACharacterNotAByte(self) -> None:
-        self.editor.feed("né".encode())
-        echo, _, _ = self.editor.feed(b"\x7f")
-        self.assertEqual((self.editor.typed, echo), (b"n", ERASE_LINE + b"n"))
-        self.editor.feed(b"\x7f\x7f")
-        self.assertEqual(self.editor.typed, b"")
+    def test_upAndDownRecallEarlierLines(self) -> None:
+        """Up and Down walk through the lines typed before; Enter sends one."""
+        self.type(b"one\rtwo\r" + UP)
+        self.assertEqual(self.screen()[-1], b"> two")
+        self.type(UP)
+        self.assertEqual(self.screen()[-1], b"> one")
+        self.type(DOWN)
+        self.assertEqual(self.screen()[-1], b"> two")
+        self.type(b"!\r")
+        self.assertEqual(self.network.value(), b"one\ntwo\ntwo!\n")
+        self.assertEqual(self.screen()[-2:], [b"me: two!", b"> "])
 
-    def test_eraseLineAndIgnoredKeys(self) -> None:
-        self.editor.feed(b"abc\x15")
-        self.assertEqual(self.editor.typed, b"")
-        self.editor.feed(b"x\x1b[A\x1bOB\x01\x1b[1;5Cy")  # arrows, Ctrl+A
-        self.assertEqual(self.editor.typed, b"xy")
+    def test_editingKeys(self) -> None:
+        """
+        Left, Right, Home, End, Backspace, Delete and Ctrl+U edit the line;
+        other control characters are not typed.
+        """
+        self.type(b"ac" + LEFT + b"b" + END + b"d" + HOME + DELETE + RIGHT)
+        self.assertEqual(self.screen()[-1], b"> bcd")
+        self.assertEqual(self.buffer.x, len(b"> b"))
+        self.type(b"\x7fx\x01\x07\r")
+        self.type(b"thrown away\x15kept\x08t\r")
+        self.assertEqual(self.network.value(), b"xcd\nkept\n")
+        self.assertEqual(self.screen(), [b"me: xcd", b"me: kept", b"> "])
+
+    def test_tabTypesSpacesToTheNextStopAtTheCursor(self) -> None:
+        """Tab types spaces up to the next multiple of four, where the cursor is."""
+        self.type(b"a\tb" + HOME + b"\t")
+        self.assertEqual(self.screen()[-1], b">     a   b")
+        self.assertEqual(self.buffer.x, len(b">     "))
+        self.type(b"\r")
+        self.assertEqual(self.network.value(), b"    a   b\n")
+
+    def test_utf8CharacterEditedAsOne(self) -> None:
+        """
+        The bytes of a UTF-8 character are one character to Left and
+        Backspace, and are sent as they were typed.
+        """
+        self.type("né".encode() + b"\x7fo" + LEFT + "€".encode() + b"\r")
+        self.assertEqual(self.network.value(), "n€o\n".encode())
+
+    def test_receivedLinePrintedAboveTheInput(self) -> None:
+        """
+        A line arriving while a line is being typed is printed above it; the
+        prompt, the input and the cursor's place in it are drawn again.
+        """
+        self.type(b"half" + LEFT + LEFT)
+        self.server.dataReceived(b"client 0: news\nclient 1: more\n")
+        self.assertEqual(
+            self.screen(), [b"client 0: news", b"client 1: more", b"> half"]
+        )
+        self.assertEqual(self.buffer.x, len(b"> ha"))
+        self.type(b"X\r")
+        self.assertEqual(self.network.value(), b"haXlf\n")
+        self.assertEqual(self.screen()[-2:], [b"me: haXlf", b"> "])
+
+    def test_ownLinesTimedLikeReceivedOnes(self) -> None:
+        """With timestamps, the user's own lines are stamped as received ones."""
+        self.display.timestamps = True
+        self.server.dataReceived(b"client 0: hi\n")
+        self.type(b"hello\r")
+        received, sent, prompt = self.screen()
+        self.assertRegex(received, rb"^\d\d:\d\d:\d\d client 0: hi$")
+        self.assertRegex(sent, rb"^\d\d:\d\d:\d\d me: hello$")
+        self.assertEqual(prompt, b"> ")
 
     def test_ctrlDEndsInputOnAnEmptyLineOnly(self) -> None:
-        self.assertEqual(self.editor.feed(b"a\x04"), (b"a", [], False))
-        self.assertEqual(self.editor.feed(b"\n\x04"), (b"\n", [b"a\n"], True))
+        """
+        Ctrl+D with something typed does nothing; on an empty line it shuts
+        the sending half down, and nothing typed afterwards is sent.
+        """
+        self.type(b"a\x04")
+        self.assertFalse(self.server.closing)
+        self.type(b"\x15\x04late\r")
+        self.assertTrue(self.server.closing)
+        self.assertTrue(self.network.writeClosed)
+        self.assertEqual(self.network.value(), b"")
 
-    def test_receivedLinesPrintedAboveTheInput(self) -> None:
-        self.assertEqual(self.editor.above(b"line\n"), b"line\n")
-        self.editor.feed(b"half")
-        self.assertEqual(self.editor.above(b"line\n"), ERASE_LINE + b"line\nhalf")
+    def test_interruptedErasesThePromptWithoutResettingTheTerminal(self) -> None:
+        """
+        On Ctrl+C, the line being typed is erased, insert mode turned off
+        again and standard output closed, and the client waits until that
+        is written; the terminal is never reset (which would clear it).
+        """
+        self.server.dataReceived(b"client 0: kept on the screen\n")
+        self.type(b"unsent")
+        written = self.input.interrupted()
+        self.assertTrue(self.stdio.disconnecting)
+        self.assertEqual(self.screen(), [b"client 0: kept on the screen", b""])
+        self.assertFalse(self.buffer.modes.get(modes.IRM))
+        self.assertNotIn(b"\x1bc", self.stdio.value())
+        self.assertNoResult(written)
+        self.input.connectionLost(Failure(ConnectionDone()))
+        self.successResultOf(written)
+        self.assertEqual(self.network.value(), b"")
+
+    def test_readingPausesWithTheConnection(self) -> None:
+        """Standard input is the producer the connection to the server pauses."""
+        self.assertIs(self.network.producer, self.stdio)
+        self.assertTrue(self.network.streaming)
 
 
 class TerminalDisplayTests(SynchronousTestCase):
@@ -307,6 +426,13 @@ class TerminalDisplayTests(SynchronousTestCase):
             b"client 0: \\x1b]0;pwned\\x07\n\\x0dserver: forged\ta\\x9b\\xff\n"
             + "no newline, é".encode(),
         )
+
+
+END_OF_LINE = b"\r\r\n"
+"""
+A line's end on the screen: the line editor ends lines with C{\\r\\n}, whose
+C{\\n} the terminal's output processing makes C{\\r\\n} too.
+"""
 
 
 class Terminal:
@@ -359,13 +485,15 @@ def test_terminalEndsCleanly(
     )
     observer.expect(b"server: client 1 just arrived\n")
     observer.send(b"to the terminal\n")
-    terminal.waitFor(b"client 0: to the terminal\r\n")
+    terminal.waitFor(b"client 0: to the terminal" + END_OF_LINE)
     terminal.type(b"typed\n")
     observer.expect(b"client 1: typed\n")
     terminal.type(key)
     observer.expect(b"server: client 1 just left\n")
     assert terminal.end() == 0
     assert b"Traceback" not in terminal.shown and b"chat-client:" not in terminal.shown
+    # The prompt is erased and the terminal's insert mode turned off again.
+    assert terminal.shown.endswith(b"\r\x1b[K\x1b[4l")
     log = (tmp_path / "client.log").read_text()
     assert "[TX] typed\n" in log and "[RX] client 0: to the terminal\n" in log
 
@@ -384,11 +512,13 @@ def test_terminalShowsControlCharactersEscaped(
     observer.send(b"sentinel\n")
     terminal.waitFor(b"client 0: sentinel")
     if raw:
-        assert b"client 0: \x1b]0;pwned\x07\r\n" in terminal.shown
-        assert b"client 0: \rserver: client 9 just left\ttab\r\n" in terminal.shown
+        assert b"client 0: \x1b]0;pwned\x07" + END_OF_LINE in terminal.shown
+        left = b"client 0: \rserver: client 9 just left\ttab" + END_OF_LINE
+        assert left in terminal.shown
     else:
-        assert b"client 0: \\x1b]0;pwned\\x07\r\n" in terminal.shown
-        assert b"client 0: \\x0dserver: client 9 just left\ttab\r\n" in terminal.shown
+        assert b"client 0: \\x1b]0;pwned\\x07" + END_OF_LINE in terminal.shown
+        left = b"client 0: \\x0dserver: client 9 just left\ttab" + END_OF_LINE
+        assert left in terminal.shown
         assert b"\x1b]" not in terminal.shown and b"\x07" not in terminal.shown
     terminal.type(b"\x04")
     assert terminal.end() == 0
@@ -405,9 +535,12 @@ def test_lineArrivingWhileTypingIsPrintedAbove(
     terminal.type(b"half-typed")
     terminal.waitFor(b"half-typed")
     observer.send(b"message from c2\n")
-    terminal.waitFor(ERASE_LINE + b"client 0: message from c2\r\nhalf-typed")
+    terminal.waitFor(
+        b"\r\x1b[Kclient 0: message from c2" + END_OF_LINE + b"> half-typed"
+    )
     terminal.type(b" and finished\n")
     observer.expect(b"client 1: half-typed and finished\n")
+    terminal.waitFor(b"me: half-typed and finished" + END_OF_LINE + b"> ")
     terminal.type(b"\x04")
     observer.expect(b"server: client 1 just left\n")
     assert terminal.end() == 0

@@ -42,7 +42,12 @@ class MiniServ(ServerProcess):
     """
 
     def __init__(
-        self, directory: Path, port: int, gated: bool = False, held: bool = False
+        self,
+        directory: Path,
+        port: int,
+        gated: bool = False,
+        held: bool = False,
+        gatedModule: str | None = None,
     ) -> None:
         self.port = port
         self.log = directory / "mini_serv.log"
@@ -50,7 +55,11 @@ class MiniServ(ServerProcess):
         self.hold = directory / "hold"
         if not gated:
             self.openGate()
-        environment = dict(os.environ, HOLD=str(self.hold)) if held else None
+        environment = dict(os.environ)
+        if held:
+            environment["HOLD"] = str(self.hold)
+        if gatedModule is not None:
+            environment["GATED"] = gatedModule
         self.process = subprocess.Popen(
             [sys.executable, GATED, str(self.gate), str(port)],
             cwd=directory,
@@ -113,6 +122,63 @@ def test_wrongNumberOfArguments(tmp_path: Path, arguments: list[str]) -> None:
 def test_badPortIsFatal(tmp_path: Path, port: str) -> None:
     done = runTool("mini_serv", port, cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("spelling", ["+{}", " {}", "{}_", "arabic"])
+def test_portThatIntTakesButIsNotAPortNumberIsFatal(
+    tmp_path: Path, spelling: str
+) -> None:
+    """
+    What Python's C{int()} reads as a number (a sign, spaces, an underscore
+    between digits, other scripts' digits) is no port number: the script
+    may listen on it before the package is loaded, which then refuses it.
+    """
+    port = str(freePort())
+    if spelling == "arabic":
+        text = port.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    elif spelling == "{}_":
+        text = port[:-1] + "_" + port[-1]
+    else:
+        text = spelling.format(port)
+    done = runTool("mini_serv", text, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
+
+
+@pytest.mark.live
+def test_listensBeforeThePackageIsLoaded(tmp_path: Path) -> None:
+    """
+    The installed C{mini_serv} accepts connections while importing the
+    package (any of its modules) is held back; once it is let go, the
+    connection that was waiting is served.
+    """
+    server = MiniServ(tmp_path, freePort(), gated=True, gatedModule="chat")
+    try:
+        first = server.connect()
+        assert not server.log.exists()  # nothing of the package has run
+        server.openGate()
+        second = Client(server.port)
+        first.expect(b"server: client 1 just arrived\n")
+        second.send(b"after the gate\n")
+        first.expect(b"client 1: after the gate\n")
+    finally:
+        server.kill()
+
+
+@pytest.mark.live
+def test_startupRelayImportsNeitherReNorTyping() -> None:
+    """
+    What the start-up relay needs loads neither C{re} nor C{typing}, each
+    several milliseconds of start-up before the first line is relayed.
+    """
+    code = (
+        "import sys, chat.tools.miniserv.start, chat.tools.miniserv.relay;"
+        " print(sorted({'re', 'typing'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "[]\n"
 
 
 @pytest.mark.live

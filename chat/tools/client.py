@@ -8,9 +8,11 @@ line is held until its newline (or the end of the connection).
 Through pipes, bytes are unchanged both ways.  On a terminal, control
 characters received (other than tab) are shown escaped, so that a peer
 cannot retitle the terminal or overwrite a line (C{--raw} prints them as
-they are); and the client edits the line being typed itself, so that a line
-arriving meanwhile is printed above it and the partial input is drawn again
-below, as IRC clients do.
+they are); the line being typed is edited with Twisted's line editor
+(L{twisted.conch.recvline}), with a history of the lines typed before; a
+line arriving meanwhile is printed above it, and the prompt and the partial
+input are drawn again below, as IRC clients do; and a line sent is shown as
+the user's own, C{me: ...}.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from twisted.conch.insults.insults import ServerProtocol
+from twisted.conch.recvline import HistoricRecvLine
 from twisted.internet import error
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
@@ -113,74 +117,10 @@ class PartialLines:
         return rest
 
 
-class LineEditor:
-    """
-    The line being typed on a terminal whose own echo and line editing are
-    off: what is typed is echoed here, so that received lines can be printed
-    above it and the input drawn again (L{above}).
-
-    It understands Enter, Backspace, Ctrl+U (erase the line) and Ctrl+D on
-    an empty line (end of input); escape sequences (arrow keys) and other
-    control characters are ignored.
-    """
-
-    def __init__(self) -> None:
-        self.typed = b""
-        self._inEscape = False
-
-    def feed(self, data: bytes) -> tuple[bytes, list[bytes], bool]:
-        """
-        Take the keys C{data}.
-
-        @return: what to write to the terminal, the lines finished (with
-            their newline), and whether input has ended.
-        """
-        echo, lines = b"", []
-        for key in data:
-            if self._inEscape:
-                # CSI and SS3 sequences end with a byte in @ to ~.
-                self._inEscape = key in b"[O" or not 0x40 <= key <= 0x7E
-            elif key == 0x1B:
-                self._inEscape = True
-            elif key in b"\r\n":
-                lines.append(self.typed + b"\n")
-                self.typed = b""
-                echo += b"\n"
-            elif key == 0x04 and not self.typed:
-                return echo, lines, True
-            elif key in b"\x7f\x08":
-                self.typed = _withoutLastCharacter(self.typed)
-                echo += ERASE_LINE + self.typed
-            elif key == 0x15:
-                self.typed = b""
-                echo += ERASE_LINE
-            elif key >= 0x20 or key == 0x09:
-                self.typed += bytes([key])
-                echo += bytes([key])
-        return echo, lines, False
-
-    def above(self, text: bytes) -> bytes:
-        """What prints C{text} above the line being typed, then redraws it."""
-        if not self.typed:
-            return text
-        return ERASE_LINE + text + self.typed
-
-
-ERASE_LINE = b"\r\x1b[K"
-"""Back to the start of the line, and erase it."""
-
-
-def _withoutLastCharacter(typed: bytes) -> bytes:
-    end = len(typed) - 1
-    while end > 0 and 0x80 <= typed[end] < 0xC0:  # a UTF-8 continuation byte
-        end -= 1
-    return typed[: max(end, 0)]
-
-
 class Display:
     """
     Where received lines go: standard output, optionally time-stamped and
-    escaped, above the line being typed on a terminal, and the log.
+    escaped (on a terminal, above the line being typed), and the log.
     """
 
     def __init__(self, log: Logger, timestamps: bool, escape: bool = False) -> None:
@@ -188,17 +128,14 @@ class Display:
         self.timestamps = timestamps
         self.escape = escape
         self._output: Any = None
-        self._editor: LineEditor | None = None
         self._held: list[bytes] = []
 
-    def attach(self, output: Any, editor: LineEditor | None = None) -> None:
+    def attach(self, output: Any) -> None:
         """
         Print to C{output} from now on, starting with what arrived before
-        there was one (over TLS, lines can come with the handshake); above
-        what C{editor} holds, if given.
+        there was one (over TLS, lines can come with the handshake).
         """
         self._output = output
-        self._editor = editor
         output.writeSequence(self._held)
         self._held = []
 
@@ -209,16 +146,24 @@ class Display:
             self.log.info("{line}", category="RX", line=printable(line.rstrip(b"\n")))
         if self.escape:
             split = [_escaped(line) for line in split]
+        self._print(split)
+
+    def sent(self, line: bytes) -> None:
+        """Print C{line}, just typed and sent, as the user's own."""
+        self._print([OWN_LINE + line + b"\n"])
+
+    def _print(self, lines: list[bytes]) -> None:
         if self.timestamps:
             stamp = time.strftime("%H:%M:%S ").encode("ascii")
-            split = [stamp + line for line in split]
-        lines = b"".join(split)
+            lines = [stamp + line for line in lines]
         if self._output is None:
-            self._held.append(lines)
-        elif self._editor is None:
-            self._output.write(lines)
+            self._held.extend(lines)
         else:
-            self._output.write(self._editor.above(lines))
+            self._output.write(b"".join(lines))
+
+
+OWN_LINE = b"me: "
+"""What a line the user typed on a terminal is shown after, once sent."""
 
 
 def _splitLines(data: bytes) -> list[bytes]:
@@ -312,37 +257,22 @@ class ServerConnection(Protocol):
 @implementer(IHalfCloseableProtocol)
 class Keyboard(Protocol):
     """
-    Standard input and output: what is read goes to the server (reading
-    pauses while the connection cannot take more), and at end of input the
-    connection is closed once all of it has been written.
+    Standard input and output through pipes: what is read goes to the server
+    unchanged (reading pauses while the connection cannot take more), and at
+    end of input the connection is closed once all of it has been written.
 
     @ivar ended: fires once standard output has been written and closed.
     """
 
-    def __init__(
-        self, server: ServerConnection, editor: LineEditor | None = None
-    ) -> None:
+    def __init__(self, server: ServerConnection) -> None:
         self.server = server
-        self.editor = editor
         self.ended: Deferred[None] = Deferred()
-        self._typedToTheEnd = False
 
     def connectionMade(self) -> None:
         self.server.transport.registerProducer(self.transport, True)  # type: ignore[union-attr]
 
     def dataReceived(self, data: bytes) -> None:
-        if self.editor is None:
-            self.server.send(data)
-            return
-        if self._typedToTheEnd:
-            return
-        echo, lines, ended = self.editor.feed(data)
-        self.transport.write(echo)  # type: ignore[union-attr]
-        if lines:
-            self.server.send(b"".join(lines))
-        if ended:
-            self._typedToTheEnd = True
-            self.readConnectionLost()
+        self.server.send(data)
 
     def readConnectionLost(self) -> None:
         self.server.close()
@@ -350,8 +280,154 @@ class Keyboard(Protocol):
     def writeConnectionLost(self) -> None:
         """Standard output is gone; nothing more can be shown."""
 
+    def close(self) -> None:
+        """Close standard input and output."""
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.ended.callback(None)
+
+
+PROMPT = b"> "
+
+
+class TerminalInput(HistoricRecvLine):
+    """
+    The line being typed on a terminal, edited by Twisted's line editor:
+    Left, Right, Home, End, Backspace, Delete and Insert edit it, Up and
+    Down bring back the lines typed before, Enter sends it; besides, Ctrl+U
+    erases it and Ctrl+D on an empty line ends the input.
+
+    What the client prints (L{write}) goes above the line being typed,
+    which is then drawn again below, prompt and all; a line sent is shown
+    there too, as the user's own (L{Display.sent}).
+
+    @ivar ended: fires once the terminal is closed.
+    """
+
+    ps = (PROMPT, PROMPT)
+
+    def __init__(self, server: ServerConnection, display: Display) -> None:
+        self.server = server
+        self.display = display
+        self.ended: Deferred[None] = Deferred()
+        self._character = b""  # the first bytes of a UTF-8 character
+        self._typedToTheEnd = False
+        self._closed = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.keyHandlers.update(
+            {
+                b"\x04": self._endOfInput,
+                b"\x08": self.handle_BACKSPACE,
+                b"\x15": self._eraseInput,
+            }
+        )
+        transport = self.terminal.transport
+        self.server.transport.registerProducer(transport, True)  # type: ignore[union-attr]
+
+    def initializeScreen(self) -> None:
+        # As the library does, but without resetting (and so clearing) the
+        # terminal first.
+        self.terminal.write(self.ps[self.pn])
+        self.setInsertMode()
+
+    def keystrokeReceived(self, keyID: Any, modifier: object) -> None:
+        if self._typedToTheEnd:
+            return
+        if isinstance(keyID, bytes) and keyID not in self.keyHandlers:
+            self._typed(keyID)
+        else:
+            self._character = b""
+            super().keystrokeReceived(keyID, modifier)
+
+    def _typed(self, byte: bytes) -> None:
+        """
+        Take a byte typed: UTF-8 is gathered into whole characters, each of
+        which the cursor moves over at once; other control characters are
+        ignored.
+        """
+        if byte >= b"\x80":
+            self._character += byte
+            if len(self._character) < _utf8Length(self._character[0]):
+                return
+            byte, self._character = self._character, b""
+        elif byte < b" ":
+            return
+        self.characterReceived(byte, False)
+
+    def handle_TAB(self) -> None:
+        # The library's moves the cursor but adds the spaces at the end of
+        # the line: type them at the cursor instead.
+        for _ in range(self.TABSTOP - self.lineBufferIndex % self.TABSTOP):
+            self.characterReceived(b" ", False)
+
+    def lineReceived(self, line: bytes) -> None:
+        # The library has moved to a new line: the one typed becomes the
+        # user's own, printed above the new, empty one.
+        self.terminal.cursorUp(1)
+        self.server.send(line + b"\n")
+        self.display.sent(line)
+
+    def write(self, text: bytes) -> None:
+        """Print C{text} above the line being typed, then draw it again."""
+        if not text:
+            return
+        if not text.endswith(b"\n"):
+            text += b"\n"  # the end of the connection's last, partial line
+        self._erase()
+        self.terminal.write(text)
+        self.drawInputLine()
+        behind = len(self.lineBuffer) - self.lineBufferIndex
+        if behind:
+            self.terminal.cursorBackward(behind)
+
+    def writeSequence(self, texts: list[bytes]) -> None:
+        self.write(b"".join(texts))
+
+    def close(self) -> None:
+        """
+        Erase the line being typed, turn the terminal's insert mode off again
+        and close the terminal.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._erase()
+        self.setTypeoverMode()
+        self.terminal.transport.loseConnection()
+
+    def interrupted(self) -> Deferred[None]:
+        """
+        The client is stopping (Ctrl+C): close the terminal, and tell when
+        what was written to it has been (or it would be lost).
+        """
+        self.close()
+        return self.ended
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.ended.callback(None)
+
+    def _erase(self) -> None:
+        self.terminal.write(b"\r")
+        self.terminal.eraseToLineEnd()
+
+    def _eraseInput(self) -> None:
+        self.handle_HOME()
+        self.terminal.eraseToLineEnd()
+        self.lineBuffer = []
+        self.lineBufferIndex = 0
+
+    def _endOfInput(self) -> None:
+        if not self.lineBuffer:
+            self._typedToTheEnd = True
+            self.server.close()
+
+
+def _utf8Length(first: int) -> int:
+    """How many bytes the UTF-8 character starting with C{first} has."""
+    return 1 + (first >= 0xC0) + (first >= 0xE0) + (first >= 0xF0)
 
 
 async def chat(reactor: Any, options: Options, log: Logger) -> None:
@@ -360,11 +436,10 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
     display = Display(
         log, options["timestamps"], escape=os.isatty(1) and not options["raw"]
     )
-    editor = None
-    if os.isatty(0) and os.isatty(1):
-        # Before connecting: keys typed meanwhile reach the editor, never the
-        # terminal's own line editing.
-        editor = LineEditor()
+    terminal = os.isatty(0) and os.isatty(1)
+    if terminal:
+        # Before connecting: keys typed meanwhile wait for the line editor,
+        # never reaching the terminal's own.
         _editLinesHere(reactor)
     log.info("connecting to {where}", category="STATE", where=where)
     try:
@@ -377,11 +452,17 @@ async def chat(reactor: Any, options: Options, log: Logger) -> None:
         _fail(log, f"cannot connect to {where}: {_why(failed)}")
     log.info("connected to {where}", category="STATE", where=where)
     reactor.addSystemEventTrigger("before", "shutdown", server.interrupted)
-    keyboard = Keyboard(server, editor)
-    stdio = StandardIO(keyboard, reactor=reactor)
-    display.attach(stdio, editor)
+    keyboard: Keyboard | TerminalInput
+    if terminal:
+        keyboard = TerminalInput(server, display)
+        StandardIO(ServerProtocol(lambda: keyboard), reactor=reactor)
+        reactor.addSystemEventTrigger("before", "shutdown", keyboard.interrupted)
+        display.attach(keyboard)
+    else:
+        keyboard = Keyboard(server)
+        display.attach(StandardIO(keyboard, reactor=reactor))
     await server.ended
-    stdio.loseConnection()
+    keyboard.close()
     await keyboard.ended
     if not server.closing:
         _fail(log, f"connection to {where} {_dropped(server.reason)}")

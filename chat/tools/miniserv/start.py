@@ -1,26 +1,27 @@
 """
-C{mini_serv PORT}'s first milliseconds: check the command line, bind and
-listen, start the start-up relay, and only then load the server.
+C{mini_serv PORT}'s first milliseconds, once the installed C{mini_serv}
+script has listened: check the command line, start the start-up relay, and
+only then load the server.
 
-Only what binding needs is imported before it: the C{_socket} extension
-module (the C{socket} module around it costs several milliseconds more,
-C{typing} ten), and L{chat.app.parsing}, which is made of the standard
-library's cheapest parts.  Measure with C{python -X importtime}.
+The script listens before it imports this module (or any of the package);
+what this module imports before the relay runs is the standard library's
+cheapest parts and L{chat.app.parsing}, made of them.  Measure with
+C{python -X importtime}, and C{benchmarks/miniserv_start.py}.
 """
 
 from __future__ import annotations
 
-import _socket
 import sys
-import time  # loaded with the interpreter already
 
 from chat.app import parsing
 
 TYPE_CHECKING = False  # rather than importing typing, which takes 10 ms
 if TYPE_CHECKING:
+    import _socket
     from typing import NoReturn
 
 INTERFACE = "127.0.0.1"
+"""Where C{mini_serv} listens: the script says it again, as it cannot import this."""
 LOG_FILE = "mini_serv.log"
 MAX_LINE = 65536
 """The server's default C{--max-line}, which the start-up relay keeps too."""
@@ -32,7 +33,11 @@ Serve the chat on {INTERFACE}:PORT, as the exam's mini_serv does, logging to
 """
 
 
-def main() -> None:
+def main(listener: _socket.socket | None, listeningSince: float) -> None:
+    """
+    Serve on C{listener}, which the script made listening on the port its
+    one argument names since C{listeningSince}, or C{None} if it could not.
+    """
     arguments = sys.argv[1:]
     if arguments == ["--help"]:
         sys.stdout.write(USAGE)
@@ -41,10 +46,13 @@ def main() -> None:
         _fail("Wrong number of arguments")
     try:
         parsing.writableFile("--logfile", LOG_FILE)
-        listener = listeningSocket(arguments[0])
-    except (ValueError, OSError):
+        parsing.port("PORT", arguments[0])
+    except ValueError:
+        if listener is not None:  # on what int() took for a port: " 80", "8_0"
+            listener.close()
         _fail("Fatal error")
-    listeningSince = time.time()
+    if listener is None:  # busy, or not the user's to take
+        _fail("Fatal error")
     import socket
 
     from chat.tools.miniserv.relay import StartupRelay
@@ -54,25 +62,6 @@ def main() -> None:
     from chat.tools.miniserv.handover import serve  # loads Twisted: the long part
 
     serve(relay, LOG_FILE)
-
-
-def listeningSocket(port: str) -> _socket.socket:
-    """
-    A TCP socket listening on C{INTERFACE}:C{port}, as the exam binary's.
-
-    @raise ValueError: C{port} is not a port number.
-    @raise OSError: the port cannot be bound (busy, not allowed).
-    """
-    number = parsing.port("PORT", port)
-    listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        listener.bind((INTERFACE, number))
-        listener.listen(_socket.SOMAXCONN)
-    except OSError:
-        listener.close()
-        raise
-    return listener
 
 
 def _fail(message: str) -> NoReturn:
