@@ -7,6 +7,7 @@ addresses and version; C{python -m chat} is the server.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import shlex
 import shutil
@@ -21,7 +22,7 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 
 import chat.app.tap
-from tests.live import DEADLINE, TWISTD, Client, waitFor
+from tests.live import DEADLINE, TWISTD, Client, freePort, waitFor
 from tests.tools import script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +35,10 @@ def test_pluginFoundByTwisted() -> None:
     assert makers["chat"].options is chat.app.tap.Options
 
 
-@pytest.mark.live
-def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
+def _buildWheel(tmp_path: Path) -> tuple[Path, Path]:
     """
-    A wheel built from the tracked files holds the twistd plugin, the
-    cluster's Lua scripts and the page of --web, but no plugin cache and no
-    C{__init__.py} of Twisted's packages; its metadata names the project,
-    its licence and its addresses (home, documentation, changes); and
-    setuptools builds it without a warning.
+    Build the wheel of the tracked files (copied to C{tmp_path/source}, with
+    a stale plugin cache added) in C{tmp_path}; return it and the copy.
     """
     source = tmp_path / "source"
     tracked = subprocess.run(
@@ -68,6 +65,19 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
     # Every file the wheel is to hold is declared: setuptools warns of none.
     assert "warning" not in output.lower(), output
     [wheel] = tmp_path.glob("txchat-*.whl")
+    return wheel, source
+
+
+@pytest.mark.live
+def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
+    """
+    A wheel built from the tracked files holds the twistd plugin, the
+    cluster's Lua scripts and the page of --web, but no plugin cache and no
+    C{__init__.py} of Twisted's packages; its metadata names the project,
+    its licence and its addresses (home, documentation, changes); and
+    setuptools builds it without a warning.
+    """
+    wheel, source = _buildWheel(tmp_path)
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
     assert "twisted/plugins/chat_plugin.py" in names
@@ -92,6 +102,65 @@ def test_wheelHasThePluginAndNoDropinCache(tmp_path: Path) -> None:
         "Changelog, https://github.com/txchat/txchat/blob/main/CHANGELOG.md",
     ]
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+@pytest.mark.live
+def test_miniServFromTheWheelIsTheScriptAndServes(tmp_path: Path) -> None:
+    """
+    The wheel carries C{mini_serv} as the project's own script (listening
+    before it imports the package), not as a generated entry-point wrapper;
+    installed from the wheel, it listens and relays.
+    """
+    wheel, _ = _buildWheel(tmp_path)
+    archive = zipfile.ZipFile(wheel)
+    [script] = [name for name in archive.namelist() if "/scripts/" in name]
+    assert script.endswith(".data/scripts/mini_serv")
+    assert archive.read(script).startswith(b"#!python\n")
+    [entryPoints] = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
+    assert "mini_serv" not in archive.read(entryPoints).decode()
+    target = tmp_path / "installed"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index"]
+        + ["--target", str(target), str(wheel)],
+        capture_output=True,
+        check=True,
+    )
+    installed = target / "bin" / "mini_serv"
+    assert installed.read_bytes().startswith(f"#!{sys.executable}\n".encode())
+    port = freePort()
+    server = subprocess.Popen(
+        [str(installed), str(port)],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(target)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        first = waitFor(lambda: _connected(port), "mini_serv to listen")
+        second = Client(port)
+        first.expect(b"server: client 1 just arrived\n")
+        second.send(b"from the wheel\n")
+        first.expect(b"client 1: from the wheel\n")
+        log = tmp_path / "mini_serv.log"
+        waitFor(
+            lambda: log.exists() and "handover: " in log.read_text(), "the handover"
+        )
+        second.send(b"from the server of the wheel\n")
+        first.expect(b"client 1: from the server of the wheel\n")
+        assert "listening on tcp 127.0.0.1:" in log.read_text()
+        server.send_signal(signal.SIGINT)
+        assert server.wait(DEADLINE) == 0
+    finally:
+        server.kill()
+        server.stderr.close()  # type: ignore[union-attr]
+
+
+def _connected(port: int) -> Client | None:
+    try:
+        return Client(port)
+    except ConnectionRefusedError:
+        return None
 
 
 BUILD_EDITABLE = (
