@@ -19,7 +19,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat.app.log import plural
 from chat.core import events, wire
 from chat.core.addresses import describeAddress, describePeer, describeReason, sourceOf
 from chat.core.batch import Round
@@ -36,6 +35,7 @@ from chat.core.limits import FloodWarnings, Limits, TokenBucket
 from chat.core.lines import TOO_LONG
 from chat.core.metrics import NO_METRICS
 from chat.core.sendq import Chunk
+from chat.core.text import plural
 from chat.people.commands import Commands
 from chat.tcp.protocol import UNNUMBERED, ChatProtocol, TurnedAway
 

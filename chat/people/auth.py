@@ -29,13 +29,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
-from chat.app.log import printable
 from chat.core import wire
 from chat.core.addresses import describePeer, sourceOf
 from chat.core.gate import Hold
 from chat.core.interfaces import IClient, IMetrics
 from chat.core.metrics import NO_METRICS
 from chat.core.names import nickKey
+from chat.core.text import printable
 from chat.people import htpasswd
 
 LOGIN = b"/login"
