@@ -82,7 +82,7 @@ class VerifiedTests(SocketOnFakeRoom):
         return [
             (self.fake.room, [interfaces.IClientHub, interfaces.ILocalRoom]),
             (self.fake.door, [interfaces.IDoor]),
-            *[(stage, [interfaces.IStage]) for stage in self.chatStages()],
+            *self.chatStages(),
             (tcpClient, [interfaces.IClient, IPushProducer]),
             (tcpClient.sendq, [interfaces.ISendQueue, IPushProducer]),
             (tcpClient.gate, [interfaces.IReadGate]),
@@ -109,8 +109,8 @@ class VerifiedTests(SocketOnFakeRoom):
             (PrometheusMetrics(), [interfaces.IMetrics]),
         ]
 
-    def chatStages(self) -> list[interfaces.IStage]:
-        """The stages of a room with history, logins and commands."""
+    def chatStages(self) -> list[tuple[object, list[type[Interface]]]]:
+        """The stages of a room with history, logins and commands, as made."""
         path = self.mktemp()
         htpasswd.write(path, {b"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(4))})
         checker = PasswordFileChecker(path)
@@ -122,7 +122,7 @@ class VerifiedTests(SocketOnFakeRoom):
         self.assertEqual(
             [type(stage) for stage in stages], [Replay, Gatekeeper, Commands]
         )
-        return stages
+        return [(stage, [interfaces.IStage]) for stage in stages]
 
     def test_eachProvidesItsInterfaces(self) -> None:
         """

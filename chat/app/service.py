@@ -154,7 +154,7 @@ class ChatService(MultiService):
         what listens when it is not the room (C{"web"}).
         """
         listener = strports.service(
-            description, factory or self.room.door, reactor=self._reactor
+            description, factory or self.room, reactor=self._reactor
         )
         listener.endpoint = AnnouncedEndpoint(
             listener.endpoint, self.room, description, what
