@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from typing import cast
 
@@ -111,7 +114,9 @@ class VerifiedTests(SocketOnFakeRoom):
 
     def chatStages(self) -> list[tuple[object, list[type[Interface]]]]:
         """The stages of a room with history, logins and commands, as made."""
-        path = self.mktemp()
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "users")
         htpasswd.write(path, {b"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(4))})
         checker = PasswordFileChecker(path)
 
