@@ -28,6 +28,7 @@ from twisted.logger import ILogObserver, Logger
 
 from chat.core.peers import LocalPeers
 from chat.core.room import ChatRoom
+from chat.tcp.door import TCPDoor
 
 LINE = b"x" * 63 + b"\n"
 
@@ -36,6 +37,7 @@ def _room(maxLine: int, clients: int) -> tuple[ChatRoom, Clock, list[StringTrans
     clock = Clock()
     quiet = cast(ILogObserver, lambda event: None)
     room = ChatRoom(Logger(observer=quiet), clock, LocalPeers(), maxLine)
+    room.door = TCPDoor(room, clock)
     room.logRelays = False
     transports = []
     for _ in range(clients):

@@ -16,6 +16,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
+from chat.app.tap import chatStages
 from chat.core.interfaces import IClient, IMetrics, IPeers
 from chat.core.limits import Limits
 from chat.core.metrics import NO_METRICS
@@ -23,6 +24,7 @@ from chat.core.peers import LocalPeers
 from chat.core.room import ChatRoom
 from chat.people.auth import Gatekeeper
 from chat.people.history import historyFor
+from chat.tcp.door import TCPDoor
 from chat.tcp.protocol import ChatProtocol
 
 
@@ -96,16 +98,13 @@ class FakeRoom:
         self.clock = Clock()
         log = Logger(observer=observer)
         peers = peers or LocalPeers()
-        self.room = ChatRoom(
-            log,
-            self.clock,
-            peers,
-            maxLine,
-            limits,
+        self.room = ChatRoom(log, self.clock, peers, maxLine, limits, metrics=metrics)
+        self.door = self.room.door = TCPDoor(self.room, self.clock)
+        self.room.stages = chatStages(
+            self.room,
             history=historyFor(history, limits or Limits()) if history else None,
-            commands=commands or gatekeeper is not None,
+            commands=commands,
             gatekeeper=gatekeeper(self.clock, log) if gatekeeper else None,
-            metrics=metrics,
         )
         self._ports = iter(range(40000, 50000))
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from typing import cast
 
+import bcrypt
 from twisted.internet import tcp
 from twisted.internet.interfaces import (
     IConsumer,
@@ -21,7 +25,9 @@ from twisted.internet.interfaces import (
     ITransport,
 )
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import Logger
 from zope.interface import Interface, implementedBy
 from zope.interface.verify import verifyObject
 
@@ -32,11 +38,16 @@ from chat.core import interfaces
 from chat.core.metrics import NO_METRICS
 from chat.core.peers import LocalPeers
 from chat.core.sendq import sendQueueFor
+from chat.people import htpasswd
+from chat.people.auth import Gatekeeper, PasswordFileChecker, passwordPortal
+from chat.people.commands import Commands
 from chat.people.history import History
+from chat.people.replay import Replay
 from chat.tcp.protocol import ChatProtocol
 from chat.web.socket import FrameSender, TransportFrameSender
 from chat.web.transport import SocketTransport
 from tests.clusterfakes import Harness
+from tests.fakes import FakeRoom
 from tests.test_web import SocketOnFakeRoom
 
 SEAMS = [
@@ -73,6 +84,8 @@ class VerifiedTests(SocketOnFakeRoom):
         self.assertIsInstance(harness.peers, ClusterPeers)
         return [
             (self.fake.room, [interfaces.IClientHub, interfaces.ILocalRoom]),
+            (self.fake.door, [interfaces.IDoor]),
+            *self.chatStages(),
             (tcpClient, [interfaces.IClient, IPushProducer]),
             (tcpClient.sendq, [interfaces.ISendQueue, IPushProducer]),
             (tcpClient.gate, [interfaces.IReadGate]),
@@ -99,11 +112,29 @@ class VerifiedTests(SocketOnFakeRoom):
             (PrometheusMetrics(), [interfaces.IMetrics]),
         ]
 
+    def chatStages(self) -> list[tuple[object, list[type[Interface]]]]:
+        """The stages of a room with history, logins and commands, as made."""
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "users")
+        htpasswd.write(path, {b"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(4))})
+        checker = PasswordFileChecker(path)
+
+        def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
+            return Gatekeeper(passwordPortal(checker), checker, clock, log)
+
+        stages = list(FakeRoom(history=5, gatekeeper=gatekeeper).room.stages)
+        self.assertEqual(
+            [type(stage) for stage in stages], [Replay, Gatekeeper, Commands]
+        )
+        return [(stage, [interfaces.IStage]) for stage in stages]
+
     def test_eachProvidesItsInterfaces(self) -> None:
         """
-        The room, a TCP client and a browser's client with their send
-        queues, gates and transports, the history, both kinds of peers and
-        both kinds of metrics provide every interface they declare.
+        The room and its TCP door, the stages of chat mode, a TCP client
+        and a browser's client with their send queues, gates and
+        transports, the history, both kinds of peers and both kinds of
+        metrics provide every interface they declare.
         """
         for implementation, provided in self.made():
             for interface in provided:

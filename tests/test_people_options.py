@@ -14,6 +14,9 @@ from twisted.internet.testing import MemoryReactor
 from chat.app.options import Options
 from chat.app.tap import makeService
 from chat.people import htpasswd
+from chat.people.auth import Gatekeeper
+from chat.people.commands import Commands
+from chat.people.replay import Replay
 
 
 def parse(*arguments: str) -> Options:
@@ -38,16 +41,13 @@ def users(tmp_path: Path) -> str:
 def test_offByDefault() -> None:
     options = parse()
     room = makeService(options, reactor=MemoryReactor()).room
-    assert room.history is None
-    assert room.commands is None
-    assert room.gatekeeper is None
+    assert room.stages == []
 
 
 def test_historyAndCommands() -> None:
     options = parse("--history", "10000", "--commands")
     room = makeService(options, reactor=MemoryReactor()).room
-    assert room.history is not None
-    assert room.commands is not None
+    assert [type(stage) for stage in room.stages] == [Replay, Commands]
 
 
 @pytest.mark.parametrize("value", ["10001", "-1", "abc", ""])
@@ -58,8 +58,7 @@ def test_badHistory(value: str) -> None:
 def test_authImpliesCommands(users: str) -> None:
     options = parse("--auth", users)
     room = makeService(options, reactor=MemoryReactor()).room
-    assert room.commands is not None
-    assert room.gatekeeper is not None
+    assert [type(stage) for stage in room.stages] == [Gatekeeper, Commands]
 
 
 @pytest.mark.parametrize(

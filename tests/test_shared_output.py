@@ -14,6 +14,7 @@ from chat.core.limits import Limits, MiB
 from chat.core.peers import LocalPeers
 from chat.people.commands import HELP
 from chat.people.history import History
+from chat.people.replay import Replay
 from chat.tcp.protocol import ChatProtocol
 from tests.fakes import FakeRoom
 
@@ -144,8 +145,9 @@ def test_newcomersShareTheHistory() -> None:
     all of it.
     """
     fake, _, line = talkedRoom(Limits(sendqHard=4 * MiB, sendqSoft=2 * MiB), 20)
-    history = fake.room.history
-    assert history is not None
+    replay = fake.room.stages[0]
+    assert isinstance(replay, Replay)
+    history = replay.history
     held = len(history) * len(line)
     assert held > 900_000
     tracemalloc.start()

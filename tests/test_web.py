@@ -942,7 +942,7 @@ class WebDoorTests(SocketOnFakeRoom):
         firstNetwork.lose(ConnectionDone())
         client, _ = self.fake.connect()
         self.assertIn(
-            client, self.fake.room._waiting | set(self.fake.room.clients.values())
+            client, self.fake.room.lobby.waiting | set(self.fake.room.clients.values())
         )
 
     def test_webSocketKeepsItsPlace(self) -> None:

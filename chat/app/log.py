@@ -23,6 +23,8 @@ from typing import BinaryIO
 from twisted.logger import ILogObserver, LogEvent, LogLevel, eventAsText
 from zope.interface import implementer
 
+from chat.core.text import plural, printable
+
 LEVELS = {
     "debug": LogLevel.debug,
     "info": LogLevel.info,
@@ -43,20 +45,6 @@ BUFFER_SIZE = 1 << 16
 """Bytes of log text held in memory before a write to the file."""
 
 
-def printable(data: bytes, keep: str = "") -> str:
-    """
-    C{data} as text for the log: UTF-8 where it decodes, every byte that does
-    not and every unprintable character but those in C{keep} escaped
-    (C{\\x00}, C{\\xff}, C{\\x09}).
-    """
-    text = data.decode("utf-8", "backslashreplace")
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char.isprintable() or char in keep else _escape(char) for char in text
-    )
-
-
 _PLAIN = bytes(range(0x20, 0x7F)) + b"\n"
 """Bytes that stand for themselves in the log."""
 
@@ -70,16 +58,6 @@ def _printableBlock(lines: list[bytes]) -> bytes:
     if not block.translate(None, _PLAIN):
         return block
     return "\n".join(map(printable, lines)).encode("utf-8")
-
-
-def plural(count: int, noun: str) -> str:
-    """C{count} and C{noun}, with an C{s} unless there is exactly one."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def openLog(path: str) -> BinaryIO:

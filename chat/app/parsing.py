@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from chat.core.values import BadValueError
+
 MOST = (1 << 31) - 1
 """The default upper bound of a whole number: the largest C C{int}."""
 
@@ -40,13 +42,6 @@ def _isDecimal(text: str) -> bool:
     """Whether C{text} is ASCII digits with at most one C{.} among them."""
     whole, _, fraction = text.partition(".")
     return _isDigits(whole + fraction)
-
-
-class BadValueError(ValueError):
-    """
-    An option's value is not what it should be; the message, one line,
-    names the option.
-    """
 
 
 def wholeNumber(option: str, text: str, least: int = 0, most: int = MOST) -> int:

@@ -12,13 +12,16 @@ from twisted.logger import Logger, LogPublisher
 from chat.app.options import Options
 from chat.app.owner import ProcessOwner
 from chat.app.service import ChatService
-from chat.core.interfaces import IMetrics, IPeers
+from chat.core.interfaces import IHistory, IMetrics, IPeers, IStage
 from chat.core.limits import Limits
 from chat.core.metrics import NO_METRICS
 from chat.core.peers import LocalPeers
 from chat.core.room import ChatRoom
 from chat.people.auth import Gatekeeper, passwordPortal
+from chat.people.commands import Commands
 from chat.people.history import History, historyFor
+from chat.people.replay import Replay
+from chat.tcp.door import TCPDoor
 
 __all__ = ["Options", "makeService"]
 """What twistd looks for in a plugin's module."""
@@ -47,15 +50,14 @@ def makeService(
 
         metrics = exporter = PrometheusMetrics()
     room = ChatRoom(
-        log,
-        reactor,
-        peers,
-        config["max-line"],
-        config["limits"],
+        log, reactor, peers, config["max-line"], config["limits"], metrics=metrics
+    )
+    room.door = TCPDoor(room, reactor)
+    room.stages = chatStages(
+        room,
         history=_history(int(config["history"]), config["limits"]),
         commands=config["commands"],
         gatekeeper=_gatekeeper(config, log, reactor),
-        metrics=metrics,
     )
     service = ChatService(
         room,
@@ -90,6 +92,34 @@ def makeService(
             exporter.watchCluster(peers)
         service.listenOn(config["metrics"], exporter.site(reactor), "metrics")
     return service
+
+
+def chatStages(
+    room: ChatRoom,
+    history: IHistory | None = None,
+    commands: bool = False,
+    gatekeeper: Gatekeeper | None = None,
+) -> list[IStage]:
+    """
+    The stages of chat for people that C{room}'s clients go through, at
+    every door, in order: the C{history} a newcomer is sent as it enters
+    comes before the name it logged in with; logins (C{gatekeeper}, which
+    imply C{commands}) come before the commands.  None without those
+    options: the room relays every line as it is.
+    """
+    stages: list[IStage] = []
+    if history is not None:
+        room.peers.keepHistory(history)
+        stages.append(Replay(room, history))
+    if commands or gatekeeper is not None:
+        runner = Commands(room, room.peers, room.log, logins=gatekeeper is not None)
+        if gatekeeper is not None:
+            gatekeeper.admit = room.lobby.admit
+            gatekeeper.loggedIn = runner.loggedIn
+            gatekeeper.metrics = room.metrics
+            stages.append(gatekeeper)
+        stages.append(runner)
+    return stages
 
 
 def _gatekeeper(config: Options, log: Logger, reactor: Any) -> Gatekeeper | None:

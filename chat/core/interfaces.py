@@ -6,7 +6,9 @@ through: each is an L{IClient}, and talks to the room through L{IClientHub}.
 Everything beyond them, who hands out ids and who else hears what they say,
 is behind L{IPeers}: this process alone, or the other processes that share
 the room through Redis.  The peers call the room back through L{ILocalRoom}
-and keep its L{IHistory}.  What the room counts goes to L{IMetrics}.
+and keep its L{IHistory}.  What the room counts goes to L{IMetrics}.  A
+door (L{IDoor}) makes the clients of the connections it accepts; the
+stages (L{IStage}) are what every door's clients go through.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
+    from chat.core.admission import Place
     from chat.core.gate import Hold
 
 
@@ -312,3 +317,66 @@ class IMetrics(Interface):
 
     def throttled() -> None:
         """Flood control stopped reading from a client."""
+
+
+class IDoor(Interface):
+    """
+    A way into the room (TCP, the web): it makes the room's clients of the
+    connections it accepts, each in the place the room's admission gave it.
+    """
+
+    def buildProtocol(addr: IAddress | None) -> Protocol:
+        """
+        The protocol of a connection from C{addr} just accepted: a client in
+        the place the room's admission gives it, or one that says why the
+        room has none and closes.
+        """
+
+    def clientIn(place: Place) -> IClient:
+        """
+        The room's client for a connection that holds C{place}: it takes
+        the place, and is on its way into the room.
+        """
+
+
+class IStage(Interface):
+    """
+    A stage that every door's clients go through on their way into the room
+    and in it (a login, the history, the commands).  The room calls its
+    stages in order; without any, it relays every line as it is.
+    """
+
+    wholeLines = Attribute(
+        "Whether the stage reads lines that begin with /: with such a stage"
+        " a line that begins with / (any line before the client has an id)"
+        " and is longer than the maximum is refused whole, not cut."
+    )
+
+    def arrived(client: IClient) -> bool:
+        """
+        C{client} has connected (and was not handed over with its id):
+        whether the stage keeps it out of the room for now, until it lets
+        it in (L{chat.core.lobby.Lobby.admit}) or turns it away.
+        """
+
+    def entered(client: IClient) -> None:
+        """C{client} is in the room, numbered, and the others were told."""
+
+    def received(
+        client: IClient, lines: list[bytes], frame: bytes
+    ) -> list[bytes] | None:
+        """
+        C{client} sent C{lines}, framed as C{frame} (L{IClient.frame}):
+        what is left of them for the next stage and then to relay
+        (C{lines} itself when the stage has nothing to do with them), or
+        L{None} when the stage took them over.
+        """
+
+    def left(client: IClient, relay: bool) -> None:
+        """
+        C{client} is leaving, from the room or before it entered: with
+        C{relay}, what the stage holds of what it sent is relayed now.
+        """
+
+    def reload() -> None:
+        """Read again what an operator may have changed (on SIGHUP)."""

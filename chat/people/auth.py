@@ -29,13 +29,15 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
-from chat.app.log import printable
 from chat.core import wire
 from chat.core.addresses import describePeer, sourceOf
 from chat.core.gate import Hold
-from chat.core.interfaces import IClient, IMetrics
+from chat.core.interfaces import IClient, IMetrics, IStage
+from chat.core.lines import TOO_LONG
+from chat.core.lobby import UNNUMBERED
 from chat.core.metrics import NO_METRICS
 from chat.core.names import nickKey
+from chat.core.text import printable
 from chat.people import htpasswd
 
 LOGIN = b"/login"
@@ -147,17 +149,21 @@ def passwordPortal(checker: PasswordFileChecker) -> Portal:
     return Portal(ChatRealm(), [checker])
 
 
+@implementer(IStage)
 class Gatekeeper:
     """
-    Lets a connection into the room once it has logged in.
+    The login stage: lets a connection into the room once it has logged in.
 
-    @ivar admit: set by the room: called with the client, its name and the
-        lines it sent after its C{/login}, once it has logged in.
-    @ivar metrics: set by the room: where connections turned away are
-        counted.
+    @ivar admit: set as the room is put together: called with the client
+        once it has logged in; it enters the room then.
+    @ivar loggedIn: set as the room is put together: called with the
+        client, in the room now, its name and the lines it sent after its
+        C{/login}.
+    @ivar metrics: where connections turned away are counted.
     """
 
     metrics: IMetrics = NO_METRICS
+    wholeLines = True
 
     def __init__(
         self,
@@ -181,7 +187,9 @@ class Gatekeeper:
         self._failures: dict[str, deque[float]] = {}
         self._inFlight: Counter[str] = Counter()
         self._reminded: set[IClient] = set()
-        self.admit: Callable[[IClient, bytes, list[bytes]], None]
+        self._admitted: dict[IClient, tuple[bytes, list[bytes]]] = {}
+        self.admit: Callable[[IClient], None]
+        self.loggedIn: Callable[[IClient, bytes, list[bytes]], None]
 
     def reload(self) -> None:
         """Read the password file again (on SIGHUP); keep the old on error."""
@@ -199,21 +207,53 @@ class Gatekeeper:
                 path=self._checker.path,
             )
 
-    def greet(self, client: IClient) -> None:
+    def arrived(self, client: IClient) -> bool:
         """C{client} has connected: it has C{timeout} seconds to log in."""
         self._timers[client] = self._clock.callLater(
             self._timeout, self._timedOut, client
         )
+        return True
 
-    def forget(self, client: IClient) -> None:
-        """C{client} has gone before it was let in."""
+    def entered(self, client: IClient) -> None:
+        """C{client}, let in, is in the room: it is called by its name."""
+        login = self._admitted.pop(client, None)
+        if login is not None:
+            self.loggedIn(client, *login)
+
+    def left(self, client: IClient, relay: bool) -> None:
+        self._forget(client)
+
+    def _forget(self, client: IClient) -> None:
+        """C{client} has gone; if before it was let in, it is forgotten."""
         timer = self._timers.pop(client, None)
         if timer is not None and timer.active():
             timer.cancel()
         self._checking.pop(client, None)
         self._reminded.discard(client)
+        self._admitted.pop(client, None)
 
-    def received(self, client: IClient, lines: list[bytes]) -> None:
+    def received(
+        self, client: IClient, lines: list[bytes], frame: bytes
+    ) -> list[bytes] | None:
+        """
+        Every line of a client not let in yet is for this stage.  A line
+        too long to read (L{TOO_LONG}) is a failed login, unless a login
+        sent before it is being checked: it then waits behind that one with
+        the lines after it.
+        """
+        if client.clientId != UNNUMBERED:
+            return lines
+        if TOO_LONG not in lines:
+            self._read(client, lines)
+            return None
+        at = lines.index(TOO_LONG)
+        self._read(client, lines[:at])
+        if client.clientId != UNNUMBERED:
+            return lines[at:]  # it logged in at once
+        self._tooLong(client, lines[at:])
+        return None
+
+    def _read(self, client: IClient, lines: list[bytes]) -> None:
         """C{client}, not let in yet, sent C{lines}."""
         if client in self._checking or client not in self._timers:
             return  # it is being checked or turned away: nothing more counts
@@ -227,7 +267,7 @@ class Gatekeeper:
                 self._reminded.add(client)
                 client.sendq.write(wire.LOGIN_REQUIRED)
 
-    def tooLong(self, client: IClient, lines: list[bytes]) -> None:
+    def _tooLong(self, client: IClient, lines: list[bytes]) -> None:
         """
         C{client}, not let in yet, sent C{lines}, the first of them too long
         to read: a login that fails, as with a wrong password.  If a login
@@ -284,7 +324,8 @@ class Gatekeeper:
             peer=_peer(client),
         )
         # Admitted first: what it sent meanwhile is read once it is in.
-        self.admit(client, name, rest)
+        self._admitted[client] = (name, rest)
+        self.admit(client)
         client.gate.release(Hold.LOGIN)
 
     def _refused(
@@ -318,7 +359,7 @@ class Gatekeeper:
     def _turnAway(self, client: IClient, notice: bytes) -> None:
         if client not in self._timers:
             return  # gone already
-        self.forget(client)
+        self._forget(client)
         self.metrics.turnedAway("auth")
         client.sendq.write(notice)
         client.close(self._delay)

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from chat.core import wire
 from chat.core.gate import Hold
-from chat.core.interfaces import IClient, IPeers
+from chat.core.interfaces import IClient, IPeers, IStage
 from chat.core.lines import TOO_LONG
+from chat.core.lobby import UNNUMBERED
 from chat.core.names import validNick
 
 if TYPE_CHECKING:
@@ -50,27 +52,51 @@ NAMED_BY_ACCOUNT = b"server: with logins, your name is your account\n"
 Command = Callable[["Commands", "IClient", bytes], "Deferred[None] | None"]
 
 
+@implementer(IStage)
 class Commands:
     """
-    The commands of one room.
+    The commands of one room: its stage that runs them.
 
     @ivar _waiting: for each client whose command awaits an answer, the
         lines it sent after that command.
     """
 
-    def __init__(self, room: ChatRoom, peers: IPeers, log: Logger) -> None:
+    wholeLines = True
+
+    def __init__(
+        self, room: ChatRoom, peers: IPeers, log: Logger, logins: bool = False
+    ) -> None:
+        """@param logins: whether clients log in (C{--auth}) as they arrive."""
         self._room = room
         self._peers = peers
         self._log = log
+        self._logins = logins
         self._waiting: dict[IClient, list[bytes]] = {}
 
-    def received(self, client: IClient, lines: list[bytes]) -> None:
-        """C{client} sent C{lines}: relay them and run its commands."""
+    def arrived(self, client: IClient) -> bool:
+        return False
+
+    def entered(self, client: IClient) -> None:
+        pass
+
+    def reload(self) -> None:
+        pass
+
+    def received(
+        self, client: IClient, lines: list[bytes], frame: bytes
+    ) -> list[bytes] | None:
+        """
+        C{client} sent C{lines}: those that may hold commands are taken
+        over (relayed, and their commands run, in order); others go on.
+        """
+        if not _mayHoldCommands(client, frame):
+            return lines
         waiting = self._waiting.get(client)
         if waiting is not None:
             waiting.extend(lines)
         else:
             self._run(client, lines, leaving=False)
+        return None
 
     def loggedIn(self, client: IClient, name: bytes, rest: list[bytes]) -> None:
         """
@@ -85,7 +111,7 @@ class Commands:
         else:
             self._run(client, rest, leaving=False)
 
-    def abandon(self, client: IClient, relay: bool) -> None:
+    def left(self, client: IClient, relay: bool) -> None:
         """
         C{client} is leaving: with C{relay}, the lines that wait behind one
         of its commands are relayed now; its commands no longer run.
@@ -174,7 +200,7 @@ class Commands:
     # The commands
 
     def nick(self, client: IClient, name: bytes) -> Deferred[None] | None:
-        if self._room.gatekeeper is not None:
+        if self._logins:
             self._room.tell(client, NAMED_BY_ACCOUNT)
             return None
         return self._rename(client, name)
@@ -242,14 +268,13 @@ class Commands:
         return listing.addCallback(lambda answer: self._room.tell(client, answer))
 
     def quit(self, client: IClient, why: bytes) -> None:
-        self._room.quit(client, why)
+        self._room.departures.quit(client, why)
 
     def help(self, client: IClient, argument: bytes) -> None:
         self._room.tell(client, HELP)
 
     def login(self, client: IClient, argument: bytes) -> None:
-        logins = self._room.gatekeeper is not None
-        self._room.tell(client, LOGGED_IN if logins else LOGINS_OFF)
+        self._room.tell(client, LOGGED_IN if self._logins else LOGINS_OFF)
 
 
 _COMMANDS: dict[bytes, Command] = {
@@ -261,3 +286,15 @@ _COMMANDS: dict[bytes, Command] = {
     b"/help": Commands.help,
     b"/login": Commands.login,
 }
+
+
+def _mayHoldCommands(sender: IClient, frame: bytes) -> bool:
+    """
+    Whether C{frame}, lines of C{sender}, may hold commands (or a login,
+    before it has an id).  A search for C{/} in the frame, built anyway,
+    rules out commands in nearly every chunk with no work per line; a
+    search for the prefix of a line that begins with C{/} in most others.
+    """
+    return sender.clientId == UNNUMBERED or (
+        b"/" in frame and sender.commandMark in frame
+    )

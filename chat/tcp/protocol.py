@@ -23,10 +23,8 @@ from chat.core.gate import Hold, ReadGate
 from chat.core.interfaces import IClient, IClientHub
 from chat.core.limits import TokenBucket
 from chat.core.lines import LineSplitter
+from chat.core.lobby import UNNUMBERED
 from chat.core.sendq import SendQueue, sendQueueFor
-
-UNNUMBERED = -1
-"""The id of a client until the room has given it one."""
 
 
 @implementer(IClient, IPushProducer)

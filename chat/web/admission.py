@@ -27,7 +27,9 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 
-from chat.core.room import ChatRoom, Place, Refusal
+from chat.core.admission import Place, Refusal
+from chat.core.room import ChatRoom
+from chat.tcp.door import clientIn
 from chat.tcp.protocol import ChatProtocol
 from chat.web.requests import SERVER
 
@@ -73,7 +75,7 @@ class WebConnection(ProtocolWrapper):
         room, place = self.factory.room, self.place
         if room is None or place is None:
             raise TypeError("a connection of a site that is not the web door")
-        return room.clientIn(place)
+        return clientIn(room, place, self.factory.clock)
 
     def _endDeadline(self) -> None:
         if self._deadline is not None:
@@ -92,7 +94,7 @@ class WebConnection(ProtocolWrapper):
         self._endDeadline()
         super().connectionLost(reason)
         if self.factory.room is not None and self.place is not None:
-            self.factory.room.release(self.place)
+            self.factory.room.admission.release(self.place)
 
 
 class WebFactory(WrappingFactory[WebConnection]):
@@ -119,7 +121,7 @@ class WebFactory(WrappingFactory[WebConnection]):
     def buildProtocol(self, addr: IAddress | None) -> WebConnection:
         if self.room is None:
             return super().buildProtocol(addr)
-        place = self.room.arrive(addr)
+        place = self.room.admission.arrive(addr)
         if isinstance(place, Refusal):
             return WebConnection(self, Unavailable(place.notice))
         connection = super().buildProtocol(addr)

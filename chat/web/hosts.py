@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from twisted.internet.interfaces import IAddress
 
-from chat.app.parsing import BadValueError
+from chat.core.values import BadValueError
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _HOST_HEADER = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(:[0-9]*)?\Z")

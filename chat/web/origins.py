@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from chat.app.parsing import BadValueError
+from chat.core.values import BadValueError
 
 
 def origin(option: str, text: str) -> str:

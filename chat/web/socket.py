@@ -31,7 +31,7 @@ from zope.interface import implementer
 
 from chat.core import wire
 from chat.core.addresses import describePeer
-from chat.core.room import CLOSE_GRACE
+from chat.core.lobby import CLOSE_GRACE
 from chat.core.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
 from chat.tcp.protocol import ChatProtocol
 from chat.web.admission import WebConnection
