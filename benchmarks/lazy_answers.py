@@ -105,7 +105,7 @@ def history(port: int, options: argparse.Namespace) -> str:
 
 
 def ping(port: int, options: argparse.Namespace, log: Path) -> str:
-    from tests.webclient import PING, WebClient, frame, webPort
+    from tests.support.webclient import PING, WebClient, frame, webPort
 
     class Log:
         def logText(self) -> str:

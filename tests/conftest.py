@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.live import Server
-from tests.livecluster import Cluster, RedisServer
+from tests.support.live import Server
+from tests.support.livecluster import Cluster, RedisServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -56,3 +56,23 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """
+    The folder says which kind a test is: every test in C{tests/live} is
+    marked C{live} (it starts processes or opens sockets), none in
+    C{tests/unit} is (it runs in memory), so C{pytest tests/unit} is the fast
+    subset. A test in the wrong folder stops the run before any test runs.
+    """
+    misplaced = [
+        item.nodeid
+        for item in items
+        if (item.get_closest_marker("live") is not None)
+        != (item.path.parent.name == "live")
+    ]
+    if misplaced:
+        raise pytest.UsageError(
+            "tests in the wrong folder (live ones go in tests/live, the others"
+            " in tests/unit): " + ", ".join(misplaced)
+        )

@@ -1,0 +1,202 @@
+"""
+Chat for people in a cluster, without Redis: the history read from the
+stream and read back from it, private entries, nicks freed on leaving.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.cluster.scripts import APPEND, JOIN, REJOIN
+from chat.core import wire
+from chat.people.history import History
+from tests.support.clusterfakes import Harness
+
+
+def pending(harness: Harness, verb: bytes) -> tuple[tuple[Any, ...], Any]:
+    (found,) = [
+        pair
+        for pair in harness.reader.sent
+        if pair[0][0] == verb and not pair[1].called
+    ]
+    return found
+
+
+def joined(size: int, lastId: bytes, readBack: bool = True) -> tuple[Harness, History]:
+    """
+    A node that keeps a history of C{size} lines and has joined at
+    C{lastId}; with C{readBack}, the stream had nothing to read back.
+    """
+    harness = Harness()
+    history = History(size)
+    harness.peers.keepHistory(history)
+    harness.joinCluster(lastId=lastId)
+    if readBack:
+        pending(harness, b"XREVRANGE")[1].callback([])
+    return harness, history
+
+
+def test_historyInStreamOrderWithOwnEntries() -> None:
+    """Every node records every entry, its own too, in the stream's order."""
+    harness, history = joined(10, b"0-0")
+    node = harness.peers.node.encode()
+    harness.peers.publish(b"client 0: not recorded until read\n")
+    assert len(history) == 0
+    harness.xread(
+        (b"1-0", b"other", wire.arrived(1) + b"client 1: theirs\n"),
+        (b"2-0", node, b"client 0: mine\n"),
+    )
+    assert harness.room.delivered == [wire.arrived(1) + b"client 1: theirs\n"]
+    assert b"".join(history.replay()) == (
+        wire.historyStart(2)
+        + b"client 1: theirs\nclient 0: mine\n"
+        + wire.END_OF_HISTORY
+    )
+
+
+def test_historyReadBackBeforeReading() -> None:
+    """A joining node reads the last entries back, then reads on from there."""
+    harness, history = joined(3, b"9-0", readBack=False)
+    command, reply = pending(harness, b"XREVRANGE")
+    assert command[2:4] == (b"9-0", b"-")
+    reply.callback(
+        [
+            [b"9-0", [b"n", b"x", b"d", b"c: four\n" + wire.left(3)]],
+            [b"8-0", [b"n", b"x", b"d", b"secret\n", b"t", b"4"]],
+            [b"7-0", [b"n", b"x", b"d", b"c: one\nc: two\nc: three\n"]],
+        ]
+    )
+    assert b"".join(history.replay()) == (
+        wire.historyStart(3) + b"c: two\nc: three\nc: four\n" + wire.END_OF_HISTORY
+    )
+    command, _ = pending(harness, b"XREAD")
+    assert command[-1] == b"9-0"
+
+
+def test_historyReadBackResumesAfterALostConnection() -> None:
+    harness, history = joined(1000, b"999-0", readBack=False)
+    page = [
+        [b"%d-0" % n, [b"n", b"x", b"d", b"c: %d\n" % n]] for n in range(999, 743, -1)
+    ]
+    pending(harness, b"XREVRANGE")[1].callback(page)
+    command, _ = pending(harness, b"XREVRANGE")
+    assert command[2] == b"(744-0"
+    harness.reader.lose()
+    harness.reader.connect()
+    command, reply = pending(harness, b"XREVRANGE")
+    assert command[2] == b"(744-0"
+    reply.callback([[b"1-0", [b"n", b"x", b"d", b"c: 1\n"]]])
+    assert len(history) == 257
+    assert b"".join(history.replay()).startswith(
+        wire.historyStart(257) + b"c: 1\nc: 744\n"
+    )
+
+
+def test_privateEntries() -> None:
+    """An entry for one client goes to it alone, in order, never to history."""
+    harness, history = joined(10, b"0-0")
+    _, reply = pending(harness, b"XREAD")
+    reply.callback(
+        [
+            [
+                b"chat:main:stream",
+                [
+                    [b"1-0", [b"n", b"o", b"d", b"c: before\n"]],
+                    [b"2-0", [b"n", b"o", b"d", b"al (private): hi\n", b"t", b"5"]],
+                    [b"3-0", [b"n", b"o", b"d", b"c: after\n"]],
+                ],
+            ]
+        ]
+    )
+    assert harness.room.delivered == [
+        b"c: before\n",
+        b"5 <- al (private): hi\n",
+        b"c: after\n",
+    ]
+    assert len(history) == 2
+
+
+def test_leaveNoticeWithNick() -> None:
+    """The leave notice the room gives is the one appended."""
+    harness = Harness()
+    harness.joinCluster()
+    harness.peers.leave(3, wire.leftAs(b"alice"))
+    harness.endRound()
+    args = harness.command.answer(APPEND, 1)
+    assert args == (1, b"server: alice just left\n", 3)
+
+
+def test_buryFormatNamesClients() -> None:
+    """Redis fills in a buried client's nick or C{client N}: LEFT_AS."""
+    harness = Harness()
+    harness.command.connect()
+    harness.command.answerLoads()
+    args = harness.command.answer(REJOIN, [0, b"0-0"])
+    assert args[1] == wire.LEFT_AS
+
+
+def test_newcomerHasWhatItsNodeSaidBeforeTheStreamGaveItBack() -> None:
+    """
+    A line a client of this node said before a newcomer entered, which the
+    stream gives back only after, is in the newcomer's history, once: the
+    history and the live room meet where the newcomer enters.
+    """
+    harness, history = joined(10, b"0-0")
+    node = harness.peers.node.encode()
+    harness.peers.publish(b"client 0: 366\n")
+    harness.endRound()
+    assert harness.command.answer(APPEND, 1)[0] == 1
+    harness.xread((b"1-0", node, b"client 0: 366\n", b"s", b"1"))
+    replayed: list[bytes] = []
+    harness.peers.join().addCallback(
+        lambda _: replayed.append(b"".join(history.replay()))
+    )
+    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.peers.publish(b"client 0: 367\n")
+    harness.endRound()
+    harness.xread((b"2-0", node, wire.arrived(1), b"i", b"1"))
+    assert replayed == [
+        wire.historyStart(2) + b"client 0: 366\nclient 0: 367\n" + wire.END_OF_HISTORY
+    ]
+    assert harness.command.answer(APPEND, 1)[0] == 2
+    harness.xread(
+        (b"3-0", node, b"client 0: 367\n", b"s", b"2"),
+        (b"4-0", b"other", b"client 2: after\n"),
+    )
+    assert b"".join(history.replay()) == (
+        wire.historyStart(3)
+        + b"client 0: 366\nclient 0: 367\nclient 2: after\n"
+        + wire.END_OF_HISTORY
+    )
+
+
+def test_linesRecordedAheadWhileAwayAreNotMergedWithLaterOnes() -> None:
+    """
+    While Redis is away for appending, a newcomer's history takes the
+    queued lines; what is said after goes out in an entry of its own, so
+    that it is recorded when the stream gives it back.
+    """
+    harness, history = joined(10, b"0-0")
+    node = harness.peers.node.encode()
+    harness.peers.join()
+    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.command.lose()
+    harness.peers.publish(b"client 0: before\n")
+    harness.endRound()
+    harness.xread((b"2-0", node, wire.arrived(1), b"i", b"1"))
+    harness.peers.publish(b"client 0: after\n")
+    harness.endRound()
+    harness.command.connect()
+    harness.command.answerLoads()
+    harness.command.answer(REJOIN, [0, b"2-0"])
+    assert harness.command.answer(APPEND, 1)[:2] == (1, b"client 0: before\n")
+    assert harness.command.answer(APPEND, 1)[:2] == (2, b"client 0: after\n")
+    harness.xread(
+        (b"3-0", node, b"client 0: before\n", b"s", b"1"),
+        (b"4-0", node, b"client 0: after\n", b"s", b"2"),
+    )
+    assert b"".join(history.replay()) == (
+        wire.historyStart(2)
+        + b"client 0: before\nclient 0: after\n"
+        + wire.END_OF_HISTORY
+    )

@@ -1,0 +1,89 @@
+"""
+C{chat-tester} in memory: its options, its recorder and the transcript it
+expects.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.testing import StringTransport
+from twisted.logger import Logger, LogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+
+from chat.app.parsing import BadValueError
+from chat.tools.tester import (
+    Options,
+    Recorder,
+    expectedTranscript,
+    firstArrivalId,
+    lineOf,
+    transcriptDiff,
+)
+
+
+class TranscriptTests(SynchronousTestCase):
+    def test_expectedForThreeClientsFromId5(self) -> None:
+        self.assertEqual(
+            expectedTranscript(5, 3),
+            [
+                b"server: client 5 just arrived\n",
+                b"server: client 6 just arrived\n",
+                b"client 5: hello from tester connection 1\n",
+                b"client 6: hello from tester connection 2\n",
+                b"server: client 5 just left\n",
+                b"server: client 6 just left\n",
+            ],
+        )
+
+    def test_firstArrivalId(self) -> None:
+        self.assertEqual(firstArrivalId(b"server: client 12 just arrived\n"), 12)
+        self.assertEqual(firstArrivalId(b"client 3: server: client 9 just\n"), None)
+        self.assertEqual(firstArrivalId(b""), None)
+
+    def test_noDiffWhenEqual(self) -> None:
+        expected = expectedTranscript(0, 4)
+        self.assertEqual(transcriptDiff(expected, b"".join(expected)), [])
+
+    def test_diffShowsAnEchoAndAMissingNewline(self) -> None:
+        expected = expectedTranscript(1, 2)
+        received = (
+            b"server: client 1 just arrived\nclient 0: "
+            + lineOf(0)
+            + b"\nclient 1: hello from tester connection 1\nserver: client 1"
+        )
+        diff = transcriptDiff(expected, received)
+        self.assertIn("+client 0: hello from tester connection 0", diff)
+        self.assertIn("-server: client 1 just left", diff)
+        self.assertIn("+server: client 1  (no newline)", diff)
+
+
+class RecorderTests(SynchronousTestCase):
+    def test_waitsForLinesAcrossChunks(self) -> None:
+        recorder = Recorder(0, Logger(observer=LogPublisher()))
+        recorder.makeConnection(StringTransport())
+        waiter = recorder.linesReceived(2)
+        recorder.dataReceived(b"one\ntw")
+        self.assertNoResult(waiter)
+        recorder.dataReceived(b"o\n")
+        self.successResultOf(waiter)
+        self.successResultOf(recorder.linesReceived(1))
+
+
+class OptionsTests(SynchronousTestCase):
+    def test_values(self) -> None:
+        options = Options()
+        options.parseOptions(["--port", "9", "-n", "3", "--timeout", ".5"])
+        self.assertEqual((options["port"], options["clients"]), (9, 3))
+        self.assertEqual(options["timeout"], 0.5)
+
+    def test_badValuesNameTheOption(self) -> None:
+        for option, value in [
+            ("--port", "0"),
+            ("--port", "99999"),
+            ("--clients", "1"),
+            ("--clients", "\u00b2"),
+            ("--timeout", "0"),
+            ("--settle", "nan"),
+        ]:
+            with self.assertRaises(BadValueError) as raised:
+                Options().parseOptions([option, value])
+            self.assertTrue(str(raised.exception).startswith(f"{option}: "))
