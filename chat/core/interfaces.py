@@ -39,10 +39,13 @@ class ISendQueue(Interface):
         " at C{size} again later tells by it whether the client caught up."
     )
 
-    def watch(limit: int, overLimit: Callable[[], None]) -> None:
+    def watch(
+        limit: int, overLimit: Callable[[IClient], None], client: IClient
+    ) -> None:
         """
-        Call C{overLimit} after every write that leaves more than C{limit}
-        bytes held.
+        Call C{overLimit(client)} after every write that leaves more than
+        C{limit} bytes held.  (One C{overLimit} serves every client: an
+        idle client keeps two references, not a callable of its own.)
         """
 
     def write(data: bytes | memoryview) -> None:

@@ -44,7 +44,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from chat.core.interfaces import ISendQueue
+from chat.core.interfaces import IClient, ISendQueue
 
 SLICE = 1 << 16
 """Bytes handed to a transport at once, or put together for one send()."""
@@ -87,22 +87,26 @@ class SendQueue:
         caught up meanwhile.
     """
 
-    __slots__ = ("_held", "size", "drains", "_limit", "_overLimit")
+    __slots__ = ("_held", "size", "drains", "_limit", "_overLimit", "_client")
 
     def __init__(self) -> None:
         self._held: deque[Chunk] | None = None
         self.size = 0
         self.drains = 0
         self._limit = sys.maxsize
-        self._overLimit: Callable[[], None] | None = None
+        self._overLimit: Callable[[IClient], None] | None = None
+        self._client: IClient | None = None
 
-    def watch(self, limit: int, overLimit: Callable[[], None]) -> None:
+    def watch(
+        self, limit: int, overLimit: Callable[[IClient], None], client: IClient
+    ) -> None:
         """
-        Call C{overLimit} after every write that leaves more than C{limit}
-        bytes held.
+        Call C{overLimit(client)} after every write that leaves more than
+        C{limit} bytes held.
         """
         self._limit = limit
         self._overLimit = overLimit
+        self._client = client
 
     def write(self, data: Chunk) -> None:
         """
@@ -114,7 +118,7 @@ class SendQueue:
     def _checkLimit(self) -> None:
         """Say so if more than the limit is held."""
         if self.size > self._limit:
-            self._overLimit()  # type: ignore[misc]
+            self._overLimit(self._client)  # type: ignore[misc, arg-type]
 
     def _append(self, data: Chunk) -> None:
         """Hold C{data} after what is held already."""

@@ -5,7 +5,6 @@ the soft one for too long, is cut off, whatever door it came through.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -23,13 +22,15 @@ class SendQLimits:
         self._room = room
         self._clock = clock
         self._overSoftLimit: dict[IClient, IDelayedCall] = {}
+        self._checkOne = self._check
+        """The check every client's send queue calls: one for them all."""
 
     def watch(self, client: IClient) -> None:
         """Check C{client}'s output from now on, while the limits are on."""
         limits = self._room.limits
         if limits.sendqHard:
             client.sendq.watch(
-                min(limits.sendqSoft, limits.sendqHard), partial(self._check, client)
+                min(limits.sendqSoft, limits.sendqHard), self._checkOne, client
             )
 
     def forget(self, client: IClient) -> None:

@@ -95,16 +95,12 @@ class ChatProtocol(Protocol, TimeoutMixin):
         """Give this client its id."""
         self.clientId = clientId
         self._lines.everyLine = clientId == UNNUMBERED
-        self._prefixWith(wire.linePrefix(clientId))
+        self._prefix = wire.linePrefix(clientId)
 
     def rename(self, nick: bytes) -> None:
         """From now on this client is C{nick} to the others."""
         self.nick = nick
-        self._prefixWith(nick + b": ")
-
-    def _prefixWith(self, prefix: bytes) -> None:
-        self._prefix = prefix
-        self._separator = wire.DELIMITER + prefix
+        self._prefix = nick + b": "
 
     @property
     def commandMark(self) -> bytes:
@@ -131,7 +127,10 @@ class ChatProtocol(Protocol, TimeoutMixin):
         The bytes every other client receives for C{lines} from this one:
         built once, whatever the number of recipients.
         """
-        return self._prefix + self._separator.join(lines) + wire.DELIMITER
+        prefix = self._prefix
+        if len(lines) == 1:
+            return prefix + lines[0] + wire.DELIMITER
+        return prefix + (wire.DELIMITER + prefix).join(lines) + wire.DELIMITER
 
     def connectionMade(self) -> None:
         self.sendq = (self.queueFor or sendQueueFor)(self.transport)  # type: ignore[arg-type]
