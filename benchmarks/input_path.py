@@ -42,7 +42,7 @@ def _room(maxLine: int, clients: int) -> tuple[ChatRoom, Clock, list[StringTrans
     transports = []
     for _ in range(clients):
         transport = StringTransport()
-        client = room.buildProtocol(transport.getPeer())
+        client = room.door.buildProtocol(transport.getPeer())
         client.makeConnection(transport)
         transports.append(transport)
     clock.advance(0)

@@ -150,11 +150,11 @@ class ChatService(MultiService):
     ) -> None:
         """
         Listen on the endpoint C{description} once the service starts, for
-        C{factory}, the room itself by default; C{what} says in the log
+        C{factory}, the room's TCP door by default; C{what} says in the log
         what listens when it is not the room (C{"web"}).
         """
         listener = strports.service(
-            description, factory or self.room, reactor=self._reactor
+            description, factory or self.room.door, reactor=self._reactor
         )
         listener.endpoint = AnnouncedEndpoint(
             listener.endpoint, self.room, description, what

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IProtocolFactory
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
@@ -322,10 +322,11 @@ class IMetrics(Interface):
         """Flood control stopped reading from a client."""
 
 
-class IDoor(Interface):
+class IDoor(IProtocolFactory):
     """
     A way into the room (TCP, the web): it makes the room's clients of the
-    connections it accepts, each in the place the room's admission gave it.
+    connections it accepts, each in the place the room's admission gave it,
+    as the protocol factory of its listeners.
     """
 
     def buildProtocol(addr: IAddress | None) -> Protocol:

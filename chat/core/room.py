@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -42,7 +42,7 @@ from chat.core.sendqlimits import SendQLimits
 
 
 @implementer(IClientHub, ILocalRoom)
-class ChatRoom(ServerFactory[Protocol]):
+class ChatRoom:
     """
     A broadcast room: every line a client sends reaches every other client.
 
@@ -54,9 +54,9 @@ class ChatRoom(ServerFactory[Protocol]):
     @ivar admission: whether a new connection has a place, at any door.
     @ivar lobby: the clients on their way in.
     @ivar departures: the clients on their way out.
-    @ivar door: the door whose clients the room makes as a protocol factory
-        (a listener given the room itself, a connection handed over): its
-        TCP door, set by the wiring.
+    @ivar door: the door that makes the room's clients of a connection
+        handed over (and its listeners' protocol factory): its TCP door,
+        set by the wiring.
     @ivar stages: what the clients go through, in order, as they arrive,
         enter, send lines and leave (L{IStage}): none relays every line as
         it is.
@@ -94,9 +94,6 @@ class ChatRoom(ServerFactory[Protocol]):
         peers.attach(self)
 
     # Arriving
-
-    def buildProtocol(self, addr: IAddress | None) -> Protocol:
-        return self.door.buildProtocol(addr)
 
     def adopt(
         self, clientId: int, unread: bytes, unsent: bytes

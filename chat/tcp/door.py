@@ -42,7 +42,6 @@ def clientIn(room: ChatRoom, place: Place, clock: IReactorTime) -> ChatProtocol:
     when a stage reads whole lines.
     """
     client = ChatProtocol(room, room.maxLine, clock)
-    client.factory = room
     client.wholeCommands = any(stage.wholeLines for stage in room.stages)
     limits = room.limits
     if limits.floodRate:

@@ -118,7 +118,7 @@ class FakeRoom:
         """A client, in the room; with C{stalled}, one that never reads."""
         transport = self.transport(host)
         transport.stalled = stalled
-        client = self.room.buildProtocol(transport.getPeer())
+        client = self.room.door.buildProtocol(transport.getPeer())
         assert isinstance(client, ChatProtocol)
         transport.protocol = client
         client.makeConnection(transport)

@@ -223,7 +223,7 @@ class ConnectionLimitTests(SynchronousTestCase):
         fake = FakeRoom(limits=Limits(maxClients=2))
         fake.connect()
         fake.connect()
-        turnedAway = fake.room.buildProtocol(None)
+        turnedAway = fake.room.door.buildProtocol(None)
         self.assertIsInstance(turnedAway, TurnedAway)
         transport = fake.transport()
         turnedAway.makeConnection(transport)
@@ -236,11 +236,11 @@ class ConnectionLimitTests(SynchronousTestCase):
     def test_maxPerAddress(self) -> None:
         fake = FakeRoom(limits=Limits(maxPerAddress=1))
         first, transport = fake.connect()
-        protocol = fake.room.buildProtocol(transport.getPeer())
+        protocol = fake.room.door.buildProtocol(transport.getPeer())
         self.assertIsInstance(protocol, TurnedAway)
         fake.disconnect(first)
         self.assertIsInstance(
-            fake.room.buildProtocol(transport.getPeer()), ChatProtocol
+            fake.room.door.buildProtocol(transport.getPeer()), ChatProtocol
         )
 
 
@@ -328,14 +328,16 @@ class UnnumberedClientTests(SynchronousTestCase):
         fake, ids = self.fake(Limits(maxClients=2))
         fake.connect()
         fake.connect()
-        self.assertIsInstance(fake.room.buildProtocol(None), TurnedAway)
+        self.assertIsInstance(fake.room.door.buildProtocol(None), TurnedAway)
         ids[0].callback(0)
-        self.assertIsInstance(fake.room.buildProtocol(None), TurnedAway)
+        self.assertIsInstance(fake.room.door.buildProtocol(None), TurnedAway)
 
     def test_maxPerAddress(self) -> None:
         fake, _ = self.fake(Limits(maxPerAddress=1))
         _, transport = fake.connect()
-        self.assertIsInstance(fake.room.buildProtocol(transport.getPeer()), TurnedAway)
+        self.assertIsInstance(
+            fake.room.door.buildProtocol(transport.getPeer()), TurnedAway
+        )
 
     def test_readNothingUntilNumbered(self) -> None:
         fake, ids = self.fake(Limits())

@@ -56,7 +56,7 @@ class CountsTests(SynchronousTestCase):
         a, _ = fake.connect()
         b, bOut = fake.connect()
         c, _ = fake.connect()
-        self.assertIsInstance(fake.room.buildProtocol(None), TurnedAway)
+        self.assertIsInstance(fake.room.door.buildProtocol(None), TurnedAway)
         a.dataReceived(b"one\ntwo\nthree\n")  # two allowed, one held back
         fake.clock.advance(0)
         bOut.stalled = True

@@ -59,7 +59,7 @@ def test_startupRelayEventsAreLoggedAsTheServerLogsThem() -> None:
     """
     fake = FakeRoom()
     endpoint = TCP4ServerEndpoint(MemoryReactor(), 8080, interface="127.0.0.1")
-    AnnouncedEndpoint(endpoint, fake.room, "tcp:8080").listen(fake.room)
+    AnnouncedEndpoint(endpoint, fake.room, "tcp:8080").listen(fake.room.door)
     sender, senderOut = fake.connect()
     _, otherOut = fake.connect()
     sender.dataReceived(b"a\nb\n")

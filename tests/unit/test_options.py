@@ -370,7 +370,7 @@ class MakeServiceTests(SynchronousTestCase):
         for listener in listeners:
             assert isinstance(listener, StreamServerEndpointService)
             self.assertIsInstance(listener.endpoint, AnnouncedEndpoint)
-            self.assertIs(listener.factory, service.room)
+            self.assertIs(listener.factory, service.room.door)
         self.assertEqual(service.room.maxLine, 100)
         self.assertEqual(service.room.limits.maxClients, 7)
         self.assertFalse(service.room.logRelays)

@@ -62,9 +62,9 @@ def test_oneSourceOneAllowance(first: str, second: str) -> None:
     """
     fake = FakeRoom(limits=Limits(maxPerAddress=1))
     fake.connect(first)
-    turnedAway = fake.room.buildProtocol(fake.transport(second).getPeer())
+    turnedAway = fake.room.door.buildProtocol(fake.transport(second).getPeer())
     assert isinstance(turnedAway, TurnedAway)
-    other = fake.room.buildProtocol(fake.transport("2001:db8:1:3::1").getPeer())
+    other = fake.room.door.buildProtocol(fake.transport("2001:db8:1:3::1").getPeer())
     assert isinstance(other, ChatProtocol)
 
 

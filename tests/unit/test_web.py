@@ -899,7 +899,7 @@ class WebDoorTests(SocketOnFakeRoom):
         self.assertIn(b"\r\n\r\nserver: too many connections", refused.value())
         self.assertTrue(refused.disconnecting)
         self.assertIsInstance(
-            self.fake.room.buildProtocol(firstNetwork.getPeer()), TurnedAway
+            self.fake.room.door.buildProtocol(firstNetwork.getPeer()), TurnedAway
         )
         self.assertEqual(firstNetwork.value(), b"")
         firstNetwork.lose(ConnectionDone())

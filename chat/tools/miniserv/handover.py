@@ -49,7 +49,7 @@ def serve(relay: StartupRelay, logFile: str) -> None:
     room = service.room
     listener = relay.listener.detach()  # the endpoint closes it once adopted
     endpoint = AdoptedStreamServerEndpoint(reactor, listener, socket.AF_INET)
-    StreamServerEndpointService(endpoint, room).setServiceParent(service)
+    StreamServerEndpointService(endpoint, room.door).setServiceParent(service)
     try:
         service.openLog()
     except OSError:  # the log went away meanwhile
