@@ -16,6 +16,7 @@ from chat.app import parsing
 from chat.app.log import FORMATS, LEVELS
 from chat.app.version import VersionOption
 from chat.core.limits import Limits
+from chat.core.values import BadValueError
 from chat.people.auth import LOGIN_TIMEOUT, PasswordFileChecker
 from chat.people.history import MAX_HISTORY
 from chat.people.htpasswd import PasswordFileError
@@ -202,7 +203,7 @@ class Options(VersionOption, usage.Options):
         """
         try:
             super().parseOptions(options)
-        except parsing.BadValueError as bad:
+        except BadValueError as bad:
             raise usage.UsageError(str(bad)) from None
 
     def postOptions(self) -> None:
@@ -370,7 +371,7 @@ def _sendqLimits(hardText: str, softText: str | None) -> dict[str, int]:
     else:
         soft = parsing.size("--sendq-soft", softText)
         if hard and soft > hard:
-            raise parsing.BadValueError(
+            raise BadValueError(
                 f"--sendq-soft: {softText!r} is more than --sendq {hardText!r}"
             )
     return {"sendqHard": hard, "sendqSoft": soft}

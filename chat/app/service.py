@@ -33,12 +33,13 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
-from chat.app.log import LogFileObserver, openLog, plural
+from chat.app.log import LogFileObserver, openLog
 from chat.app.owner import ProcessOwner
 from chat.core import events
 from chat.core.addresses import describeAddress
 from chat.core.limits import raiseOpenFileLimit
 from chat.core.room import ChatRoom
+from chat.core.text import plural
 
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of the buffered log to its file."""

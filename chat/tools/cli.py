@@ -9,8 +9,8 @@ from typing import ClassVar, TypeVar
 
 from twisted.python import usage
 
-from chat.app.parsing import BadValueError
 from chat.app.version import VersionOption
+from chat.core.values import BadValueError
 
 
 class ToolOptions(VersionOption, usage.Options):

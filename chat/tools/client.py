@@ -44,8 +44,9 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat.app.log import LogFileObserver, openLog, printable
+from chat.app.log import LogFileObserver, openLog
 from chat.core import wire
+from chat.core.text import printable
 from chat.tools.cli import ToolOptions, parseCommandLine
 
 PROGRAM = "chat-client"

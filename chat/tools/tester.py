@@ -29,8 +29,9 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chat.app import parsing
-from chat.app.log import LogFileObserver, openLog, printable
+from chat.app.log import LogFileObserver, openLog
 from chat.core import wire
+from chat.core.text import printable
 from chat.tools.cli import ToolOptions, parseCommandLine
 from chat.tools.notices import ARRIVAL, HistorySkipper
 

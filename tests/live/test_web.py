@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from chat.app.log import plural
+from chat.core.text import plural
 from tests.support.live import DEADLINE, Client, Server, StartServer, waitFor
 from tests.support.tools import runTool
 from tests.support.webclient import (

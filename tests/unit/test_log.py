@@ -15,7 +15,8 @@ from datetime import datetime
 from twisted.logger import Logger, LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.app.log import LogFileObserver, plural, printable
+from chat.app.log import LogFileObserver
+from chat.core.text import plural, printable
 
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 

@@ -21,6 +21,7 @@ from chat.app.tap import makeService
 from chat.cluster.peers import ClusterPeers
 from chat.core.limits import Limits
 from chat.core.peers import LocalPeers
+from chat.core.values import BadValueError
 
 
 def parse(*arguments: str) -> Options:
@@ -282,7 +283,7 @@ class ParsingTests(SynchronousTestCase):
     """
 
     def assertBad(self, option: str, check: object, *arguments: object) -> str:
-        with self.assertRaises(parsing.BadValueError) as raised:
+        with self.assertRaises(BadValueError) as raised:
             check(option, *arguments)  # type: ignore[operator]
         message = str(raised.exception)
         self.assertTrue(message.startswith(option + ": "), message)

@@ -9,7 +9,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from chat.app.parsing import BadValueError
+from chat.core.values import BadValueError
 from chat.tools.tester import (
     Options,
     Recorder,

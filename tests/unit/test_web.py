@@ -27,9 +27,9 @@ from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
 from chat.app.options import Options
-from chat.app.parsing import BadValueError
 from chat.core.addresses import describeAddress
 from chat.core.limits import Limits
+from chat.core.values import BadValueError
 from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.hosts import Hosts, hostName
