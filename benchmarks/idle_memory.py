@@ -1,10 +1,12 @@
 """
 What an idle connection holds: the server's own objects, as C{tracemalloc}
-counts them, for N idle TCP clients that have read every arrival notice,
-grouped by the line that allocated them, and the total per connection.
+counts them, for N idle TCP (or WebSocket) clients that have read every
+arrival notice, grouped by the line that allocated them, and the total per
+connection.
 
 Run from the repository root with the environment's Python, e.g.
-C{.venv/bin/python benchmarks/idle_memory.py --clients 2000}.
+C{.venv/bin/python benchmarks/idle_memory.py --clients 2000} (C{--web} for
+WebSockets).
 
 The server runs in this process, as C{twistd chat} makes it, on the real
 reactor; the clients are plain sockets in a process of their own (this
@@ -30,50 +32,62 @@ from twisted.internet.task import deferLater
 
 from chat.app.tap import Options, makeService
 
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
+"""A browser's upgrade request, without an Origin (as a program sends it)."""
 
-def idleClients(port: int, count: int) -> None:
+QUIET = 2.0
+"""Seconds without a byte for anyone after which every client has it all."""
+
+
+def idleClients(port: int, count: int, web: bool) -> None:
     """
-    Connect C{count} clients, read until each has its notices, say so on
-    standard output and hold them until standard input ends.
+    Connect C{count} clients (WebSockets if C{web}), read until nothing
+    more comes, say so on standard output and hold them until standard
+    input ends.
     """
     clients = []
     selector = selectors.DefaultSelector()
-    expected = {}
-    for index in range(count):
+    for _ in range(count):
         client = socket.create_connection(("127.0.0.1", port))
+        if web:
+            client.sendall(UPGRADE)
         client.setblocking(False)
         clients.append(client)
-        selector.register(client, selectors.EVENT_READ, index)
-        expected[index] = sum(
-            len(b"server: client %d just arrived\n" % later)
-            for later in range(index + 1, count)
-        )
-    waiting = {index for index, size in expected.items() if size}
-    while waiting:
-        for key, _ in selector.select(timeout=30):
-            data = key.fileobj.recv(1 << 16)  # type: ignore[union-attr]
-            expected[key.data] -= len(data)
-            if expected[key.data] <= 0:
-                waiting.discard(key.data)
+        selector.register(client, selectors.EVENT_READ)
+    while ready := selector.select(timeout=QUIET):
+        for key, _ in ready:
+            key.fileobj.recv(1 << 16)  # type: ignore[union-attr]
     print("ready", flush=True)
     sys.stdin.read()
     for client in clients:
         client.close()
 
 
-async def measure(count: int, top: int) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        number = probe.getsockname()[1]
+async def measure(count: int, top: int, web: bool) -> None:
+    numbers = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            numbers.append(probe.getsockname()[1])
+    number, webNumber = numbers
     config = Options()
-    config.parseOptions(["--port", str(number), "--log-level", "warn"])
+    config.parseOptions(
+        ["--port", str(number), "--log-level", "warn"]
+        + (["--web", f"tcp:{webNumber}"] if web else [])
+    )
     service = makeService(config, reactor)
     service.privilegedStartService()
     service.startService()
     await deferLater(reactor, 0.2, lambda: None)
     before = tracemalloc.take_snapshot()
     clients = subprocess.Popen(
-        [sys.executable, __file__, "--connect", str(number), "--clients", str(count)],
+        [sys.executable, __file__, "--connect", str(webNumber if web else number)]
+        + ["--clients", str(count)]
+        + (["--web"] if web else []),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -100,7 +114,8 @@ async def measure(count: int, top: int) -> None:
         before.filter_traces(ignored), "lineno"
     )
     total = sum(stat.size_diff for stat in stats)
-    print(f"{count} idle clients: {total / count:.0f} B per connection in Python")
+    kind = "WebSocket" if web else "TCP"
+    print(f"{count} idle {kind} clients: {total / count:.0f} B each in Python")
     for stat in stats[:top]:
         frame = stat.traceback[0]
         print(
@@ -114,16 +129,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--web", action="store_true", help="WebSocket clients")
     parser.add_argument("--connect", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.connect:
-        idleClients(arguments.connect, arguments.clients)
+        idleClients(arguments.connect, arguments.clients, arguments.web)
         return
     os.chdir(tempfile.mkdtemp())
     tracemalloc.start()
 
     def run() -> None:
-        done = measure(arguments.clients, arguments.top)
+        done = measure(arguments.clients, arguments.top, arguments.web)
         from twisted.internet.defer import Deferred
 
         Deferred.fromCoroutine(done).addBoth(lambda _: reactor.stop())
