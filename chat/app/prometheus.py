@@ -5,24 +5,26 @@ C{GET /metrics} in the Prometheus text format, beside the process's own
 (C{chat_build_info}).
 
 A relayed chunk counts its lines times its recipients as deliveries in one
-addition: nothing is counted per recipient.  The process's collectors read
+addition of a plain integer: nothing is counted per recipient, and nothing
+calls into the client library while the room relays.  The process's collectors read
 C{/proc} when scraped, never while the room relays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sized
+from collections.abc import Iterator, Sized
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
     Gauge,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
 from twisted.web.server import Request
@@ -38,10 +40,12 @@ from chat.web.requests import ChatSite
 @implementer(IMetrics)
 class PrometheusMetrics:
     """
-    The counters of C{--metrics}, in a registry of their own.
+    The counts of C{--metrics}, served from a registry of their own.
 
-    Counters are served without their C{_created} series, for the whole
-    process: a scrape gets one series a counter, its total.
+    The room's counts are plain integers, added to as it relays (no lock,
+    no call into the client library), and read by a collector of their own
+    when scraped.  Counters are served without their C{_created} series,
+    for the whole process: a scrape gets one series a counter, its total.
     """
 
     def __init__(self) -> None:
@@ -59,43 +63,11 @@ class PrometheusMetrics:
         self._clients = Gauge(
             "chat_clients", "Clients connected to this process.", registry=registry
         )
-        self._connections = Counter(
-            "chat_connections",
-            "Connections accepted and given an id.",
-            registry=registry,
-        )
-        self._lines = Counter(
-            "chat_lines_received", "Lines received and relayed.", registry=registry
-        )
-        self._bytes = Counter(
-            "chat_bytes_received",
-            "Bytes of the lines received and relayed, without delimiters.",
-            registry=registry,
-        )
-        self._deliveries = Counter(
-            "chat_deliveries",
-            "Relayed lines times the clients they were sent to.",
-            registry=registry,
-        )
-        self._turnedAway = Counter(
-            "chat_turned_away",
-            "Connections turned away, by reason.",
-            ["reason"],
-            registry=registry,
-        )
-        self._disconnects = Counter(
-            "chat_disconnects",
-            "Clients gone, by reason.",
-            ["reason"],
-            registry=registry,
-        )
-        self._throttled = Counter(
-            "chat_throttled", "Flood-control pauses.", registry=registry
-        )
-        for reason in TURNED_AWAY:
-            self._turnedAway.labels(reason)
-        for reason in DISCONNECTS:
-            self._disconnects.labels(reason)
+        self.connections = self.lines = self.bytes = 0
+        self.deliveries = self.throttles = 0
+        self.turnedAwayFor = dict.fromkeys(TURNED_AWAY, 0)
+        self.disconnectsFor = dict.fromkeys(DISCONNECTS, 0)
+        registry.register(_RoomCounts(self))
 
     def watchClients(self, clients: Sized) -> None:
         """C{chat_clients} is the size of C{clients}, read when scraped."""
@@ -117,24 +89,24 @@ class PrometheusMetrics:
         queue.set_function(lambda: peers.queuedBytes)
 
     def connected(self) -> None:
-        self._connections.inc()
+        self.connections += 1
 
     def relayed(self, lines: list[bytes], recipients: int) -> None:
-        self._lines.inc(len(lines))
-        self._bytes.inc(sum(map(len, lines)))
-        self._deliveries.inc(len(lines) * recipients)
+        self.lines += len(lines)
+        self.bytes += sum(map(len, lines))
+        self.deliveries += len(lines) * recipients
 
     def deliveredRemote(self, data: bytes, recipients: int) -> None:
-        self._deliveries.inc(data.count(b"\n") * recipients)
+        self.deliveries += data.count(b"\n") * recipients
 
     def turnedAway(self, reason: str) -> None:
-        self._turnedAway.labels(reason).inc()
+        self.turnedAwayFor[reason] = self.turnedAwayFor.get(reason, 0) + 1
 
     def disconnected(self, reason: str) -> None:
-        self._disconnects.labels(reason).inc()
+        self.disconnectsFor[reason] = self.disconnectsFor.get(reason, 0) + 1
 
     def throttled(self) -> None:
-        self._throttled.inc()
+        self.throttles += 1
 
     def site(self, clock: IReactorTime) -> WebFactory:
         """
@@ -144,6 +116,48 @@ class PrometheusMetrics:
         root = Resource()
         root.putChild(b"metrics", _MetricsPage(self.registry))
         return WebFactory(ChatSite(root), clock)
+
+
+class _RoomCounts(Collector):
+    """The room's counts in L{PrometheusMetrics}, as counters, when scraped."""
+
+    def __init__(self, counts: PrometheusMetrics) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._counts
+        for name, text, value in [
+            (
+                "chat_connections",
+                "Connections accepted and given an id.",
+                counts.connections,
+            ),
+            ("chat_lines_received", "Lines received and relayed.", counts.lines),
+            (
+                "chat_bytes_received",
+                "Bytes of the lines received and relayed, without delimiters.",
+                counts.bytes,
+            ),
+            (
+                "chat_deliveries",
+                "Relayed lines times the clients they were sent to.",
+                counts.deliveries,
+            ),
+            ("chat_throttled", "Flood-control pauses.", counts.throttles),
+        ]:
+            yield CounterMetricFamily(name, text, value=value)
+        for name, text, byReason in [
+            (
+                "chat_turned_away",
+                "Connections turned away, by reason.",
+                counts.turnedAwayFor,
+            ),
+            ("chat_disconnects", "Clients gone, by reason.", counts.disconnectsFor),
+        ]:
+            family = CounterMetricFamily(name, text, labels=["reason"])
+            for reason, value in byReason.items():
+                family.add_metric([reason], value)
+            yield family
 
 
 class _MetricsPage(Resource):
