@@ -220,10 +220,10 @@ class Session:
         # and departures: only the lines come.
         notices = 1
         if self.options["login"] is not None:
-            # Logged in once the answer to /who comes after the login
-            # prompt; neither is part of the transcript.
+            # Logged in once the answer to /who comes, which is not part of
+            # the transcript (nor is the login prompt, skipped as history).
             observer.send(b"/who")
-            await self.until(2, "the login")
+            await self.until(1, "the login")
             observer.forget()
             notices = 0
         for index in range(1, clients):
