@@ -7,49 +7,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bcrypt
-from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionLost
-from twisted.internet.task import Clock
-from twisted.logger import Logger
+from twisted.logger import formatEvent
 
 from chat.core import wire
 from chat.core.peers import LocalPeers
-from chat.people import htpasswd
-from chat.people.auth import (
-    FAILURE_DELAY,
-    Gatekeeper,
-    PasswordFileChecker,
-    Verify,
-    passwordPortal,
-)
+from chat.people.auth import FAILURE_DELAY, Verify
 from chat.people.commands import NAMED_BY_ACCOUNT
 from chat.tcp.protocol import ChatProtocol
+from chat.tools.notices import HistorySkipper
+from chat.tools.tester import expectedTranscript, lineOf
 from tests.fakes import FakeRoom, RecordingTransport
-
-HASHES = {
-    b"alice": bcrypt.hashpw(b"wonderland", bcrypt.gensalt(4)),
-    b"bob": bcrypt.hashpw(b"builder", bcrypt.gensalt(4)),
-}
+from tests.test_auth import HeldChecks, authRoom, verifyAtOnce
 
 Connection = tuple[ChatProtocol, RecordingTransport]
-
-
-def verifyAtOnce(password: bytes, hashed: bytes) -> Deferred[bool]:
-    return succeed(bcrypt.checkpw(password, hashed))
 
 
 def accountsRoom(
     tmp_path: Path, history: int = 0, verify: Verify = verifyAtOnce
 ) -> FakeRoom:
-    path = tmp_path / "users"
-    htpasswd.write(str(path), dict(HASHES))
-    checker = PasswordFileChecker(str(path), verify=verify)
-
-    def gatekeeper(clock: Clock, log: Logger) -> Gatekeeper:
-        return Gatekeeper(passwordPortal(checker), checker, clock, log, timeout=30.0)
-
-    return FakeRoom(gatekeeper=gatekeeper, history=history)
+    """A room with logins: alice, bob and eve have accounts."""
+    return authRoom(tmp_path, history, verify)[0]
 
 
 def logIn(fake: FakeRoom, name: bytes, password: bytes) -> Connection:
@@ -120,6 +98,8 @@ def test_secondSessionIsTheSamePerson(tmp_path: Path) -> None:
     again.dataReceived(b"/login alice wonderland\n")
     # Welcomed as at any login: its history.
     assert fake.received(tc) == wire.historyStart(0) + wire.END_OF_HISTORY
+    logged = [formatEvent(event) for event in fake.events]
+    assert "client 2 is another session of alice" in logged
     bob.dataReceived(b"/who\n")
     assert fake.received(tb) == b"server: 2 clients: alice, bob\n"
     again.dataReceived(b"from the phone\n")
@@ -186,22 +166,17 @@ def test_parallelLoginsOfOneAccount(tmp_path: Path) -> None:
     reactor turn: one arrival, one rename, told once; the second is her
     other session.
     """
-    checks: list[Deferred[bool]] = []
-
-    def held(password: bytes, hashed: bytes) -> Deferred[bool]:
-        checks.append(Deferred())
-        return checks[-1]
-
+    held = HeldChecks()
     fake = accountsRoom(tmp_path, verify=held)
     bob, tb = fake.connect()
     bob.dataReceived(b"/login bob builder\n")
-    checks.pop().callback(True)
+    held.checks.pop()[1].callback(True)
     fake.received(tb)
     one, t1 = fake.connect()
     two, t2 = fake.connect()
     one.dataReceived(b"/login alice wonderland\nfirst\n")
     two.dataReceived(b"/login alice wonderland\nsecond\n")
-    for check in checks:
+    for _, check in held.checks:
         check.callback(True)
     assert fake.received(tb) == (
         wire.arrived(1)
@@ -292,3 +267,33 @@ def test_directoryKeepsTheSessions() -> None:
     peers.leave(3)
     assert peers.find(b"alice").result is None
     assert peers.claim(5, b"alice").result
+
+
+def test_toolsSkipThePrompt() -> None:
+    """
+    The tools see the live room alone: the login prompt is taken away with
+    the history block after it, even when both come a byte at a time.
+    """
+    sent = (
+        wire.LOGIN_PROMPT
+        + wire.historyStart(1)
+        + b"bob: before\n"
+        + wire.END_OF_HISTORY
+        + b"bob: now\n"
+    )
+    skipper = HistorySkipper()
+    assert b"".join(skipper.feed(sent[at : at + 1]) for at in range(len(sent))) == (
+        b"bob: now\n"
+    )
+    assert HistorySkipper().feed(wire.LOGIN_PROMPT + b"bob: now\n") == b"bob: now\n"
+
+
+def test_testerExpectsOneAccountsSessions() -> None:
+    """
+    chat-tester logged in: the others are sessions of the one account, so
+    only their lines come, as the account's.
+    """
+    assert expectedTranscript(0, 3, b"tester") == [
+        b"tester: " + lineOf(1) + b"\n",
+        b"tester: " + lineOf(2) + b"\n",
+    ]

@@ -102,6 +102,13 @@ class Lobby:
         self.waiting.remove(client)
         shared = account is not None and room.peers.share(clientId, account)
         room.enter(client, clientId, sessionOf=account if shared else None)
+        if shared:
+            room.log.info(
+                "client {clientId} is another session of {nick}",
+                category="STATE",
+                clientId=clientId,
+                nick=client.label.decode(),
+            )
         events.connected(room.log, clientId, describePeer(client.transport), client.via)
         client.gate.release(Hold.WAITING_FOR_ID)
 
