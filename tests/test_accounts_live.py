@@ -94,3 +94,41 @@ def test_promptBeforeAnything(startServer: StartServer, tmp_path: Path) -> None:
     server = startServer("--auth", str(users(tmp_path)))
     silent = Client(server.port)
     silent.expect(wire.LOGIN_PROMPT)
+
+
+def readThrough(client: Client, end: bytes) -> bytes:
+    """What C{client} receives up to and including C{end}."""
+    while end not in client.buffer:
+        chunk = client.sock.recv(1 << 16)
+        assert chunk, f"closed before {end!r}: {client.buffer!r}"
+        client.buffer += chunk
+    at = client.buffer.index(end) + len(end)
+    got, client.buffer = client.buffer[:at], client.buffer[at:]
+    return got
+
+
+@pytest.mark.live
+def test_parallelLoginsOfOneAccount(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Two logins of alice sent at once, checked side by side in threads: bob
+    is told of one arrival and one name, then of nothing but her lines.
+    """
+    server = startServer("--auth", str(users(tmp_path)))
+    bob = login(server.port, b"bob", b"builder")
+    bob.send(b"/who\n")
+    bob.expect(b"server: 1 client: bob\n")
+    one, two = Client(server.port), Client(server.port)
+    for each in (one, two):
+        each.expect(wire.LOGIN_PROMPT)
+    one.send(b"/login alice wonderland\n/who\n")
+    two.send(b"/login alice wonderland\n/who\n")
+    for each in (one, two):
+        each.expect(b"server: 2 clients: bob, alice\n")
+    one.send(b"one\n")
+    got = readThrough(bob, b"alice: one\n")
+    assert got in [
+        wire.arrived(n) + b"server: client %d is now alice\nalice: one\n" % n
+        for n in (1, 2)
+    ], got
+    two.send(b"two\n")
+    bob.expect(b"alice: two\n")
