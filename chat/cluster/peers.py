@@ -131,6 +131,16 @@ class ClusterPeers:
     def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
         return self._node.commands.claim(clientId, name)
 
+    def share(self, clientId: int, name: bytes) -> bool:
+        """
+        Sessions are not shared across a cluster: a second login of an
+        account claims its name, which is taken, and stays C{client N}.
+        """
+        return False
+
+    def sessions(self, clientId: int) -> list[int]:
+        return [clientId]
+
     def find(self, name: bytes) -> Deferred[int | None]:
         return self._node.commands.find(name)
 

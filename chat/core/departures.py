@@ -105,8 +105,10 @@ class Departures:
         """
         C{client} leaves the room, for C{reason} (as the metrics label it):
         what it sent is relayed, then, with C{announce}, the others are told
-        it left (saying C{why}, if it said).  Without C{announce} (the peers
-        have announced it already) nothing more of it is relayed.
+        it left (saying C{why}, if it said), unless another session of the
+        same person stays (L{IPeers.sessions}): it has not left.  Without
+        C{announce} (the peers have announced it already) nothing more of it
+        is relayed.
         """
         room = self._room
         room.metrics.disconnected(reason)
@@ -122,14 +124,18 @@ class Departures:
                 count=dropped,
             )
         room.left(client)
-        if announce:
-            if client.nick is None and not why:
-                notice = wire.left(client.clientId)
-            else:
-                notice = wire.leftAs(client.label, why)
-            if not room.closing:
-                room.post(notice, None)
-            room.peers.leave(client.clientId, notice)
+        if not announce:
+            return
+        if len(room.peers.sessions(client.clientId)) > 1:
+            room.peers.leave(client.clientId)
+            return
+        if client.nick is None and not why:
+            notice = wire.left(client.clientId)
+        else:
+            notice = wire.leftAs(client.label, why)
+        if not room.closing:
+            room.post(notice, None)
+        room.peers.leave(client.clientId, notice)
 
     def shutDown(self, grace: float = SHUTDOWN_GRACE) -> Deferred[None]:
         """

@@ -240,7 +240,8 @@ class IPeers(Interface):
         """
         Local client C{clientId} has gone: announce it to the peers, after
         everything it published, with C{notice} (by default
-        L{chat.core.wire.left}), and free its nick.
+        L{chat.core.wire.left}), and free its nick, unless another of its
+        sessions (L{share}) still has it.
         """
 
     # Chat for people (nicks, history, private messages): what the whole
@@ -260,13 +261,33 @@ class IPeers(Interface):
         client has it, ignoring case).
         """
 
+    def share(clientId: int, name: bytes) -> bool:
+        """
+        Make C{clientId}, a local client that has just been numbered,
+        another session of the client called C{name} (an account's, with
+        logins), if there is one here: whether it is one now.  The others
+        are told nothing: it is the same person to them.  A node of a
+        cluster shares no sessions (L{False}).
+        """
+
+    def sessions(clientId: int) -> list[int]:
+        """
+        The ids of the clients that are one person with C{clientId}, itself
+        included, in id order: C{[clientId]} unless L{share} made it one of
+        several.
+        """
+
     def find(name: bytes) -> Deferred[int | None]:
-        """The id of the client whose nick is C{name} ignoring case, if any."""
+        """
+        The id of the client whose nick is C{name} ignoring case, if any:
+        the first of its sessions (L{sessions}).
+        """
 
     def who() -> Deferred[bytes]:
         """
         The answer to C{/who} (L{chat.core.wire.who}): every client of the room
-        as others see it named, in id order.
+        as others see it named, in id order, a person's sessions once (at
+        the first of them).
         """
 
     def tell(clientId: int, data: bytes) -> None:

@@ -78,17 +78,21 @@ class Lobby:
         elif not any([stage.arrived(client) for stage in self._room.stages]):
             self.admit(client)
 
-    def admit(self, client: IClient) -> None:
-        """Have C{client} numbered; it enters the room once it is."""
+    def admit(self, client: IClient, account: bytes | None = None) -> None:
+        """
+        Have C{client} numbered; it enters the room once it is.  Logged in
+        as C{account}, it enters as another session of the account if the
+        account is here already (L{IPeers.share}): the others are not told.
+        """
         client.gate.hold(Hold.WAITING_FOR_ID)
         self._room.peers.join().addCallbacks(
             self._numbered,
             self._notNumbered,
-            callbackArgs=(client,),
+            callbackArgs=(client, account),
             errbackArgs=(client,),
         )
 
-    def _numbered(self, clientId: int, client: IClient) -> None:
+    def _numbered(self, clientId: int, client: IClient, account: bytes | None) -> None:
         room = self._room
         if client not in self.waiting or room.closing:
             # It went away, or the server began to shut down, meanwhile.
@@ -96,7 +100,15 @@ class Lobby:
             room.peers.leave(clientId)
             return
         self.waiting.remove(client)
-        room.enter(client, clientId)
+        shared = account is not None and room.peers.share(clientId, account)
+        room.enter(client, clientId, sessionOf=account if shared else None)
+        if shared:
+            room.log.info(
+                "client {clientId} is another session of {nick}",
+                category="STATE",
+                clientId=clientId,
+                nick=client.label.decode(),
+            )
         events.connected(room.log, clientId, describePeer(client.transport), client.via)
         client.gate.release(Hold.WAITING_FOR_ID)
 

@@ -18,7 +18,8 @@ from chat.core.names import nickKey
 class LocalPeers:
     """
     Ids from a counter, at once; nobody else to tell anything.  The nicks
-    and the history of the room are kept here, in memory.
+    (each with the ids of the sessions that share it, the first first) and
+    the history of the room are kept here, in memory.
 
     The answer to C{/who} is made once and shared by every client that
     asks, until someone comes, leaves or changes names.
@@ -34,7 +35,7 @@ class LocalPeers:
         self._ids = count(firstId)
         self._room: ILocalRoom | None = None
         self._history: IHistory | None = None
-        self._holders: dict[bytes, int] = {}
+        self._holders: dict[bytes, list[int]] = {}
         self._nicks: dict[int, bytes] = {}
         self._who: tuple[int, bytes] | None = None
 
@@ -59,24 +60,48 @@ class LocalPeers:
         self._who = None
         nick = self._nicks.pop(clientId, None)
         if nick is not None:
-            del self._holders[nickKey(nick)]
+            self._drop(nickKey(nick), clientId)
+
+    def _drop(self, key: bytes, clientId: int) -> None:
+        """C{clientId} no longer holds the nick of C{key}."""
+        holders = self._holders[key]
+        holders.remove(clientId)
+        if not holders:
+            del self._holders[key]
 
     def keepHistory(self, history: IHistory) -> None:
         self._history = history
 
     def claim(self, clientId: int, name: bytes) -> Deferred[bool]:
         key = nickKey(name)
-        if self._holders.setdefault(key, clientId) != clientId:
+        holders = self._holders.setdefault(key, [clientId])
+        if holders != [clientId]:
             return succeed(False)
         old = self._nicks.get(clientId)
         if old is not None and nickKey(old) != key:
-            del self._holders[nickKey(old)]
+            self._drop(nickKey(old), clientId)
         self._nicks[clientId] = name
         self._who = None
         return succeed(True)
 
+    def share(self, clientId: int, name: bytes) -> bool:
+        holders = self._holders.get(nickKey(name))
+        if holders is None:
+            return False
+        self._nicks[clientId] = self._nicks[holders[0]]
+        holders.append(clientId)
+        self._who = None
+        return True
+
+    def sessions(self, clientId: int) -> list[int]:
+        nick = self._nicks.get(clientId)
+        if nick is None:
+            return [clientId]
+        return list(self._holders[nickKey(nick)])
+
     def find(self, name: bytes) -> Deferred[int | None]:
-        return succeed(self._holders.get(nickKey(name)))
+        holders = self._holders.get(nickKey(name))
+        return succeed(holders[0] if holders else None)
 
     def who(self) -> Deferred[bytes]:
         assert self._room is not None
@@ -87,7 +112,8 @@ class LocalPeers:
         if made is None or made[0] != len(ids):
             nicks = self._nicks
             labels = [nicks.get(i) or wire.clientLabel(i) for i in sorted(ids)]
-            made = self._who = (len(ids), wire.who(labels))
+            # A person's sessions have one nick: it is listed once.
+            made = self._who = (len(ids), wire.who(list(dict.fromkeys(labels))))
         return succeed(made[1])
 
     def tell(self, clientId: int, data: bytes) -> None:

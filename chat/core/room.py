@@ -104,14 +104,23 @@ class ChatRoom:
     def join(self, client: IClient) -> None:
         self.lobby.join(client)
 
-    def enter(self, client: IClient, clientId: int, new: bool = True) -> None:
+    def enter(
+        self,
+        client: IClient,
+        clientId: int,
+        new: bool = True,
+        sessionOf: bytes | None = None,
+    ) -> None:
         """
         C{client}, numbered C{clientId}, is in the room from now on.  A
-        C{new} one, not one handed over, is announced to the others and
-        goes through the stages' entry.
+        C{new} one, not one handed over, goes through the stages' entry,
+        announced to the others unless it is another session of the client
+        called C{sessionOf}: it is called so, and they are told nothing.
         """
         self.metrics.connected()
         client.number(clientId)
+        if sessionOf is not None:
+            client.rename(sessionOf)
         self._sendqLimits.watch(client)
         if client.welcome is not None:
             client.welcome(list(self.clients))
@@ -120,7 +129,8 @@ class ChatRoom:
         if self._inputHeld:
             client.gate.hold(Hold.CLUSTER)
         if new:
-            self.post(wire.arrived(clientId), client)
+            if sessionOf is None:
+                self.post(wire.arrived(clientId), client)
             for stage in self.stages:
                 stage.entered(client)
 

@@ -46,6 +46,7 @@ def linePrefix(clientId: int) -> bytes:
 # Chat for people (--history, --commands, --auth): notices of the opt-in features.
 
 END_OF_HISTORY = b"server: end of history\n"
+LOGIN_PROMPT = b"server: log in with /login NAME PASSWORD\n"
 LOGIN_REQUIRED = b"server: log in first: /login NAME PASSWORD\n"
 LOGIN_FAILED = b"server: login failed\n"
 LOGIN_TIMED_OUT = b"server: login timed out\n"

@@ -155,7 +155,8 @@ class Gatekeeper:
     The login stage: lets a connection into the room once it has logged in.
 
     @ivar admit: set as the room is put together: called with the client
-        once it has logged in; it enters the room then.
+        once it has logged in, and its account's name; it enters the room
+        then (as another session of the account if the account is there).
     @ivar loggedIn: set as the room is put together: called with the
         client, in the room now, its name and the lines it sent after its
         C{/login}.
@@ -188,7 +189,7 @@ class Gatekeeper:
         self._inFlight: Counter[str] = Counter()
         self._reminded: set[IClient] = set()
         self._admitted: dict[IClient, tuple[bytes, list[bytes]]] = {}
-        self.admit: Callable[[IClient], None]
+        self.admit: Callable[[IClient, bytes], None]
         self.loggedIn: Callable[[IClient, bytes, list[bytes]], None]
 
     def reload(self) -> None:
@@ -208,10 +209,14 @@ class Gatekeeper:
             )
 
     def arrived(self, client: IClient) -> bool:
-        """C{client} has connected: it has C{timeout} seconds to log in."""
+        """
+        C{client} has connected: it is told to log in, and has C{timeout}
+        seconds to.
+        """
         self._timers[client] = self._clock.callLater(
             self._timeout, self._timedOut, client
         )
+        client.sendq.write(wire.LOGIN_PROMPT)
         return True
 
     def entered(self, client: IClient) -> None:
@@ -325,7 +330,7 @@ class Gatekeeper:
         )
         # Admitted first: what it sent meanwhile is read once it is in.
         self._admitted[client] = (name, rest)
-        self.admit(client)
+        self.admit(client, name)
         client.gate.release(Hold.LOGIN)
 
     def _refused(

@@ -257,11 +257,12 @@ class Commands:
             self._room.tell(client, wire.noSuchNick(name))
             return
         message = wire.private(client.label, text)
-        addressee = self._room.clients.get(clientId)
-        if addressee is not None:
-            self._room.tell(addressee, message)
-        else:
-            self._peers.tell(clientId, message)
+        for session in self._peers.sessions(clientId):
+            addressee = self._room.clients.get(session)
+            if addressee is not None:
+                self._room.tell(addressee, message)
+            else:
+                self._peers.tell(session, message)
 
     def who(self, client: IClient, argument: bytes) -> Deferred[None]:
         listing = self._peers.who()

@@ -39,19 +39,28 @@ HISTORY_START = wire.historyStart(0).partition(b"0")[0]
 class HistorySkipper:
     """
     Takes away the history block that a server with C{--history} sends a
-    newcomer before anything else, so that a tool sees
-    the live room alone, as from a server without it.
+    newcomer before anything else, and the login prompt that a server with
+    C{--auth} sends before it, so that a tool sees the live room alone, as
+    from a server without them.
     """
 
     def __init__(self) -> None:
         self._held = b""
+        self._prompted = False
         self.done = False
 
     def feed(self, data: bytes) -> bytes:
-        """What of C{data}, received next, is not history."""
+        """What of C{data}, received next, is neither history nor the prompt."""
         if self.done:
             return data
         data = self._held + data
+        if not self._prompted:
+            prompt = wire.LOGIN_PROMPT
+            if prompt.startswith(data) and data != prompt:
+                self._held = data
+                return b""
+            self._prompted = True
+            data = data.removeprefix(prompt)
         if not data.startswith(HISTORY_START[: len(data)]):
             self.done = True
             return data

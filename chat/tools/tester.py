@@ -57,7 +57,8 @@ class Options(ToolOptions):
             None,
             None,
             "NAME:PASSWORD, for a server with --auth: every connection logs in"
-            " with it (the first one gets the nick; the others stay client N).",
+            " with it (the others are sessions of the first one's account: their"
+            " lines come as NAME: and nobody is told they come or go).",
         ],
     ]
 
@@ -71,6 +72,7 @@ class Options(ToolOptions):
             if not (name and colon and password):
                 raise usage.UsageError("--login: expected NAME:PASSWORD")
             self["login"] = b"/login %s %s" % (name.encode(), password.encode())
+            self["account"] = name.encode()
 
 
 def lineOf(index: int) -> bytes:
@@ -78,13 +80,18 @@ def lineOf(index: int) -> bytes:
     return b"hello from tester connection %d" % (index,)
 
 
-def expectedTranscript(firstId: int, clients: int) -> list[bytes]:
+def expectedTranscript(
+    firstId: int, clients: int, account: bytes | None = None
+) -> list[bytes]:
     """
     What the first of C{clients} connections must receive when the others,
     given ids C{firstId}, C{firstId + 1}, ... in turn, arrive one by one,
     each send their line one by one, and leave one by one.  Its own line
-    must not come back to it.
+    must not come back to it.  When all are logged in as C{account}, they
+    are sessions of one person: only their lines come, as C{account}'s.
     """
+    if account is not None:
+        return [account + b": " + lineOf(index) + b"\n" for index in range(1, clients)]
     others = [(index, firstId + index - 1) for index in range(1, clients)]
     return (
         [wire.arrived(clientId) for _, clientId in others]
@@ -210,23 +217,30 @@ class Session:
         """Play the steps; return what the first connection received."""
         clients = self.options["clients"]
         observer = await self.connect(0)
+        # Logged in, all sessions of one account, nobody is told of arrivals
+        # and departures: only the lines come.
+        notices = 1
         if self.options["login"] is not None:
             # Logged in once the answer to /who comes, which is not part of
-            # the transcript: the others log in after it and keep their ids.
+            # the transcript (nor is the login prompt, skipped as history).
             observer.send(b"/who")
             await self.until(1, "the login")
             observer.forget()
+            notices = 0
         for index in range(1, clients):
             await self.connect(index)
-            await self.until(index, f"arrival notice {index}")
+            await self.until(index * notices, f"arrival notice {index}")
         for recorder in self.connections:
             recorder.send(lineOf(recorder.index))
             if recorder is not observer:
-                await self.until(clients - 1 + recorder.index, f"line {recorder.index}")
+                await self.until(
+                    (clients - 1) * notices + recorder.index, f"line {recorder.index}"
+                )
         for recorder in self.connections[1:]:
             recorder.close()
             await self.until(
-                2 * (clients - 1) + recorder.index, f"leave notice {recorder.index}"
+                (clients - 1) * (1 + notices) + recorder.index * notices,
+                f"leave notice {recorder.index}",
             )
         await deferLater(self.reactor, self.options["settle"])
         observer.close()
@@ -271,7 +285,9 @@ async def testServer(reactor: Any, options: Options, log: Logger) -> None:
         print(f"{PROGRAM}: cannot connect to {where}: {failed}", file=sys.stderr)
         raise SystemExit(1) from None
     firstId = firstArrivalId(received)
-    expected = expectedTranscript(0 if firstId is None else firstId, options["clients"])
+    expected = expectedTranscript(
+        0 if firstId is None else firstId, options["clients"], options.get("account")
+    )
     diff = transcriptDiff(expected, received)
     if not diff:
         _finish(
@@ -283,7 +299,7 @@ async def testServer(reactor: Any, options: Options, log: Logger) -> None:
     reasons = ["FAIL: the connection that stayed did not receive what it should"]
     if session.timedOut:
         reasons.append(f"(timed out waiting for {session.timedOut})")
-    if firstId is None:
+    if firstId is None and options["login"] is None:
         reasons.append("(no arrival notice: ids assumed to start at 0)")
     _finish(log, 1, " ".join(reasons) + "\n" + "\n".join(diff))
 

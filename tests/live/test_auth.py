@@ -19,14 +19,14 @@ import pytest
 from chat.core import wire
 from chat.people.auth import FAILURE_DELAY, FAILURES_PER_MINUTE
 from chat.people.commands import NAMED_BY_ACCOUNT
-from tests.support.accounts import chatPasswd, login
+from tests.support.accounts import chatPasswd, login, prompted
 from tests.support.live import DEADLINE, Client, Server, StartServer, run, waitFor
 from tests.support.livecluster import Cluster
 
 
 def secondsToFail(port: int, name: bytes) -> float:
     """How long a wrong login of C{name} takes to be refused."""
-    client = Client(port)
+    client = prompted(port)
     started = time.monotonic()
     client.send(b"/login " + name + b" wrong\n")
     client.expect(wire.LOGIN_FAILED)
@@ -149,14 +149,14 @@ def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> N
     hurried.mkdir()
     short = Server(hurried, "--auth", str(users), "--login-timeout", "0.5")
     try:
-        slow = Client(short.port)
+        slow = prompted(short.port)
         slow.send(b"/login alice ri")
         assert slow.readToEnd() == wire.LOGIN_TIMED_OUT
     finally:
         short.kill()
     server = startServer("--auth", str(users))
     alice = alone(server.port, b"alice", b"right", b"alice")
-    quitter = Client(server.port)
+    quitter = prompted(server.port)
     quitter.send(b"/login alice rig")
     quitter.close()
     alice.send(b"/who\n")
@@ -202,7 +202,7 @@ def test_parallelGuessesCountedBeforeTheyAreChecked(
     users = tmp_path / "users"
     chatPasswd(users, "alice", "right", cost=10)
     server = startServer("--auth", str(users))
-    guesses = [Client(server.port) for _ in range(20)]
+    guesses = [prompted(server.port) for _ in range(20)]
     for number, guess in enumerate(guesses[:-1]):
         guess.send(b"/login alice guess%d\n" % number)
     guesses[-1].send(b"/login alice right\n")
@@ -254,7 +254,7 @@ def test_relayGoesOnWhileAnUnknownNameIsChecked(
     alice = alone(server.port, b"alice", b"right", b"alice")
     bob = login(server.port, b"bob", b"builder")
     alice.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
-    mallory = Client(server.port)
+    mallory = prompted(server.port)
     mallory.send(b"hello\n/login mallory guess\n")
     mallory.expect(wire.LOGIN_REQUIRED)
     alice.send(b"meanwhile\n")

@@ -138,10 +138,10 @@ def test_passwordLoginUnderTheUnitsMemoryRule(tmp_path: Path) -> None:
     with _activated(tmp_path, *plain) as (port, log):
         refused = Client(port)
         refused.send(b"/login alice wrong\n")
-        assert refused.readToEnd() == wire.LOGIN_FAILED
+        assert refused.readToEnd() == wire.LOGIN_PROMPT + wire.LOGIN_FAILED
         alice = Client(port)
         alice.send(b"/login alice sesame\n/who\n")
-        alice.expect(b"server: 1 client: alice\n")
+        alice.expect(wire.LOGIN_PROMPT + b"server: 1 client: alice\n")
     text = log.read_text()
     assert "[AUTH] login failed for alice from 127.0.0.1" in text
     assert "Traceback" not in text

@@ -180,7 +180,9 @@ def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -
     expect(tab.page.locator("#login")).to_be_visible()
     expect(tab.page.locator("#password")).to_have_value("")
     expect(tab.page.locator("#name")).to_have_value("alice")
-    tab.waitForFrames("server: login failed")
+    tab.waitForFrames(
+        "server: log in with /login NAME PASSWORD", "server: login failed"
+    )
 
     tab.logIn("alice", "open sesame")
     bob.expect(b"server: client 1 just arrived\nserver: client 1 is now alice\n")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chat.core import wire
 from tests.support.live import DEADLINE, Client
 
 PASSWD = str(Path(sys.executable).with_name("chat-passwd"))
@@ -28,8 +29,15 @@ def chatPasswd(
     )
 
 
+def prompted(port: int) -> Client:
+    """A new connection to the server at C{port}, told at once how to log in."""
+    client = Client(port)
+    client.expect(wire.LOGIN_PROMPT)
+    return client
+
+
 def login(port: int, name: bytes, password: bytes) -> Client:
     """A client of the server at C{port}, logged in as C{name}."""
-    client = Client(port)
+    client = prompted(port)
     client.send(b"/login " + name + b" " + password + b"\n")
     return client

@@ -53,3 +53,18 @@ def authRoom(
         return Gatekeeper(passwordPortal(checker), checker, clock, log, timeout=30.0)
 
     return FakeRoom(gatekeeper=gatekeeper, history=history), checker
+
+
+class HeldChecks:
+    """
+    A verifier whose checks wait for the test to end them: the hash each
+    was asked to check against, and the check.
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[bytes, Deferred[bool]]] = []
+
+    def __call__(self, password: bytes, hashed: bytes) -> Deferred[bool]:
+        check: Deferred[bool] = Deferred()
+        self.checks.append((hashed, check))
+        return check

@@ -17,6 +17,7 @@ from twisted.logger import ILogObserver, LogEvent, Logger
 from twisted.python.failure import Failure
 
 from chat.app.tap import chatStages
+from chat.core import wire
 from chat.core.interfaces import IClient, IMetrics, IPeers
 from chat.core.limits import Limits
 from chat.core.metrics import NO_METRICS
@@ -107,6 +108,7 @@ class FakeRoom:
             gatekeeper=gatekeeper(self.clock, log) if gatekeeper else None,
         )
         self._ports = iter(range(40000, 50000))
+        self._prompted = gatekeeper is not None
 
     def transport(self, host: str = "127.0.0.1") -> RecordingTransport:
         """A transport from C{host} and a port of its own."""
@@ -115,13 +117,20 @@ class FakeRoom:
     def connect(
         self, host: str = "127.0.0.1", stalled: bool = False
     ) -> tuple[ChatProtocol, RecordingTransport]:
-        """A client, in the room; with C{stalled}, one that never reads."""
+        """
+        A client, in the room; with C{stalled}, one that never reads.  With
+        logins, it has been told to log in, and that is forgotten (it stays
+        in C{transport.writes}).
+        """
         transport = self.transport(host)
         transport.stalled = stalled
         client = self.room.door.buildProtocol(transport.getPeer())
         assert isinstance(client, ChatProtocol)
         transport.protocol = client
         client.makeConnection(transport)
+        if self._prompted and not stalled:
+            assert transport.value() == wire.LOGIN_PROMPT
+            transport.clear()
         return client, transport
 
     @staticmethod

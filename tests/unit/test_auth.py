@@ -28,7 +28,7 @@ from chat.people.auth import (
     passwordPortal,
 )
 from chat.people.commands import LOGGED_IN, LOGINS_OFF, NAMED_BY_ACCOUNT
-from tests.support.authfakes import HASHES, authRoom, writeUsers
+from tests.support.authfakes import HASHES, HeldChecks, authRoom, writeUsers
 from tests.support.fakes import FakeRoom
 
 
@@ -127,26 +127,6 @@ def test_halfTypedLoginAtDisconnect(tmp_path: Path) -> None:
     assert fake.received(ta) == b""
 
 
-def test_sameUserTwice(tmp_path: Path) -> None:
-    """
-    The second login of a name in use keeps its client N label, and cannot
-    take a name later, not even its own once the first session has gone.
-    """
-    fake, _ = authRoom(tmp_path)
-    a, ta = fake.connect()
-    a.dataReceived(b"/login alice wonderland\n")
-    b, tb = fake.connect()
-    b.dataReceived(b"/login alice wonderland\n")
-    assert fake.received(tb) == wire.nickTaken(b"alice")
-    b.dataReceived(b"/login alice wonderland\n")
-    assert fake.received(tb) == LOGGED_IN
-    fake.received(ta)
-    fake.disconnect(a)
-    assert fake.received(tb) == b"server: alice just left\n"
-    b.dataReceived(b"/nick alice\n/nick bob\n/who\n")
-    assert fake.received(tb) == NAMED_BY_ACCOUNT * 2 + b"server: 1 client: client 1\n"
-
-
 def test_nickRefusedWithLogins(tmp_path: Path) -> None:
     """
     A logged-in client cannot take another account's name (nor any other):
@@ -192,21 +172,6 @@ def test_lookAlikeNamesLogInAsTheAccount(tmp_path: Path) -> None:
     b, tb = fake.connect()
     b.dataReceived(b"/login bob builder\n/who\n")
     assert fake.received(tb) == b"server: 2 clients: alice, bob\n"
-
-
-class HeldChecks:
-    """
-    A verifier whose checks wait for the test to end them: the hash each
-    was asked to check against, and the check.
-    """
-
-    def __init__(self) -> None:
-        self.checks: list[tuple[bytes, Deferred[bool]]] = []
-
-    def __call__(self, password: bytes, hashed: bytes) -> Deferred[bool]:
-        check: Deferred[bool] = Deferred()
-        self.checks.append((hashed, check))
-        return check
 
 
 def test_parallelGuessesAreCountedBeforeTheirChecks(tmp_path: Path) -> None:
