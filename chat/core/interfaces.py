@@ -88,9 +88,9 @@ class IClient(Interface):
         "The source it is counted under for the limit per address, or L{None}."
     )
     via = Attribute("The door it came through, for the log, when not plain TCP.")
-    welcome = Attribute(
-        "Called, when not L{None}, as it enters the room, with the ids of the"
-        " clients already there (a door whose clients are told them)."
+    welcomed = Attribute(
+        "Whether it is told, as it enters the room, its id and who is there,"
+        " as C{/who} says it (a door whose clients are told them)."
     )
     sendq = Attribute("Its L{ISendQueue}: every byte it is sent goes through it.")
     gate = Attribute("Its L{IReadGate}: whether its input is read.")

@@ -122,10 +122,10 @@ class ChatRoom:
         if sessionOf is not None:
             client.rename(sessionOf)
         self._sendqLimits.watch(client)
-        if client.welcome is not None:
-            client.welcome(list(self.clients))
         self._round.joined(client)
         self.clients[clientId] = client
+        if client.welcomed:
+            self._welcome(client)
         if self._inputHeld:
             client.gate.hold(Hold.CLUSTER)
         if new:
@@ -133,6 +133,20 @@ class ChatRoom:
                 self.post(wire.arrived(clientId), client)
             for stage in self.stages:
                 stage.entered(client)
+
+    def _welcome(self, client: IClient) -> None:
+        """
+        Tell C{client} its id and who is in the room, named as C{/who} names
+        them: people, not sessions.
+        """
+        self.tell(client, wire.youAre(client.clientId))
+        present = self.peers.who()
+        present.addCallback(lambda listing: self.tell(client, listing))
+        present.addErrback(
+            lambda failure: self.log.failure(
+                "who is here, for client {clientId}", failure, clientId=client.clientId
+            )
+        )
 
     # Relaying
 

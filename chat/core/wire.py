@@ -124,6 +124,11 @@ def private(sender: bytes, text: bytes) -> bytes:
     return sender + b" (private): " + text + DELIMITER
 
 
+def youAre(clientId: int) -> bytes:
+    """What a client told who it is, as it enters, is told first."""
+    return b"server: you are client %d\n" % (clientId,)
+
+
 def who(labels: list[bytes]) -> bytes:
     """The answer to C{/who}: every client's label, in id order."""
     count = len(labels)

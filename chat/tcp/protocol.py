@@ -63,9 +63,9 @@ class ChatProtocol(Protocol, TimeoutMixin):
     """How the client reached the server, when not over a plain stream
     (C{"web"}): the log says so."""
 
-    welcome: Callable[[list[int]], None] | None = None
-    """Called, when set, as the client enters the room, with the ids of the
-    clients already there: for clients (browsers) that are told them."""
+    welcomed = False
+    """Whether the client is told, as it enters the room, its id and who is
+    there: browsers are."""
 
     queueFor: Callable[[ITransport], SendQueue] | None = None
     """Makes the client's send queue, when set, instead of L{sendQueueFor}:

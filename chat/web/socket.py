@@ -29,7 +29,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat.core import wire
 from chat.core.addresses import describePeer
 from chat.core.lobby import CLOSE_GRACE
 from chat.core.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
@@ -43,16 +42,6 @@ UNSUPPORTED_DATA = 1003
 
 NORMAL_CLOSURE = 1000
 """The close code when the room closes a browser's connection."""
-
-
-def welcome(clientId: int, present: list[int]) -> bytes:
-    """
-    What a browser is told as it enters the room as C{clientId}, with
-    C{present} there already: its id, then everyone in the room, as C{/who}
-    says it.
-    """
-    labels = [wire.clientLabel(each) for each in [*present, clientId]]
-    return b"server: you are client %d\n" % clientId + wire.who(labels)
 
 
 class FrameCache:
@@ -366,7 +355,7 @@ class RoomSocket(WebSocketServerProtocol):
         self.http_headers, self.http_request_data, self.http_response_data = {}, b"", ""
         client = self.door.enter()
         client.via = "web"
-        client.welcome = self._welcome
+        client.welcomed = True
         adapter = self._clientTransport = SocketTransport(self, self.transport)
         sender = self._sender
         if sender is None:
@@ -377,11 +366,6 @@ class RoomSocket(WebSocketServerProtocol):
         self._frames = FrameBounds()
         if isinstance(client, ChatProtocol):
             self._messages = MessageLines(client.maxLine)
-
-    def _welcome(self, present: list[int]) -> None:
-        client = self._client
-        assert isinstance(client, ChatProtocol)
-        client.sendq.write(welcome(client.clientId, present))
 
     # Input: the messages that have ended, handed on once a network read
 

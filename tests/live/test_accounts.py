@@ -66,7 +66,8 @@ def test_webSocketSessionOfAnAccount(startServer: StartServer, tmp_path: Path) -
     """
     A plain WebSocket is told how to log in at once, as a TCP connection
     is; logged in as alice, who is on TCP already, it is her second
-    session: bob is told nothing, and its lines are hers for both.
+    session: its welcome names the two people, not three sessions, bob is
+    told nothing, and its lines are hers for both.
     """
     server = startServer(*WEB, "--auth", str(users(tmp_path)))
     alice = login(server.port, b"alice", b"wonderland")
@@ -75,9 +76,7 @@ def test_webSocketSessionOfAnAccount(startServer: StartServer, tmp_path: Path) -
     web = WebClient(webPort(server))
     web.expect(wire.LOGIN_PROMPT)
     web.send("/login alice wonderland")
-    web.expect(
-        b"server: you are client 2\nserver: 3 clients: client 0, client 1, client 2\n"
-    )
+    web.expect(b"server: you are client 2\nserver: 2 clients: alice, bob\n")
     web.send("/who")
     web.expect(b"server: 2 clients: alice, bob\n")
     web.send("from the browser")

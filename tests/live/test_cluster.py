@@ -17,6 +17,7 @@ import pytest
 from chat.core import wire
 from tests.support.live import Client, Server, waitFor
 from tests.support.livecluster import Cluster, RedisServer
+from tests.support.webclient import WEB, WebClient, webPort
 
 
 def readLines(client: Client, count: int) -> list[bytes]:
@@ -74,6 +75,25 @@ def test_everyBehaviourAcrossTwoNodes(cluster: Cluster) -> None:
     b3.expect(b"client 2: sentinel\n")
     b3.send(b"sentinel\n")
     a2.expect(b"client 3: sentinel\n")
+
+
+@pytest.mark.cluster
+@pytest.mark.live
+def test_browserWelcomeNamesEveryNode(cluster: Cluster) -> None:
+    """
+    A browser entering through one node is told who is in the whole room,
+    the clients of the other node too, by name, as C{/who} answers.
+    """
+    a, b = cluster.start(2, "--commands", *WEB)
+    a0 = cluster.connect(a)
+    a0.send(b"/nick alice\n/who\n")
+    a0.expect(b"server: 1 client: alice\n")
+    web = WebClient(webPort(b))
+    web.expect(b"server: you are client 1\nserver: 2 clients: alice, client 1\n")
+    a0.expect(wire.arrived(1))
+    web.send("/who")
+    web.expect(b"server: 2 clients: alice, client 1\n")
+    web.close()
 
 
 @pytest.mark.cluster

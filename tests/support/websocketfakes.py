@@ -23,8 +23,15 @@ from tests.support.webclient import (
 class SocketOnFakeRoom(SynchronousTestCase):
     """A WebSocket on a room of fake TCP clients, as Twisted Web hands it over."""
 
+    commands = False
+    """Whether the room takes commands."""
+
     def setUp(self) -> None:
-        self.fake = FakeRoom(maxLine=16, limits=Limits(sendqHard=1000, sendqSoft=1000))
+        self.fake = FakeRoom(
+            maxLine=16,
+            limits=Limits(sendqHard=1000, sendqSoft=1000),
+            commands=self.commands,
+        )
         self.door = WebFactory(
             webSite([], Logger(), self.fake.clock), self.fake.clock, self.fake.room
         )

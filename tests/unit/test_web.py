@@ -330,6 +330,33 @@ class WebOptionsTests(SynchronousTestCase):
         self.assertIn("--web-origin:", str(caught.exception))
 
 
+class NamedWelcomeTests(SocketOnFakeRoom):
+    commands = True
+
+    def test_welcomeNamesThePeople(self) -> None:
+        """
+        In a room with names, a browser's welcome lists everyone by name,
+        as C{/who} does, itself last: not the ids of the connections.
+        """
+        alice, aliceTransport = self.fake.connect()
+        self.fake.connect()
+        alice.dataReceived(b"/nick alice\n")
+        self.fake.received(aliceTransport)
+        socket, network = self.openSocket("http://127.0.0.1:8081")
+        self.assertEqual(
+            self.frames(network),
+            [
+                (TEXT, b"server: you are client 2"),
+                (TEXT, b"server: 3 clients: alice, client 1, client 2"),
+            ],
+        )
+        socket.dataReceived(frame(TEXT, b"/who"))
+        self.assertEqual(
+            self.frames(network),
+            [(TEXT, b"server: 3 clients: alice, client 1, client 2")],
+        )
+
+
 class RoomSocketTests(SocketOnFakeRoom):
     def test_joinsTheRoomAsAClient(self) -> None:
         """
