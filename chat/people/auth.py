@@ -338,10 +338,9 @@ class Gatekeeper:
     ) -> None:
         if not reason.check(UnauthorizedLogin):
             self._log.failure("checking a password failed", reason, category="AUTH")
-        if len(self._failures) >= KEPT_ADDRESSES:
-            self._forgetOldFailures()
-        failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
-        failures.append(self._clock.seconds())
+        if not reason.check(TooManyFailures):
+            # A refusal without a check tried no password: no failure.
+            self._failed(host)
         self._log.warn(
             "login failed for {name} from {peer}{unchecked}",
             category="AUTH",
@@ -352,6 +351,13 @@ class Gatekeeper:
             else "",
         )
         self._clock.callLater(self._delay, self._turnAway, client, wire.LOGIN_FAILED)
+
+    def _failed(self, host: str) -> None:
+        """A password from C{host} was checked and did not match."""
+        if len(self._failures) >= KEPT_ADDRESSES:
+            self._forgetOldFailures()
+        failures = self._failures.setdefault(host, deque(maxlen=self._perMinute))
+        failures.append(self._clock.seconds())
 
     def _timedOut(self, client: IClient) -> None:
         self._log.info(

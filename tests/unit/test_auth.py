@@ -222,6 +222,27 @@ def test_rightPasswordsInFlightLeaveRoom(tmp_path: Path) -> None:
     assert len(held.checks) == FAILURES_PER_MINUTE + 1
 
 
+def test_refusalsWithoutACheckAreNoFailures(tmp_path: Path) -> None:
+    """
+    Ten right logins at once: five are checked, five refused unchecked;
+    the unchecked ones tried no password, so once the five succeed, the
+    address may log in again at once.
+    """
+    held = HeldChecks()
+    fake, _ = authRoom(tmp_path, verify=held)
+    logins = [fake.connect() for _ in range(2 * FAILURES_PER_MINUTE)]
+    for client, _ in logins:
+        client.dataReceived(b"/login alice wonderland\n")
+    fake.clock.advance(FAILURE_DELAY)
+    for _, transport in logins[FAILURES_PER_MINUTE:]:
+        assert fake.received(transport) == wire.LOGIN_FAILED
+    for _, check in held.checks:
+        check.callback(True)
+    client, _ = fake.connect()
+    client.dataReceived(b"/login bob builder\n")
+    assert len(held.checks) == FAILURES_PER_MINUTE + 1
+
+
 def test_unknownNameCheckedAgainstADecoyOfTheFilesCost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
