@@ -152,7 +152,7 @@ class OptionsTests(SynchronousTestCase):
             self.assertBad(option, option, value)
 
     def test_levels(self) -> None:
-        """C{--log-level} takes the name of a level in any case."""
+        """C{--log-level} takes the name of a level, in capitals or not."""
         self.assertEqual(parse("--log-level", "WARN")["log-level"], LogLevel.warn)
         self.assertEqual(parse("--log-level", "debug")["log-level"], LogLevel.debug)
 
