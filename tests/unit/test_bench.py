@@ -21,14 +21,26 @@ from chat.tools.bench.stats import ReceiverStats, Window, latencySummary, percen
 
 class PayloadTests(SynchronousTestCase):
     def test_paddedToTheSize(self) -> None:
+        """
+        A payload line is its sender, sequence number and send time, padded
+        with C{x} to its size, then a newline.
+        """
         line = payload(3, 17, 123456789, 40)
         self.assertEqual(line, b"3 17 123456789 " + b"x" * 25 + b"\n")
 
     def test_parsedBackFromTheRelayedLine(self) -> None:
+        """
+        The sender, sequence number and send time are read back from the
+        line as relayed, after its prefix.
+        """
         line = b"client 12: " + payload(3, 17, 123456789, 64)[:-1]
         self.assertEqual(parseRelayed(line), Sample(3, 17, 123456789))
 
     def test_noticesAndGarbageAreNotSamples(self) -> None:
+        """
+        Notices, ordinary chat lines, a prefix alone, fields that are not
+        numbers and an empty line are no samples.
+        """
         for line in [
             b"server: client 3 just arrived",
             b"client 3: hello there",
@@ -41,6 +53,10 @@ class PayloadTests(SynchronousTestCase):
 
 class StatisticsTests(SynchronousTestCase):
     def test_nearestRankPercentiles(self) -> None:
+        """
+        Percentiles are by nearest rank: the value at the rank rounded up,
+        the only value of a list of one.
+        """
         ordered = list(range(1, 101))
         self.assertEqual(percentile(ordered, 0.5), 50)
         self.assertEqual(percentile(ordered, 0.9), 90)
@@ -48,6 +64,11 @@ class StatisticsTests(SynchronousTestCase):
         self.assertEqual(percentile([7], 0.5), 7)
 
     def test_summaryInMicroseconds(self) -> None:
+        """
+        The summary counts the samples, and gives percentiles and the
+        maximum in microseconds from nanoseconds; without samples, no
+        percentiles.
+        """
         summary = latencySummary([1000, 2000, 3000, 4000])
         self.assertEqual(summary["samples"], 4)
         self.assertEqual(summary["p50"], 2.0)
@@ -55,6 +76,10 @@ class StatisticsTests(SynchronousTestCase):
         self.assertIsNone(latencySummary([])["p99"])
 
     def test_noticeLinesAndArrivals(self) -> None:
+        """
+        L{noticeLines} counts the bytes of the complete server notices and
+        how many are arrivals; a notice without its newline is not counted.
+        """
         block = (
             b"client 1: 0 0 0 xx\nserver: client 7 just arrived\n"
             b"server: client 7 just left\nserver: shutting down\n"
@@ -63,12 +88,18 @@ class StatisticsTests(SynchronousTestCase):
         self.assertEqual(noticeLines(b"server: client 7 just arrived"), (0, 0))
 
     def test_relayedLinesNeverLookLikeNotices(self) -> None:
+        """
+        A relayed payload line, however large its numbers, is ruled out as
+        holding a notice; a notice, or any piece of one with its C{v}, is
+        not.
+        """
         line = b"client 1234: " + payload(9, 12345678, 2**62, 64)
         self.assertFalse(mayHoldNotice(line))
         self.assertTrue(mayHoldNotice(b"server: client 3 just left\n"))
         self.assertTrue(mayHoldNotice(b"ver: "))
 
     def test_lineLength(self) -> None:
+        """A line as received is its sender's prefix, the payload and the newline."""
         self.assertEqual(lineLength(7, 64), len(b"client 7: ") + 65)
         self.assertEqual(lineLength(1234, 64), len(b"client 1234: ") + 65)
 
@@ -97,6 +128,7 @@ class ReceiverTests(SynchronousTestCase):
         self.receiver.makeConnection(self.transport)
 
     def test_connectedWithoutNagle(self) -> None:
+        """A receiver turns Nagle's algorithm off and counts itself connected."""
         self.assertTrue(self.transport.noDelay)
         self.assertEqual(self.worker.connected, 1)
 
@@ -104,6 +136,11 @@ class ReceiverTests(SynchronousTestCase):
         return b"client %d: " % (sender + 40) + payload(sender, seq, 1, 40)
 
     def test_countsRelayedLinesNotNoticesHoweverCut(self) -> None:
+        """
+        However the stream is cut, a receiver counts the bytes of the
+        relayed lines and not of the notices, counts the arrival, and finds
+        nothing wrong.
+        """
         stream = (
             b"server: client 44 just arrived\n"
             + b"".join(self.line(sender, seq) for seq in range(3) for sender in (1, 2))
@@ -123,6 +160,11 @@ class ReceiverTests(SynchronousTestCase):
             self.assertEqual(problems, 0, size)
 
     def test_sampledOrderViolationAndSelfEcho(self) -> None:
+        """
+        The last line of each chunk is sampled: a sequence number not above
+        the last of its sender is an order violation, and a line of the
+        receiver's own sender an echo.
+        """
         self.receiver.dataReceived(self.line(1, 5))
         self.receiver.dataReceived(self.line(1, 4))
         self.receiver.dataReceived(self.line(5, 0))
@@ -131,5 +173,9 @@ class ReceiverTests(SynchronousTestCase):
         self.assertEqual(len(stats.latenciesNs), 3)  # the last line of each chunk
 
     def test_closedByTheServer(self) -> None:
+        """
+        A connection lost without the receiver closing it counts as closed
+        by the server.
+        """
         self.receiver.connectionLost()
         self.assertEqual(self.worker.stats.closedByServer, 1)

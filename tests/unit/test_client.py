@@ -28,6 +28,10 @@ from chat.tools.client import (
 
 class PartialLinesTests(SynchronousTestCase):
     def test_onlyCompleteLinesPassed(self) -> None:
+        """
+        L{PartialLines} passes on complete lines only, holding a partial one
+        until its newline comes, and gives up the rest once.
+        """
         lines = PartialLines()
         self.assertEqual(lines.complete(b"one\ntw"), b"one\n")
         self.assertEqual(lines.complete(b"o"), b"")
@@ -61,6 +65,10 @@ class ConnectionTests(SynchronousTestCase):
         return [e["line"] for e in self.events if e.get("category") == category]
 
     def test_partialLineHeldUntilItsNewline(self) -> None:
+        """
+        A line from the server is printed once its newline comes, its bytes
+        unchanged, and logged with them escaped.
+        """
         self.server.dataReceived(b"client 0: hel")
         self.assertEqual(self.stdout.value(), b"")
         self.server.dataReceived(b"lo\nclient 0: \xff\x00\n")
@@ -68,6 +76,10 @@ class ConnectionTests(SynchronousTestCase):
         self.assertEqual(self.logged("RX"), ["client 0: hello", "client 0: \\xff\\x00"])
 
     def test_partialLinePrintedWhenTheConnectionEnds(self) -> None:
+        """
+        When the connection is lost, a last line without its newline is
+        printed all the same, and C{ended} fires, without a failure.
+        """
         self.server.dataReceived(b"server: client 3 just arrived\nno newline")
         self.server.connectionLost(Failure(ConnectionError()))
         self.assertEqual(
@@ -77,6 +89,10 @@ class ConnectionTests(SynchronousTestCase):
         self.assertFalse(self.server.closing)
 
     def test_linesBeforeThereIsAnOutputAreHeld(self) -> None:
+        """
+        What the display is given before it has an output is written to it,
+        in order, once it has one.
+        """
         display = Display(Logger(observer=LogPublisher()), timestamps=False)
         display.show(b"early\n")
         late = StringTransport()
@@ -85,6 +101,10 @@ class ConnectionTests(SynchronousTestCase):
         self.assertEqual(late.value(), b"early\nlate\n")
 
     def test_readyAtOnceOverTCPAfterTheHandshakeOverTLS(self) -> None:
+        """
+        C{ready} fires on connecting over TCP, but over TLS only once the
+        handshake is complete.
+        """
         self.successResultOf(self.server.ready)
         secure = ServerConnection(self.display, self.clock, secure=True)
         secure.makeConnection(StringTransport())
@@ -93,12 +113,20 @@ class ConnectionTests(SynchronousTestCase):
         self.successResultOf(secure.ready)
 
     def test_failedHandshakeFailsReady(self) -> None:
+        """
+        A TLS connection lost before its handshake completes fails C{ready}
+        with the reason.
+        """
         secure = ServerConnection(self.display, self.clock, secure=True)
         secure.makeConnection(StringTransport())
         secure.connectionLost(Failure(ConnectionError("certificate verify failed")))
         self.failureResultOf(secure.ready, ConnectionError)
 
     def test_timestamps(self) -> None:
+        """
+        With timestamps, each line printed starts with the time, in hours,
+        minutes and seconds.
+        """
         self.display.timestamps = True
         self.server.dataReceived(b"a\nb\n")
         stamped = self.stdout.value().split(b"\n")
@@ -106,16 +134,30 @@ class ConnectionTests(SynchronousTestCase):
         self.assertRegex(stamped[1], rb"^\d\d:\d\d:\d\d b$")
 
     def test_typedBytesSentUnchangedAndLogged(self) -> None:
+        """
+        What is read from standard input is sent to the server unchanged,
+        line ends and a partial line included, and each line is logged as
+        sent.
+        """
         self.keyboard.dataReceived(b"hi\r\nthere\npart")
         self.assertEqual(self.network.value(), b"hi\r\nthere\npart")
         self.assertEqual(self.logged("TX"), ["hi", "there", "part"])
 
     def test_loginSentButNotLogged(self) -> None:
+        """
+        A C{/login} line is sent as typed, but logged without its name and
+        password.
+        """
         self.keyboard.dataReceived(b"/login alice s3cret\n")
         self.assertEqual(self.network.value(), b"/login alice s3cret\n")
         self.assertEqual(self.logged("TX"), ["/login"])
 
     def test_endOfInputShutsDownTheSendingHalf(self) -> None:
+        """
+        At end of input the sending half of the connection is shut down, not
+        the whole: what the server still sends is printed, and its closing
+        leaves no timer behind.
+        """
         self.keyboard.readConnectionLost()
         self.assertTrue(self.server.closing)
         self.assertTrue(self.network.writeClosed)
@@ -126,12 +168,17 @@ class ConnectionTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_endOfInputAfterTheConnectionIsGone(self) -> None:
+        """End of input once the connection is lost does nothing to it."""
         self.server.connectionLost(Failure(ConnectionDone()))
         self.keyboard.readConnectionLost()
         self.assertFalse(self.network.writeClosed)
         self.assertFalse(self.server.closing)
 
     def test_serverThatDoesNotCloseIsLeft(self) -> None:
+        """
+        A server that has not closed within the grace period after end of
+        input is disconnected from.
+        """
         self.keyboard.readConnectionLost()
         self.clock.advance(HALF_CLOSE_GRACE)
         self.assertTrue(self.network.disconnecting)
@@ -291,6 +338,11 @@ class TerminalInputTests(SynchronousTestCase):
 
 class TerminalDisplayTests(SynchronousTestCase):
     def test_controlCharactersEscapedButTab(self) -> None:
+        """
+        With escaping, control characters (C1 ones in UTF-8 too) and bytes
+        that are not UTF-8 are shown as escapes, so no line can drive the
+        terminal; tabs and printable text are shown as they are.
+        """
         display = Display(Logger(observer=LogPublisher()), False, escape=True)
         output = StringTransport()
         display.attach(output)

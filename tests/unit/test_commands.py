@@ -33,6 +33,10 @@ def room(
     [b"a", b"Alice_the-2nd", b"x" * 32, b"clientX", b"client", b"Server2"],
 )
 def test_goodNicks(name: bytes) -> None:
+    """
+    Up to 32 ASCII letters, digits, underscores and hyphens are a nick,
+    C{client} alone and names that merely start like an id or C{server} too.
+    """
     assert validNick(name)
 
 
@@ -54,6 +58,12 @@ def test_goodNicks(name: bytes) -> None:
     ],
 )
 def test_badNicks(name: bytes) -> None:
+    """
+    An empty, too long, spaced, punctuated or non-ASCII nick, one with
+    control bytes, or one that could pass for an id or C{server} whatever
+    its capitals, is refused to its sender alone; the next line is relayed
+    as usual.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick " + name + b"\nnext\n")
     assert fake.received(ta) == wire.INVALID_NICK
@@ -75,6 +85,10 @@ def test_nick() -> None:
 
 
 def test_nickTakenIgnoringCase() -> None:
+    """
+    A nick already taken, whatever its capitals, is refused to the one
+    asking, who stays known by its id.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick alice\n")
     b.dataReceived(b"/nick ALICE\nstill me\n")
@@ -85,6 +99,10 @@ def test_nickTakenIgnoringCase() -> None:
 
 
 def test_nickChangesCaseOfItsOwn() -> None:
+    """
+    A client may change the case of its own nick, and the others are told;
+    it is not refused as taken.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick alice\n/nick Alice\n")
     assert fake.received(tb) == (
@@ -94,6 +112,10 @@ def test_nickChangesCaseOfItsOwn() -> None:
 
 
 def test_nickFreedOnLeaving() -> None:
+    """
+    A nick is free once its holder has left: another client takes it and is
+    known by it.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick alice\n")
     fake.disconnect(a)
@@ -108,6 +130,7 @@ def test_nickFreedOnLeaving() -> None:
 
 
 def test_nickFreedOnRenaming() -> None:
+    """A client's old nick is free for another once it has taken a new one."""
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick alice\n/nick alicia\n")
     b.dataReceived(b"/nick alice\n")
@@ -115,6 +138,10 @@ def test_nickFreedOnRenaming() -> None:
 
 
 def test_me() -> None:
+    """
+    C{/me} is shown to the others as an action of the sender's name, its
+    text with its spaces as sent; the sender gets nothing back.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/me waves\n/nick alice\n/me  smiles \n")
     assert fake.received(tb) == (
@@ -136,6 +163,10 @@ def test_msg() -> None:
 
 
 def test_msgErrors() -> None:
+    """
+    C{/msg} to a name nobody has (C{client1} is none) is answered with no
+    such nick, and without text with its usage; the others get nothing.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/msg nobody hi\n/msg client1 hi\n/msg\n/msg bob\n")
     assert fake.received(ta) == (
@@ -147,6 +178,10 @@ def test_msgErrors() -> None:
 
 
 def test_who() -> None:
+    """
+    C{/who} answers its sender alone with the count and the names, nicks
+    where taken and ids otherwise.
+    """
     fake, (a, ta), (b, tb) = room()
     b.dataReceived(b"/nick bob\n")
     fake.received(ta)
@@ -169,12 +204,17 @@ def test_quit() -> None:
 
 
 def test_quitWithoutText() -> None:
+    """C{/quit} without text leaves with a plain leave notice, under the nick."""
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/nick al\n/quit\n")
     assert fake.received(tb) == b"server: client 0 is now al\nserver: al just left\n"
 
 
 def test_help() -> None:
+    """
+    C{/help} answers its sender alone with the help text, each line a server
+    notice.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/help\n")
     received = fake.received(ta)
@@ -184,6 +224,10 @@ def test_help() -> None:
 
 
 def test_unknownCommand() -> None:
+    """
+    An unknown command, a lone C{/} too, is answered to its sender alone;
+    a known one is run whatever its capitals.
+    """
     fake, (a, ta), (b, tb) = room()
     a.dataReceived(b"/dance now\n/\n/NICK alice\n")
     assert fake.received(ta) == (

@@ -24,6 +24,10 @@ from tests.support.fakes import FakeRoom
 
 class TokenBucketTests(SynchronousTestCase):
     def test_burstThenRate(self) -> None:
+        """
+        A bucket starts full with its burst, says how long until a token is
+        back, and refills at its rate, no further than the burst.
+        """
         clock = Clock()
         bucket = TokenBucket(rate=10, burst=5, clock=clock)
         self.assertEqual(bucket.available(), 5)
@@ -37,6 +41,10 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.available(), 5, "refilled up to the burst only")
 
     def test_debtForALineOfManyPieces(self) -> None:
+        """
+        Spending more than the bucket holds, as a line of many pieces does,
+        leaves a debt: the wait lasts until it is paid and a token is back.
+        """
         clock = Clock()
         bucket = TokenBucket(rate=2, burst=1, clock=clock)
         bucket.spend(4)
@@ -45,6 +53,12 @@ class TokenBucketTests(SynchronousTestCase):
 
 class FloodControlTests(SynchronousTestCase):
     def test_linesPastTheAllowanceWaitUnread(self) -> None:
+        """
+        Past its burst, a client's lines wait, and its connection is not
+        read, until the rate lets each through; a partial line completed
+        meanwhile comes in its turn, and reading resumes once all are
+        through.
+        """
         fake = FakeRoom(limits=Limits(floodRate=10, floodBurst=5))
         flooder, flooderOut = fake.connect()
         _, reader = fake.connect()
@@ -101,6 +115,11 @@ class FloodControlTests(SynchronousTestCase):
         )
 
     def test_floodTimerDoesNotResumeAClusterHold(self) -> None:
+        """
+        While the room holds all input, the end of a client's flood wait
+        does not resume it; the room's release does, and its held line goes
+        through then.
+        """
         fake = FakeRoom(limits=Limits(floodRate=10, floodBurst=1))
         flooder, flooderOut = fake.connect()
         _, reader = fake.connect()
@@ -179,6 +198,11 @@ class SendQTests(SynchronousTestCase):
         self.fake.clock.advance(0)
 
     def test_hardLimitCutsOff(self) -> None:
+        """
+        A client that does not read is cut off once what is held for it
+        passes the hard limit, not before; the others are told it left, and
+        one log line says why.
+        """
         self.send(600)
         self.send(300)
         self.assertFalse(self.lazyOut.aborted)
@@ -192,6 +216,10 @@ class SendQTests(SynchronousTestCase):
         self.assertIn("hard limit 1000", warnings[0]["why"])
 
     def test_softLimitHeldTooLong(self) -> None:
+        """
+        A client that stays past the soft limit for longer than its seconds
+        is cut off, and not sooner.
+        """
         self.send(400)
         self.fake.clock.advance(9.9)
         self.assertFalse(self.lazyOut.aborted)
@@ -199,6 +227,10 @@ class SendQTests(SynchronousTestCase):
         self.assertTrue(self.lazyOut.aborted)
 
     def test_softLimitForgivenWhenDrained(self) -> None:
+        """
+        A client past the soft limit that catches up has the whole time
+        again when it falls behind anew.
+        """
         self.send(400)
         self.fake.clock.advance(5)
         self.lazyOut.stalled = False
@@ -208,6 +240,10 @@ class SendQTests(SynchronousTestCase):
         self.assertFalse(self.lazyOut.aborted)
 
     def test_noLimitsWithZero(self) -> None:
+        """
+        With a hard limit of 0, a client that never reads is never cut off,
+        however much is held for it and for however long.
+        """
         fake = FakeRoom(limits=Limits(sendqHard=0))
         sender, _ = fake.connect()
         _, lazy = fake.connect()
@@ -220,6 +256,11 @@ class SendQTests(SynchronousTestCase):
 
 class ConnectionLimitTests(SynchronousTestCase):
     def test_serverFull(self) -> None:
+        """
+        A connection past the maximum of clients is told the server is full
+        and closed; it takes no id, so the next client admitted gets the
+        next one.
+        """
         fake = FakeRoom(limits=Limits(maxClients=2))
         fake.connect()
         fake.connect()
@@ -234,6 +275,10 @@ class ConnectionLimitTests(SynchronousTestCase):
         self.assertEqual(newcomer.clientId, 2, "a turned-away connection has no id")
 
     def test_maxPerAddress(self) -> None:
+        """
+        A connection past the maximum from its address is turned away; once
+        a client from there leaves, one is let in again.
+        """
         fake = FakeRoom(limits=Limits(maxPerAddress=1))
         first, transport = fake.connect()
         protocol = fake.room.door.buildProtocol(transport.getPeer())
@@ -246,6 +291,10 @@ class ConnectionLimitTests(SynchronousTestCase):
 
 class IdleTimeoutTests(SynchronousTestCase):
     def test_silentClientDismissed(self) -> None:
+        """
+        A client silent for the idle timeout is told so and disconnected,
+        and the others are told it left; one that spoke meanwhile stays.
+        """
         fake = FakeRoom(limits=Limits(idleTimeout=30))
         talker, talkerOut = fake.connect()
         silent, silentOut = fake.connect()
@@ -267,6 +316,10 @@ class IdleTimeoutTests(SynchronousTestCase):
 
 class OpenFileLimitTests(SynchronousTestCase):
     def test_raisedWithinTheHardLimit(self) -> None:
+        """
+        The soft limit on open files is raised to what is needed, never past
+        the hard limit.
+        """
         before = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, before)
         soft, hard = before
@@ -277,6 +330,10 @@ class OpenFileLimitTests(SynchronousTestCase):
 
 class DepartureOrderTests(SynchronousTestCase):
     def test_cutOffClientsPartialLineBeforeItsLeaveNotice(self) -> None:
+        """
+        A client cut off for its SendQ has its partial line relayed before
+        the notice that it left.
+        """
         fake = FakeRoom(limits=Limits(sendqHard=1000, sendqSoft=1000))
         sender, _ = fake.connect()
         lazy, lazyOut = fake.connect()
@@ -296,6 +353,11 @@ class DepartureOrderTests(SynchronousTestCase):
         )
 
     def test_dismissedClientIsGoneAtOnceAndCutOffIfItDoesNotRead(self) -> None:
+        """
+        An idle client leaves the room as soon as it is dismissed, its slot
+        free at once; if it does not read its goodbye, its connection is cut
+        off a few seconds later.
+        """
         fake = FakeRoom(limits=Limits(idleTimeout=30, sendqHard=0))
         silent, silentOut = fake.connect()
         talker, talkerOut = fake.connect()
@@ -325,6 +387,10 @@ class UnnumberedClientTests(SynchronousTestCase):
         return FakeRoom(limits=limits, peers=SlowPeers()), ids
 
     def test_maxClients(self) -> None:
+        """
+        Connections still waiting for an id count toward the maximum of
+        clients, as numbered ones do.
+        """
         fake, ids = self.fake(Limits(maxClients=2))
         fake.connect()
         fake.connect()
@@ -333,6 +399,7 @@ class UnnumberedClientTests(SynchronousTestCase):
         self.assertIsInstance(fake.room.door.buildProtocol(None), TurnedAway)
 
     def test_maxPerAddress(self) -> None:
+        """A connection waiting for an id counts toward the maximum from its address."""
         fake, _ = self.fake(Limits(maxPerAddress=1))
         _, transport = fake.connect()
         self.assertIsInstance(
@@ -340,6 +407,10 @@ class UnnumberedClientTests(SynchronousTestCase):
         )
 
     def test_readNothingUntilNumbered(self) -> None:
+        """
+        A connection is not read until it has an id; then it is announced,
+        and what it sent is relayed after.
+        """
         fake, ids = self.fake(Limits())
         early, earlyOut = fake.connect()
         ids[0].callback(0)

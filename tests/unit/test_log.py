@@ -23,9 +23,14 @@ STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 
 class PrintableTests(SynchronousTestCase):
     def test_textUnchanged(self) -> None:
+        """Printable text, letters outside ASCII too, is kept as it is."""
         self.assertEqual(printable("hello, wörld".encode()), "hello, wörld")
 
     def test_unprintableAndInvalidBytesEscaped(self) -> None:
+        """
+        Control characters, a tab too, and bytes that are not UTF-8 become
+        hexadecimal escapes, so a line cannot drive the terminal showing it.
+        """
         self.assertEqual(
             printable(b"a\x00b\tc\xff\x1b[2J"), "a\\x00b\\x09c\\xff\\x1b[2J"
         )
@@ -40,6 +45,10 @@ class ObserverTests(SynchronousTestCase):
         return self.stream.getvalue().decode().splitlines()
 
     def test_formatOfAnEvent(self) -> None:
+        """
+        An event is one line: the time, the level, the component, the
+        category, then its text.
+        """
         self.log.info(
             "listening on {address}", category="start", address="127.0.0.1:8080"
         )
@@ -50,6 +59,7 @@ class ObserverTests(SynchronousTestCase):
         )
 
     def test_localTimeWithMilliseconds(self) -> None:
+        """The time of an event is local time, to the millisecond."""
         when = 1_700_000_000.0421
         LogFileObserver(self.stream)(
             {
@@ -63,6 +73,10 @@ class ObserverTests(SynchronousTestCase):
         self.assertEqual(self.lines(), [f"{expected}.042 [WARN] [server] [stop] late"])
 
     def test_relayEventIsOneRxAndBroadcastLinePerLine(self) -> None:
+        """
+        A relay event is two lines for each line relayed: RX with its sender
+        and the line escaped, then BROADCAST with the number of recipients.
+        """
         self.log.info(
             "relayed",
             category="RX",
@@ -82,15 +96,18 @@ class ObserverTests(SynchronousTestCase):
         )
 
     def test_oneRecipientIsOneClient(self) -> None:
+        """A relay to one recipient says C{1 client}, in the singular."""
         self.log.info("relayed", sender=0, recipients=1, relayedLines=[b"hi"])
         self.assertTrue(self.lines()[1].endswith("[BROADCAST] to 1 client"))
 
     def test_componentNamed(self) -> None:
+        """The component given to the observer is named in its lines."""
         stream = io.BytesIO()
         Logger(observer=LogFileObserver(stream, "client")).error("x", category="RX")
         self.assertIn(b"[ERROR] [client] [RX] x", stream.getvalue())
 
     def test_levelsNamed(self) -> None:
+        """Each level is named in capitals: DEBUG, INFO, WARN and ERROR."""
         for level in (LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.error):
             self.log.emit(level, "x", category="c")
         tags = [line.split()[2] for line in self.lines()]
@@ -99,6 +116,10 @@ class ObserverTests(SynchronousTestCase):
 
 class PluralTests(SynchronousTestCase):
     def test_plural(self) -> None:
+        """
+        L{plural} gives the singular for one and the plural otherwise, zero
+        included.
+        """
         self.assertEqual(
             [plural(n, "client") for n in (0, 1, 2)],
             ["0 clients", "1 client", "2 clients"],
@@ -115,6 +136,11 @@ class JSONFormatTests(SynchronousTestCase):
         return [json.loads(line) for line in self.stream.getvalue().splitlines()]
 
     def test_eventWithItsFields(self) -> None:
+        """
+        In JSON, an event is one object: its time with its zone, level,
+        component, category, text and its own fields, bytes escaped and a
+        failure as its message.
+        """
         self.log.warn(
             "client {clientId} cut off: {why}",
             category="STATE",
@@ -142,6 +168,10 @@ class JSONFormatTests(SynchronousTestCase):
         )
 
     def test_relayEventIsOneObjectPerLine(self) -> None:
+        """
+        In JSON, a relay event is one object for each line relayed, the line
+        escaped as its text, with its sender and number of recipients.
+        """
         self.log.info(
             "relayed",
             category="RX",
@@ -163,6 +193,10 @@ class JSONFormatTests(SynchronousTestCase):
         )
 
     def test_oneLinePerObject(self) -> None:
+        """
+        In JSON, an event whose text holds newlines is still one line, the
+        text kept whole in it.
+        """
         self.log.info("two\nlines {x}", category="c", x="a\nb")
         [line] = self.stream.getvalue().splitlines()
         self.assertEqual(json.loads(line)["text"], "two\nlines a\nb")
@@ -196,6 +230,11 @@ class FullDiskTests(SynchronousTestCase):
         self.log = Logger(observer=self.observer)
 
     def test_writesResumeWhenThereIsSpace(self) -> None:
+        """
+        On a full disk, the failure is reported once and logging goes on;
+        once there is space, what was buffered is written, and what is
+        logged after.
+        """
         self.log.info("early", category="c")
         self.observer.flush()
         for n in range(10):  # more than the buffer holds: some are dropped
@@ -212,11 +251,16 @@ class FullDiskTests(SynchronousTestCase):
         self.assertEqual(len(self.errors), 1)
 
     def test_closeOnAFullDisk(self) -> None:
+        """Closing the log on a full disk reports the failure rather than raising it."""
         self.log.info("lost", category="c")
         self.observer.close()
         self.assertEqual(len(self.errors), 1)
 
     def test_reopenWritesWhatWasBufferedToTheOldStream(self) -> None:
+        """
+        On reopening, what was buffered goes to the old stream, and what is
+        logged after to the new one alone.
+        """
         self.disk.full = False
         self.log.info("old", category="c")
         new = io.BytesIO()

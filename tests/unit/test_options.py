@@ -39,6 +39,12 @@ class OptionsTests(SynchronousTestCase):
         os.chdir(path)
 
     def test_defaults(self) -> None:
+        """
+        Without options, the server listens on 127.0.0.1 port 8080 (one TCP
+        endpoint, backlog 1024), logs at level info to C{mini_serv.log},
+        relays lines of up to 64 KiB in one piece, and has the default
+        limits.
+        """
         options = parse()
         self.assertEqual(options["port"], 8080)
         self.assertEqual(options["interface"], "127.0.0.1")
@@ -51,16 +57,28 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["limits"], Limits())
 
     def test_portAndInterface(self) -> None:
+        """
+        C{--port} and C{--interface} make the one TCP endpoint, an IPv6
+        interface quoted as an endpoint description needs.
+        """
         options = parse("--port", "0", "--interface", "::1")
         self.assertEqual(options["endpoints"], ["tcp:0:interface=\\:\\:1:backlog=1024"])
 
     def test_listenRepeatableAndReplacesPort(self) -> None:
+        """
+        C{--listen} may be given more than once; its endpoints, in order,
+        replace the one that C{--port} makes.
+        """
         options = parse(
             "--port", "1", "--listen", "tcp:2", "--listen", "unix:chat.sock"
         )
         self.assertEqual(options["endpoints"], ["tcp:2", "unix:chat.sock"])
 
     def test_limits(self) -> None:
+        """
+        Each limit option sets its field of L{Limits}, sizes read with their
+        unit (C{64K}, C{1k}); C{--backlog} goes into the endpoint.
+        """
         options = parse(
             *("--sendq", "64K", "--sendq-soft", "1k", "--sendq-soft-seconds", "2.5"),
             *("--flood-rate", "20", "--flood-burst", "5", "--max-clients", "3"),
@@ -82,6 +100,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertTrue(options["endpoints"][0].endswith(":backlog=4096"))
 
     def test_sendqZeroTurnsLimitsOff(self) -> None:
+        """C{--sendq 0} is accepted, as a hard SendQ limit of 0: no SendQ limits."""
         self.assertEqual(parse("--sendq", "0")["limits"].sendqHard, 0)
 
     def test_sendqAloneLowersTheSoftLimit(self) -> None:
@@ -97,9 +116,19 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(limits.sendqSoft, Limits().sendqSoft)
 
     def test_softAboveHardNamesSoft(self) -> None:
+        """
+        A C{--sendq-soft} above C{--sendq} is refused in one line naming
+        C{--sendq-soft}.
+        """
         self.assertBad("--sendq-soft", "--sendq", "1K", "--sendq-soft", "2K")
 
     def test_badLimits(self) -> None:
+        """
+        Each limit option refuses, in one line naming it, what is not an
+        ASCII number within its bounds: words, unknown units, negative
+        numbers, zero where one is the least, inf and nan, numbers too
+        large, and the digits of other scripts.
+        """
         for option, value in [
             ("--sendq", "lots"),
             ("--sendq", "32X"),
@@ -123,6 +152,7 @@ class OptionsTests(SynchronousTestCase):
             self.assertBad(option, option, value)
 
     def test_levels(self) -> None:
+        """C{--log-level} takes the name of a level, in capitals or not."""
         self.assertEqual(parse("--log-level", "WARN")["log-level"], LogLevel.warn)
         self.assertEqual(parse("--log-level", "debug")["log-level"], LogLevel.debug)
 
@@ -140,25 +170,48 @@ class OptionsTests(SynchronousTestCase):
         return message
 
     def test_badPorts(self) -> None:
+        """
+        A C{--port} that is not a whole number from 0 to 65535 is refused in
+        one line naming it.
+        """
         for value in ("abc", "70000", "-1", "", "8080x", "65536"):
             self.assertBad("--port", "--port", value)
 
     def test_badInterface(self) -> None:
+        """
+        An C{--interface} that is not an IP address is refused in one line
+        naming it.
+        """
         self.assertBad("--interface", "--interface", "nowhere")
 
     def test_badLevel(self) -> None:
+        """A C{--log-level} that names no level is refused in one line naming it."""
         self.assertBad("--log-level", "--log-level", "loud")
 
     def test_badMaxLine(self) -> None:
+        """
+        A C{--max-line} that is not a whole number of at least 1 is refused
+        in one line naming it.
+        """
         for value in ("0", "many", "-5"):
             self.assertBad("--max-line", "--max-line", value)
 
     def test_badListen(self) -> None:
+        """
+        A C{--listen} of an unknown kind of endpoint, with a port that is
+        not a number, or naming a TLS key file that does not exist is
+        refused in one line naming it.
+        """
         self.assertBad("--listen", "--listen", "carrier-pigeon:42")
         self.assertBad("--listen", "--listen", "tcp:notaport")
         self.assertBad("--listen", "--listen", "ssl:6697:privateKey=missing.pem")
 
     def test_listenPortOutOfRange(self) -> None:
+        """
+        A C{--listen} port past 65535 or not in ASCII digits, given by
+        position or by keyword, for TCP, TCP6 or TLS, is refused with the
+        range in the message.
+        """
         for description in ("tcp:99999", "tcp:port=65536", "ssl:70000", "tcp6:²"):
             message = self.assertBad("--listen", "--listen", description)
             self.assertIn("(0-65535)", message)
@@ -173,30 +226,55 @@ class OptionsTests(SynchronousTestCase):
         self.assertBad("--web-host", "--web", "tcp:0", "--web-host", "example.org:80")
 
     def test_listenUnixWithoutPath(self) -> None:
+        """
+        A UNIX C{--listen} without a path is refused as having no socket
+        path, the message free of Python's notation for bytes.
+        """
         message = self.assertBad("--listen", "--listen", "unix:")
         self.assertIn("no socket path", message)
         self.assertNotIn("b''", message)
 
     def test_listenUnixInMissingDirectory(self) -> None:
+        """
+        A UNIX socket in a directory that does not exist is refused, naming
+        that directory rather than the lock file kept beside the socket.
+        """
         message = self.assertBad("--listen", "--listen", "unix:/nonexistent/dir/sock")
         self.assertIn("no directory '/nonexistent/dir'", message)
         self.assertNotIn(".lock", message)
 
     def test_listenUnixInExistingDirectory(self) -> None:
+        """
+        A UNIX socket in a directory that exists is accepted, its
+        description kept as written.
+        """
         options = parse("--listen", "unix:address=chat.sock:mode=600")
         self.assertEqual(options["endpoints"], ["unix:address=chat.sock:mode=600"])
 
     def test_unwritableLogfile(self) -> None:
+        """
+        A C{--logfile} that cannot be written, in a missing directory or
+        itself a directory, is refused in one line naming it.
+        """
         self.assertBad("--logfile", "--logfile", "no/such/dir/chat.log")
         os.mkdir("directory")
         self.assertBad("--logfile", "--logfile", "directory")
 
     def test_parsingCreatesNoFile(self) -> None:
+        """
+        Parsing, with or without C{--logfile}, creates no file: the log file
+        is checked, not opened.
+        """
         parse("--logfile", "chat.log")
         parse()
         self.assertEqual(os.listdir("."), [])
 
     def test_redisAndRoom(self) -> None:
+        """
+        Without C{--redis} there is no cluster and the room is C{main}; a
+        C{--redis} address is completed with the default port and database,
+        and C{--room} names the room.
+        """
         self.assertIsNone(parse()["redis"])
         self.assertEqual(parse()["room"], "main")
         options = parse("--redis", "redis://localhost", "--room", "lobby")
@@ -204,6 +282,11 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["room"], "lobby")
 
     def test_badRedisAndRoom(self) -> None:
+        """
+        A C{--redis} that is not a C{redis://} address with a numeric port
+        and database, and a C{--room} that is empty or holds white space,
+        are refused in one line naming the option.
+        """
         for value in ("localhost:6379", "redis://h:port", "redis://h/db"):
             self.assertBad("--redis", "--redis", value)
         for value in ("", "two words", "tab\there"):
@@ -230,6 +313,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["web-origins"], ["https://chat.example.org"])
 
     def test_unknownOption(self) -> None:
+        """An unknown option is refused in one line naming it."""
         self.assertBad("--colour", "--colour", "blue")
 
 
@@ -291,6 +375,12 @@ class ParsingTests(SynchronousTestCase):
         return message
 
     def test_wholeNumber(self) -> None:
+        """
+        L{parsing.wholeNumber} takes ASCII digits alone, within its bounds
+        (0 to 2147483647 by default); signs, spaces, decimals, other digits
+        and a number below the least are refused, and one thousands of
+        digits long is refused with the range.
+        """
         self.assertEqual(parsing.wholeNumber("--n", "0"), 0)
         self.assertEqual(parsing.wholeNumber("--n", "2147483647"), 2147483647)
         self.assertEqual(parsing.wholeNumber("--n", "7", 2, 7), 7)
@@ -301,6 +391,11 @@ class ParsingTests(SynchronousTestCase):
         self.assertIn("from 0 to 2147483647", message)
 
     def test_port(self) -> None:
+        """
+        L{parsing.port} takes 0 to 65535, or from a least given; numbers
+        past the range, other digits, a sign or hexadecimal are refused with
+        the range in the message.
+        """
         self.assertEqual(parsing.port("--p", "0"), 0)
         self.assertEqual(parsing.port("--p", "65535"), 65535)
         for text in ("65536", "99999", "\u00b2", "-0", "0x50"):
@@ -308,6 +403,11 @@ class ParsingTests(SynchronousTestCase):
         self.assertIn("(1-65535)", self.assertBad("--p", parsing.port, "0", 1))
 
     def test_size(self) -> None:
+        """
+        L{parsing.size} takes bytes, or K, M or G of them (C{64k} too), up
+        to 1024G; no number, C{T}, fractions, negative numbers, other digits
+        and huge numbers are refused.
+        """
         self.assertEqual(parsing.size("--s", "0"), 0)
         self.assertEqual(parsing.size("--s", "64k"), 65536)
         self.assertEqual(parsing.size("--s", "32M"), 32 << 20)
@@ -316,6 +416,11 @@ class ParsingTests(SynchronousTestCase):
             self.assertBad("--s", parsing.size, text)
 
     def test_decimal(self) -> None:
+        """
+        L{parsing.decimal} takes plain decimals (C{.25} too) within its
+        bounds; no digits, signs, inf, nan, exponents, underscores, other
+        digits and numbers past a float's range are refused.
+        """
         self.assertEqual(parsing.decimal("--d", "2"), 2.0)
         self.assertEqual(parsing.decimal("--d", "0.5"), 0.5)
         self.assertEqual(parsing.decimal("--d", ".25"), 0.25)
@@ -325,12 +430,22 @@ class ParsingTests(SynchronousTestCase):
         self.assertBad("--d", parsing.decimal, "2", 0, 1)
 
     def test_hostAndPort(self) -> None:
+        """
+        L{parsing.hostAndPort} splits C{HOST:PORT}, an IPv6 host in
+        brackets; a missing host or port, and a port outside 1-65535 or not
+        in ASCII digits, are refused.
+        """
         self.assertEqual(parsing.hostAndPort("--t", "h:1"), ("h", 1))
         self.assertEqual(parsing.hostAndPort("--t", "[::1]:80"), ("::1", 80))
         for text in ("h", ":80", "h:0", "h:65536", "h:\u00b2"):
             self.assertBad("--t", parsing.hostAndPort, text)
 
     def test_endpointArguments(self) -> None:
+        """
+        L{parsing.endpointArguments} reads an endpoint description as
+        Twisted does: its kind in lower case, then positional and keyword
+        arguments, with escaped colons unescaped.
+        """
         self.assertEqual(
             parsing.endpointArguments("TCP:80:interface=\\:\\:1"),
             ("tcp", ["80"], {"interface": "::1"}),
@@ -341,6 +456,11 @@ class ParsingTests(SynchronousTestCase):
         )
 
     def test_writableFile(self) -> None:
+        """
+        L{parsing.writableFile} accepts a new file in a writable directory
+        without creating it, and refuses a directory or a file in a
+        directory that does not exist.
+        """
         directory = Path(tempfile.mkdtemp())
         self.addCleanup(shutil.rmtree, directory)
         path = str(directory / "new.log")
@@ -355,6 +475,11 @@ class ParsingTests(SynchronousTestCase):
 
 class MakeServiceTests(SynchronousTestCase):
     def test_oneListenerPerEndpoint(self) -> None:
+        """
+        The service listens on each endpoint, all through the room's door;
+        the room gets the maximum line and the limits, logs no relays above
+        level info, and without C{--redis} has peers of its own alone.
+        """
         options = Options()
         options.update(
             {
@@ -378,6 +503,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsInstance(service.room.peers, LocalPeers)
 
     def test_clusterNode(self) -> None:
+        """With C{--redis}, the room's peers are those of a cluster."""
         options = Options()
         options.parseOptions(["--logfile", "-", "--redis", "redis://127.0.0.1:6379/1"])
         service = makeService(options, reactor=MemoryReactor())

@@ -20,6 +20,10 @@ class IdsAndNoticesTests(SynchronousTestCase):
         self.fake = FakeRoom()
 
     def test_idsInAcceptOrderNeverReused(self) -> None:
+        """
+        Clients are numbered from 0 in the order they connect, and the id of
+        one that left is not given again.
+        """
         first, _ = self.fake.connect()
         second, _ = self.fake.connect()
         self.fake.disconnect(first)
@@ -27,6 +31,10 @@ class IdsAndNoticesTests(SynchronousTestCase):
         self.assertEqual([first.clientId, second.clientId, third.clientId], [0, 1, 2])
 
     def test_arrivalToOthersNotToNewcomer(self) -> None:
+        """
+        Each arrival is announced to the clients already there, not to the
+        newcomer itself.
+        """
         _, a = self.fake.connect()
         _, b = self.fake.connect()
         _, c = self.fake.connect()
@@ -38,6 +46,10 @@ class IdsAndNoticesTests(SynchronousTestCase):
         self.assertEqual(self.fake.received(c), b"")
 
     def test_leaveNoticeToOthers(self) -> None:
+        """
+        A client whose connection is lost leaves the room, and the others
+        are told it left.
+        """
         _, a = self.fake.connect()
         leaving, _ = self.fake.connect()
         self.fake.received(a)
@@ -66,44 +78,78 @@ class RelayTests(SynchronousTestCase):
         return toA
 
     def test_lineToEveryOtherClient(self) -> None:
+        """
+        A line reaches every other client, after its sender's prefix, and
+        not the sender.
+        """
         self.assertEqual(self.relayed(b"hello\n"), b"client 0: hello\n")
 
     def test_emptyLineDelivered(self) -> None:
+        """An empty line is relayed too, as the prefix alone."""
         self.assertEqual(self.relayed(b"\n\n"), b"client 0: \nclient 0: \n")
 
     def test_oneCarriageReturnBeforeNewlineRemoved(self) -> None:
+        """
+        One carriage return before a newline is taken off with it; another
+        before that one, and one elsewhere in a line, are relayed.
+        """
         self.assertEqual(
             self.relayed(b"a\r\nb\r\r\nc\rd\n\r\n"),
             b"client 0: a\nclient 0: b\r\nclient 0: c\rd\nclient 0: \n",
         )
 
     def test_carriageReturnSplitFromItsNewline(self) -> None:
+        """
+        A CRLF cut between two chunks still ends its line without the
+        carriage return.
+        """
         self.assertEqual(self.relayed(b"tel\r", b"\n"), b"client 0: tel\n")
 
     def test_bytesAreOpaque(self) -> None:
+        """NUL and bytes that are not UTF-8 are relayed unchanged."""
         self.assertEqual(self.relayed(b"\x00\xff\xfe\n"), b"client 0: \x00\xff\xfe\n")
 
     def test_lineAcrossChunks(self) -> None:
+        """
+        A line that arrives in pieces is relayed once complete, and what
+        follows its newline starts the next one.
+        """
         self.assertEqual(self.relayed(b"he", b"l", b"lo\nwo"), b"client 0: hello\n")
         self.assertEqual(self.relayed(b"rld\n"), b"client 0: world\n")
 
     def test_longLineCutIntoPieces(self) -> None:
+        """
+        A line longer than the maximum is relayed in pieces of the maximum,
+        each a line of its own.
+        """
         self.assertEqual(
             self.relayed(b"0123456789abcdefXY\n"),
             b"client 0: 01234567\nclient 0: 89abcdef\nclient 0: XY\n",
         )
 
     def test_longPartialLineNeverBufferedPastLimit(self) -> None:
+        """
+        A partial line that reaches the maximum is relayed as a piece at
+        once; only the rest stays buffered.
+        """
         toA = self.relayed(b"0123456789")
         self.assertEqual(toA, b"client 0: 01234567\n")
         self.assertEqual(self.sender.clearLineBuffer(), b"89")
 
     def test_lineOfExactlyTheLimitWithCRLF(self) -> None:
+        """
+        A line of exactly the maximum, its CR and LF in chunks of their own
+        after it, is one line: no empty piece follows it.
+        """
         self.assertEqual(
             self.relayed(b"01234567", b"\r", b"\n"), b"client 0: 01234567\n"
         )
 
     def test_partialLineDeliveredBeforeLeaveNotice(self) -> None:
+        """
+        What a leaving client sent after its last newline is relayed as a
+        line, before the notice that it left.
+        """
         self.sender.dataReceived(b"one\ntwo")
         self.fake.disconnect(self.sender)
         self.assertEqual(
@@ -112,6 +158,10 @@ class RelayTests(SynchronousTestCase):
         )
 
     def test_oneFramePerChunkSharedByAllRecipients(self) -> None:
+        """
+        The lines of one chunk reach each recipient in one write, the same
+        bytes for all of them.
+        """
         self.a.writes.clear()
         self.b.writes.clear()
         self.sender.dataReceived(b"x\ny\nz\n")
@@ -120,6 +170,10 @@ class RelayTests(SynchronousTestCase):
         self.assertIs(self.a.writes[0], self.b.writes[0])
 
     def test_pausedClientRelaysAfterResume(self) -> None:
+        """
+        Lines received while a client is paused are relayed only once it is
+        resumed.
+        """
         self.sender.pauseProducing()
         self.sender.dataReceived(b"held\n")
         self.assertEqual(self.fake.received(self.a), b"")
@@ -146,6 +200,7 @@ class BatchTests(SynchronousTestCase):
             transport.writes.clear()
 
     def test_nothingSentUntilTheIterationEnds(self) -> None:
+        """A line is written to the others only when the reactor iteration ends."""
         (sender, _), (_, reader), _ = self.clients
         sender.dataReceived(b"soon\n")
         self.assertEqual(reader.writes, [])
@@ -153,6 +208,10 @@ class BatchTests(SynchronousTestCase):
         self.assertEqual(reader.writes, [b"client 0: soon\n"])
 
     def test_oneWritePerClientForSeveralSenders(self) -> None:
+        """
+        Lines of several senders in one iteration reach each client in one
+        write, in the order they were sent, its own left out.
+        """
         (first, firstOut), (second, secondOut), (_, reader) = self.clients
         first.dataReceived(b"a\n")
         second.dataReceived(b"b\n")
@@ -163,6 +222,10 @@ class BatchTests(SynchronousTestCase):
         self.assertEqual(secondOut.writes, [b"client 0: a\nclient 0: c\n"])
 
     def test_newcomerGetsOnlyWhatCameAfterIt(self) -> None:
+        """
+        A client arriving during an iteration gets only what was said after
+        it came; the others get its arrival in its place among the lines.
+        """
         (sender, _), (_, reader), _ = self.clients
         sender.dataReceived(b"before\n")
         newcomer, newcomerOut = self.fake.connect()
@@ -179,6 +242,10 @@ class BatchTests(SynchronousTestCase):
         )
 
     def test_leaverGetsNothingMore(self) -> None:
+        """
+        A client that leaves during an iteration is sent nothing of it; the
+        others get the lines, then the notice that it left.
+        """
         (leaver, leaverOut), (sender, _), (_, reader) = self.clients
         sender.dataReceived(b"x\n")
         self.fake.disconnect(leaver)
@@ -189,6 +256,10 @@ class BatchTests(SynchronousTestCase):
 
 class LogEventTests(SynchronousTestCase):
     def test_stateAndRelayEvents(self) -> None:
+        """
+        Arrivals and departures are logged as STATE events, and a relay as
+        one RX event with the lines relayed and the number of recipients.
+        """
         fake = FakeRoom()
         sender, _ = fake.connect()
         fake.connect()
@@ -201,6 +272,7 @@ class LogEventTests(SynchronousTestCase):
         self.assertEqual(relay["recipients"], 1)
 
     def test_noRelayEventsWhenNotLogged(self) -> None:
+        """With relays not logged, relaying a line logs no RX event."""
         fake = FakeRoom()
         fake.room.logRelays = False
         sender, _ = fake.connect()
@@ -210,6 +282,10 @@ class LogEventTests(SynchronousTestCase):
 
 class ShutDownTests(SynchronousTestCase):
     def test_everyClientToldAndClosed(self) -> None:
+        """
+        Shutting down tells every client so and closes it; no leave notices
+        follow, and the shutdown is done once they are all gone.
+        """
         fake = FakeRoom()
         clients = [fake.connect() for _ in range(3)]
         for _, transport in clients:
@@ -224,6 +300,10 @@ class ShutDownTests(SynchronousTestCase):
         self.successResultOf(done)
 
     def test_clientsNotReadingAreCutOffAfterGrace(self) -> None:
+        """
+        A client whose connection has not closed when the grace period ends
+        is cut off then, not before, and the shutdown is done.
+        """
         fake = FakeRoom()
         _, lazy = fake.connect()
         clock = fake.clock
@@ -236,6 +316,7 @@ class ShutDownTests(SynchronousTestCase):
         self.successResultOf(done)
 
     def test_emptyRoomDoneAtOnce(self) -> None:
+        """Shutting down an empty room is done at once."""
         self.successResultOf(FakeRoom().room.shutDown())
 
 
@@ -267,6 +348,11 @@ class ChunkingInvarianceTests(SynchronousTestCase):
     def test_sameOutputHoweverTheStreamIsCut(
         self, stream: bytes, cuts: list[int], limit: int
     ) -> None:
+        """
+        However a stream is cut into chunks, and whatever the maximum line,
+        the others receive the same lines; no more than the maximum and one
+        byte is ever buffered.
+        """
         fake = FakeRoom(maxLine=limit)
         sender, _ = fake.connect()
         _, reader = fake.connect()
@@ -283,6 +369,10 @@ class ChunkingInvarianceTests(SynchronousTestCase):
 
 class ProtocolAloneTests(SynchronousTestCase):
     def test_frameUsesTheClientsPrefix(self) -> None:
+        """
+        A client's frame puts its own prefix before each of its lines, an
+        empty one too.
+        """
         client = ChatProtocol(FakeRoom().room, 10, Clock())
         client.number(42)
         self.assertEqual(client.frame([b"a", b""]), b"client 42: a\nclient 42: \n")
