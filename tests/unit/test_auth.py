@@ -84,7 +84,7 @@ def test_failedLogin(tmp_path: Path) -> None:
 
 
 def test_unknownUser(tmp_path: Path) -> None:
-    """A name with no account is answered after the delay as a wrong password is."""
+    """A name with no account is refused with the answer a wrong password gets."""
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
     a.dataReceived(b"/login mallory wonderland\n")
