@@ -70,6 +70,11 @@ def framed(clientId: int, sent: list[bytes]) -> bytes:
 
 @pytest.mark.live
 def test_clientThatNeverReadsIsCutAtTheHardLimit(startServer: StartServer) -> None:
+    """
+    A client that never reads is cut off at the SendQ hard limit, logged
+    with why, while a reader gets the whole flood and the server stays under
+    300 MB.
+    """
     server = startServer()
     sender = Client(server.port)
     reader = Client(server.port)
@@ -123,6 +128,10 @@ def readUntilClosed(client: Client) -> bytes:
 
 @pytest.mark.live
 def test_withoutSendQLimitsALazyClientIsNeverCut(startServer: StartServer) -> None:
+    """
+    With C{--sendq 0} a client that reads slowly is never cut off: it gets
+    all of 8 MiB, past the default soft limit.
+    """
     server = startServer("--sendq", "0")
     sender, lazy = server.connect(), server.connect()
     lazy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
@@ -135,6 +144,10 @@ def test_withoutSendQLimitsALazyClientIsNeverCut(startServer: StartServer) -> No
 
 @pytest.mark.live
 def test_floodControlThrottlesWithoutLoss(startServer: StartServer) -> None:
+    """
+    Flood control slows a flooder down to its rate without losing a byte of
+    what it sent, and another client's line is not held up behind the flood.
+    """
     server = startServer("--flood-rate", "200", "--flood-burst", "10")
     flooder, reader, other = server.connect(), server.connect(), server.connect()
     sent = lines(300, 64)
@@ -183,6 +196,11 @@ def test_floodControlWarnsOnceInTheLog(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
+    """
+    After 2000 connections opened and closed at once, every arrival is
+    announced before its departure, in order of ids, and the server chats
+    on.
+    """
     server = startServer()
     watcher = server.connect()
     for _ in range(2000):
@@ -212,6 +230,10 @@ def test_connectionStormThenNormalChat(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_garbageFromTwentyClientsThenNormalChat(startServer: StartServer) -> None:
+    """
+    After twenty clients send random bytes and leave, the server has relayed
+    something of each, and chats on.
+    """
     server = startServer("--max-line", "1000")
     watcher = server.connect()
     noise = random.Random(1234)
@@ -235,6 +257,10 @@ def test_garbageFromTwentyClientsThenNormalChat(startServer: StartServer) -> Non
 
 @pytest.mark.live
 def test_serverFull(startServer: StartServer) -> None:
+    """
+    Past C{--max-clients} a newcomer is told the server is full and closed,
+    the clients in the room chat on, and the log says who was turned away.
+    """
     server = startServer("--max-clients", "2")
     first, second = server.connect(), server.connect()
     third = Client(server.port)
@@ -248,6 +274,10 @@ def test_serverFull(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_idleClientIsDismissed(startServer: StartServer) -> None:
+    """
+    A client silent for longer than C{--idle-timeout} is told so and closed,
+    while one that keeps talking stays, and sees it leave.
+    """
     server = startServer("--idle-timeout", "1")
     silent, talker = server.connect(), server.connect()
     started = time.monotonic()
@@ -262,6 +292,10 @@ def test_idleClientIsDismissed(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_tlsChat(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Clients chat over a TLS listener as over TCP: arrivals, lines ending
+    with CRLF, departures.
+    """
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1")
     certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
@@ -334,6 +368,10 @@ def test_floodingClientDoesNotStarveOthers(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_runningOutOfFileDescriptorsIsSurvived(startServer: StartServer) -> None:
+    """
+    A server out of file descriptors warns of its low limit, logs EMFILE,
+    and serves new clients once the crowd is gone.
+    """
     server = startServer(openFiles=64)
     waitFor(
         lambda: "open-file limit 64 (hard limit 64)" in server.logText(), "a warning"
@@ -353,6 +391,10 @@ def test_runningOutOfFileDescriptorsIsSurvived(startServer: StartServer) -> None
 def test_tlsClientThatNeverReadsIsCutAtTheHardLimit(
     startServer: StartServer, tmp_path: Path
 ) -> None:
+    """
+    A client over TLS that never reads is cut off at the SendQ hard limit as
+    a TCP one is, while a reader gets the whole flood.
+    """
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1")
     certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
@@ -423,6 +465,10 @@ def test_leavingDoesNotBypassFloodControl(startServer: StartServer) -> None:
 def test_idleClientWithOutputPendingIsGoneAndClosed(
     startServer: StartServer,
 ) -> None:
+    """
+    An idle client that does not read its pending output is announced gone
+    at once and its connection is aborted, even without SendQ limits.
+    """
     server = startServer("--idle-timeout", "1", "--sendq", "0")
     silent = Client(server.port)
     silent.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 12)

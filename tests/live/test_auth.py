@@ -45,6 +45,11 @@ def alone(port: int, name: bytes, password: bytes, nick: bytes) -> Client:
 
 @pytest.mark.live
 def test_loginWithChatPasswd(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Accounts written by C{chat-passwd} log in, a changed password replacing
+    the old one; the log tells of the failed login and the nick taken, and
+    never holds a password.
+    """
     users = tmp_path / "users"
     assert chatPasswd(users, "alice", "open sesame").returncode == 0
     assert chatPasswd(users, "bob", "first").returncode == 0
@@ -67,6 +72,10 @@ def test_loginWithChatPasswd(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_loginWithApacheHtpasswd(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    A password file written by Apache's C{htpasswd -B} is read: its account
+    logs in, with its name in any case.
+    """
     if shutil.which("htpasswd") is None:
         if os.environ.get("CI"):
             pytest.fail("htpasswd (apache2-utils) is missing under CI")
@@ -84,6 +93,10 @@ def test_loginWithApacheHtpasswd(startServer: StartServer, tmp_path: Path) -> No
 
 @pytest.mark.live
 def test_reloadOnSighup(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    On SIGHUP the server reads the password file again, logs how many
+    accounts it has, and a new account logs in.
+    """
     users = tmp_path / "users"
     chatPasswd(users, "alice", "a")
     server = startServer("--auth", str(users))
@@ -95,6 +108,11 @@ def test_reloadOnSighup(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_startRefusals(tmp_path: Path) -> None:
+    """
+    The server will not start with a bad password file, naming its line;
+    with a plain TCP listener off loopback without C{--auth-plaintext}; or
+    with no password file.
+    """
     users = tmp_path / "users"
     users.write_text("alice:$2y$05$" + "x" * 53 + "\nbob\n")
     result = run("--port", "0", "--auth", str(users), cwd=tmp_path)
@@ -117,6 +135,10 @@ def test_startRefusals(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_chatPasswdRefusals(tmp_path: Path) -> None:
+    """
+    C{chat-passwd} refuses a name that cannot be a nick and an empty
+    password, and leaves a file it cannot read as it was, saying which line.
+    """
     users = tmp_path / "users"
     assert "not a nick" in chatPasswd(users, "client4", "x").stderr
     assert "empty password" in chatPasswd(users, "alice", "").stderr
@@ -143,6 +165,11 @@ def test_bruteForce(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_loginTimeoutAndHalfTyped(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    A login not sent whole within C{--login-timeout} is told it timed out; a
+    connection closed in the middle of its /login leaves no trace in the
+    room.
+    """
     users = tmp_path / "users"
     chatPasswd(users, "alice", "right")
     hurried = tmp_path / "hurried"

@@ -20,6 +20,11 @@ def bench(*arguments: str, cwd: Path) -> Any:
 
 @pytest.mark.live
 def test_shortRunAsJson(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    A short run against the real server succeeds and gives its figures as
+    JSON: nothing lost, extra or out of order, deliveries, lines sent and
+    latencies.
+    """
     server = startServer()
     done = bench(
         "--target",
@@ -47,6 +52,10 @@ def test_shortRunAsJson(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Two workers over two targets at a fixed rate succeed, with nothing lost,
+    and deliver about what the rate asks for.
+    """
     server = startServer()
     target = f"127.0.0.1:{server.port}"
     done = bench(
@@ -79,6 +88,10 @@ def test_workersOverTwoTargetsAtARate(startServer: StartServer, tmp_path: Path) 
 
 @pytest.mark.live
 def test_lostLinesFoundAndReported(tmp_path: Path) -> None:
+    """
+    Against a server that drops lines, the run fails and counts exactly the
+    deliveries lost, and no extra ones.
+    """
     dropping = WrongServer(dropEvery=50)
     with serving(dropping):
         done = bench(
@@ -98,6 +111,10 @@ def test_lostLinesFoundAndReported(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_cannotConnect(tmp_path: Path) -> None:
+    """
+    A target nobody listens on fails the run with one line that says it
+    cannot connect.
+    """
     done = bench("--target", f"127.0.0.1:{freePort()}", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("chat-bench: cannot connect")
@@ -106,6 +123,10 @@ def test_cannotConnect(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_badArguments(tmp_path: Path) -> None:
+    """
+    Bad arguments fail with one line that names the option and what is wrong
+    with it.
+    """
     for arguments, message in [
         (["--target", "nowhere"], "--target: 'nowhere' is not HOST:PORT"),
         (["--size", "10"], "--size: '10' is not a whole number from 40 to"),

@@ -25,6 +25,11 @@ from tests.support.tools import runTool, script
 def test_pipeSendsEverythingAndPrintsWhatArrives(
     startServer: StartServer, tmp_path: Path
 ) -> None:
+    """
+    Through pipes the client sends every line as it is, the last one without
+    a newline too, prints what arrives as it is, exits with 0 at the end of
+    its input, and logs both ways with bytes escaped.
+    """
     server = startServer()
     observer = server.connect()
     client = subprocess.Popen(
@@ -59,6 +64,10 @@ def test_pipeSendsEverythingAndPrintsWhatArrives(
 
 @pytest.mark.live
 def test_closedPort(tmp_path: Path) -> None:
+    """
+    A port nobody listens on fails with one line that says the connection
+    was refused.
+    """
     port = freePort()
     done = runTool("chat-client", "127.0.0.1", str(port), cwd=tmp_path)
     assert done.returncode == 1
@@ -69,6 +78,10 @@ def test_closedPort(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_droppedByTheServer(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    When the server closes the connection, the client prints what came
+    before it, says so in one line and exits with 1.
+    """
     server = startServer()
     client = subprocess.Popen(
         [script("chat-client"), "127.0.0.1", str(server.port)],
@@ -92,6 +105,7 @@ def test_droppedByTheServer(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_badArguments(tmp_path: Path) -> None:
+    """Bad arguments fail with one line that says what is wrong."""
     for arguments, message in [
         ([], "expected two arguments, HOST and PORT"),
         (["127.0.0.1", "http"], "'http' is not a port number (1-65535)"),
@@ -103,6 +117,10 @@ def test_badArguments(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_tls(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Over TLS with C{--ca} the client chats both ways and exits with 0 at the
+    end of its input; without a trusted certificate it fails with one line.
+    """
     certificate = str(Path(twisted.__file__).parent / "test" / "server.pem")
     server = startServer(
         "--listen", f"ssl:0:privateKey={certificate}:interface=127.0.0.1"
@@ -184,6 +202,11 @@ class Terminal:
 def test_terminalEndsCleanly(
     startServer: StartServer, tmp_path: Path, key: bytes
 ) -> None:
+    """
+    In a terminal, Ctrl+D or Ctrl+C ends the client with 0 and no traceback,
+    the prompt erased and the terminal as it was; what was typed and
+    received is logged.
+    """
     server = startServer()
     observer = server.connect()
     terminal = Terminal(
@@ -209,6 +232,11 @@ def test_terminalEndsCleanly(
 def test_terminalShowsControlCharactersEscaped(
     startServer: StartServer, tmp_path: Path, raw: bool
 ) -> None:
+    """
+    In a terminal the client shows control characters in lines received
+    escaped, so that they cannot drive it, except with C{--raw}, which shows
+    them as they are.
+    """
     server = startServer()
     observer = server.connect()
     options = ["--raw"] if raw else []
@@ -234,6 +262,11 @@ def test_terminalShowsControlCharactersEscaped(
 def test_lineArrivingWhileTypingIsPrintedAbove(
     startServer: StartServer, tmp_path: Path
 ) -> None:
+    """
+    A line arriving while one is being typed is printed above it, the
+    half-typed line shown again below, and sending it still sends the whole
+    line.
+    """
     server = startServer()
     observer = server.connect()
     terminal = Terminal("127.0.0.1", str(server.port), cwd=tmp_path)

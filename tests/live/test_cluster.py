@@ -44,6 +44,11 @@ def bySender(lines: list[bytes]) -> dict[int, list[bytes]]:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_everyBehaviourAcrossTwoNodes(cluster: Cluster) -> None:
+    """
+    The chat across two nodes is as on one: CRLF lines, empty lines, every
+    byte, a burst in order, a last line without its newline, and departures,
+    to every other client wherever it is.
+    """
     a, b = cluster.start(2)
     a0, b1, a2, b3 = (cluster.connect(node) for node in (a, b, a, b))
     others = {0: (b1, a2, b3), 1: (a0, a2, b3), 2: (a0, b1, b3), 3: (a0, b1, a2)}
@@ -99,6 +104,11 @@ def test_browserWelcomeNamesEveryNode(cluster: Cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_threeNodesTwentyClientsEachFiftyLines(cluster: Cluster) -> None:
+    """
+    Sixty clients over three nodes each send fifty lines at once: every
+    client receives every other client's lines, in order, and none of its
+    own.
+    """
     nodes = cluster.start(3)
     clients = [cluster.connect(nodes[index % 3]) for index in range(60)]
     for clientId, client in enumerate(clients):
@@ -206,6 +216,11 @@ def test_idsNeverReusedWhenRedisComesBackEmpty(tmp_path: Path) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_killedNodeClientsAnnouncedGoneOnce(cluster: Cluster) -> None:
+    """
+    The clients of a node that is killed are announced gone to the
+    survivors, once, the burial logged by one of them, and the others chat
+    on.
+    """
     a, b, c = cluster.start(3)
     a0 = cluster.connect(a)
     cluster.connect(b)
@@ -230,6 +245,10 @@ def test_killedNodeClientsAnnouncedGoneOnce(cluster: Cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_stoppedNodeSaysGoodbye(cluster: Cluster) -> None:
+    """
+    A node that is stopped tells its clients it is shutting down, announces
+    them gone to the other nodes, and logs that it left the cluster.
+    """
     a, b = cluster.start(2)
     a0 = cluster.connect(a)
     b1 = cluster.connect(b)
@@ -282,6 +301,11 @@ def test_stalledNodeTakenForDeadDisconnectsItsClients(cluster: Cluster) -> None:
 def test_refusingRedisLoggedWithItsReason(
     tmp_path: Path, arguments: tuple[str, ...], database: int, reason: str
 ) -> None:
+    """
+    A Redis that turns the node down (a password needed, a database it has
+    not) is logged with its reason, not as unreachable, and newcomers are
+    told there is no cluster.
+    """
     redis = RedisServer(tmp_path / "redis", *arguments)
     node = Server(tmp_path, "--redis", f"redis://127.0.0.1:{redis.port}/{database}")
     try:
@@ -298,6 +322,10 @@ def test_refusingRedisLoggedWithItsReason(
 @pytest.mark.cluster
 @pytest.mark.live
 def test_notRedisIsAClearErrorLine(tmp_path: Path) -> None:
+    """
+    A server at the Redis address that is not Redis is logged as such in one
+    line, with no traceback and nothing critical.
+    """
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()

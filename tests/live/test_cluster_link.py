@@ -61,6 +61,7 @@ def critical() -> Iterator[list[LogEvent]]:
 
 @pytest_twisted.ensureDeferred
 async def test_accepted(tmp_path: Path) -> None:
+    """A link to a Redis that lets it in says it is up."""
     redis = RedisServer(tmp_path)
     try:
         assert await firstWord(f"redis://127.0.0.1:{redis.port}/15") == "up"
@@ -70,6 +71,10 @@ async def test_accepted(tmp_path: Path) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_passwordNeeded(tmp_path: Path) -> None:
+    """
+    A Redis that needs a password refuses the link, and the link gives
+    Redis's reason.
+    """
     redis = RedisServer(tmp_path, "--requirepass", "secret")
     try:
         word = await firstWord(redis.url)
@@ -80,6 +85,10 @@ async def test_passwordNeeded(tmp_path: Path) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_noSuchDatabase(tmp_path: Path) -> None:
+    """
+    A Redis without the database asked for refuses the link, and the link
+    gives Redis's reason.
+    """
     redis = RedisServer(tmp_path, "--databases", "16")
     try:
         word = await firstWord(f"redis://127.0.0.1:{redis.port}/99")
@@ -123,6 +132,11 @@ class _NotRedis(ServerFactory):
 )
 @pytest_twisted.ensureDeferred
 async def test_notRedis(answer: bytes | None, word: str, critical: list[Any]) -> None:
+    """
+    A server that is not Redis (one that answers HTTP, one that echoes) is
+    refused as not a Redis server, saying what it answered, and nothing is
+    logged as an error.
+    """
     listening = reactor.listenTCP(0, _NotRedis(answer), interface="127.0.0.1")
     port = cast(IPv4Address, listening.getHost()).port
     try:

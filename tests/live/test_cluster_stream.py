@@ -64,6 +64,10 @@ async def nodes(redis: RedisServer, count: int, retention: Retention) -> list[No
 
 @pytest_twisted.ensureDeferred
 async def test_twoNodesTalk(tmp_path: Path) -> None:
+    """
+    Two nodes through a real Redis: each newcomer gets the next id, one node
+    hears of the other's arrivals, lines and, once it stops, departures.
+    """
     redis = RedisServer(tmp_path)
     try:
         a, b = await nodes(redis, 2, Retention())

@@ -20,6 +20,11 @@ from tests.support.live import DEADLINE, Client, StartServer, run, waitFor
 
 @pytest.mark.live
 def test_threeClientsChat(startServer: StartServer) -> None:
+    """
+    Three clients chat: each line reaches the other two and not its sender,
+    a CRLF ends a line as LF does, an empty line is relayed, and a departure
+    is announced.
+    """
     server = startServer()
     a, b, c = server.connect(), server.connect(), server.connect()
     a.send(b"hello everyone\n")
@@ -42,6 +47,7 @@ def test_threeClientsChat(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_lineDribbledByteByByte(startServer: StartServer) -> None:
+    """A line sent a byte at a time is relayed once, whole, without its CR."""
     server = startServer()
     sender, reader = server.connect(), server.connect()
     sender.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -52,6 +58,10 @@ def test_lineDribbledByteByByte(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_oneMebibyteLineArrivesInPieces(startServer: StartServer) -> None:
+    """
+    A line of a mebibyte is relayed in pieces of the longest line, 64 KiB,
+    and its sender stays connected.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     line = bytes(range(256)).replace(b"\n", b"N") * 4096
@@ -64,6 +74,10 @@ def test_oneMebibyteLineArrivesInPieces(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_binaryBytesRelayedUnchangedAndEscapedInLog(startServer: StartServer) -> None:
+    """
+    Every byte but the newline is relayed as it is, while the log shows the
+    bytes that are not printable ASCII escaped, and no NUL.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     payload = bytes(b for b in range(256) if b != 0x0A)
@@ -78,6 +92,10 @@ def test_binaryBytesRelayedUnchangedAndEscapedInLog(startServer: StartServer) ->
 
 @pytest.mark.live
 def test_partialLineThenClose(startServer: StartServer) -> None:
+    """
+    A last line without its newline is relayed when its sender closes,
+    before the departure.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     sender.send(b"complete\nno newline")
@@ -89,6 +107,10 @@ def test_partialLineThenClose(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_abruptReset(startServer: StartServer) -> None:
+    """
+    A client that resets its connection mid-line has that line relayed, is
+    announced gone, and the server goes on serving old clients and new.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     sender.send(b"cut off")
@@ -106,6 +128,10 @@ def test_abruptReset(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_halfClose(startServer: StartServer) -> None:
+    """
+    A client that shuts down its sending side has its last line relayed and
+    is announced gone, and the server closes the connection.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     sender.send(b"last words")
@@ -116,6 +142,11 @@ def test_halfClose(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_twoHundredClientsTenSenders(startServer: StartServer) -> None:
+    """
+    With 200 clients, ten of them sending 30 lines at once, every client
+    receives every other sender's lines in the order sent, and none of its
+    own.
+    """
     server = startServer()
     clients = [Client(server.port) for _ in range(200)]
     clients[0].expect(arrivals(range(1, 200)))
@@ -177,6 +208,11 @@ def readAll(clients: list[Client], size: Callable[[int], int]) -> list[bytes]:
 @pytest.mark.live
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_shutdownOnSignal(startServer: StartServer, signum: int) -> None:
+    """
+    On SIGTERM or SIGINT the server tells every client it is shutting down,
+    closes them, logs how many there were and that it stopped, and exits
+    with 0.
+    """
     server = startServer()
     clients = [server.connect() for _ in range(3)]
     assert server.stop(signum) == 0
@@ -189,6 +225,10 @@ def test_shutdownOnSignal(startServer: StartServer, signum: int) -> None:
 
 @pytest.mark.live
 def test_badArgumentsOneLineNoTraceback(tmp_path: Path) -> None:
+    """
+    Bad arguments make the server exit in failure with one line that names
+    the option, and no traceback.
+    """
     for arguments, option in [
         (["--port", "abc"], "--port"),
         (["--port", "70000"], "--port"),
@@ -204,6 +244,10 @@ def test_badArgumentsOneLineNoTraceback(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_busyPort(tmp_path: Path) -> None:
+    """
+    A port already in use makes the server exit in failure with one line
+    that says so, and no traceback; the log says so too.
+    """
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -218,6 +262,10 @@ def test_busyPort(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    A Unix socket listener serves clients in the same room as TCP ones, and
+    the log names such a client by its socket.
+    """
     server = startServer(
         "--listen", "tcp:0:interface=127.0.0.1", "--listen", "unix:chat.sock"
     )
@@ -241,6 +289,10 @@ def test_unixSocketListener(startServer: StartServer, tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_logRecordsTheSession(startServer: StartServer) -> None:
+    """
+    The log records a session line by line: the listener, the connection
+    with its address, the line received, its broadcast and the departure.
+    """
     server = startServer()
     a, b = server.connect(), server.connect()
     a.send(b"hello everyone\n")

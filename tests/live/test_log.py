@@ -16,6 +16,10 @@ from tests.support.live import DEADLINE, TWISTD, Client, freePort, run, waitFor
 
 @pytest.mark.live
 def test_fullDiskSaidOnceAndServedOn(tmp_path: Path) -> None:
+    """
+    A log that cannot be written (a full disk) is said once on standard
+    error, and the server serves on and stops cleanly, with no traceback.
+    """
     server, sender, reader = _serverWithTwoClients(tmp_path, "--logfile", "/dev/full")
     try:
         # Several times what the log buffers: several writes fail.
@@ -64,6 +68,10 @@ def _connect(port: int) -> Client | None:
 
 @pytest.mark.live
 def test_unwritableLogRefusedAtStart(tmp_path: Path) -> None:
+    """
+    A log file in a directory that does not exist is refused at start with
+    one line naming it, before listening, and nothing is written.
+    """
     port = freePort()
     done = run("--port", str(port), "--logfile", "no/such/dir.log", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
@@ -78,6 +86,11 @@ def test_unwritableLogRefusedAtStart(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_jsonLogOfARealServer(tmp_path: Path) -> None:
+    """
+    With C{--log-format json} every log line is a JSON event: relayed lines
+    with their sender, recipients and escaped text, connections with their
+    client and peer, and the stop last.
+    """
     server, sender, reader = _serverWithTwoClients(tmp_path, "--log-format", "json")
     try:
         sender.send(b"one\n\x1b]0;two\x07\n")
@@ -101,6 +114,10 @@ def test_jsonLogOfARealServer(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_badLogFormat(tmp_path: Path) -> None:
+    """
+    A C{--log-format} that is neither text nor json is refused with one line
+    saying which there are, and nothing is written.
+    """
     done = run("--port", "0", "--log-format", "xml", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
         1,

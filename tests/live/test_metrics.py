@@ -51,6 +51,11 @@ def metricsPort(server: Server) -> int:
 
 @pytest.mark.live
 def test_countsOverHTTP(startServer: StartServer) -> None:
+    """
+    After a known exchange a scrape over HTTP gives exact counts: clients,
+    connections, the one turned away, lines, bytes, deliveries and
+    disconnects.
+    """
     server = startServer("--max-clients", "2", "--metrics", "tcp:0:interface=127.0.0.1")
     port = metricsPort(server)
     a, b = server.connect(), server.connect()
@@ -103,6 +108,10 @@ def test_scrapeOfARealServer(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_badMetricsEndpoint(tmp_path: Path) -> None:
+    """
+    A bad C{--metrics} endpoint is refused with one line naming the option,
+    and nothing is written.
+    """
     twistd = str(Path(sys.executable).with_name("twistd"))
     done = subprocess.run(
         [twistd, "-n", "chat", "--metrics", "tcp:99999"],

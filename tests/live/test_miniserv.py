@@ -103,6 +103,10 @@ def gatedMiniServ(tmp_path: Path) -> Iterator[MiniServ]:
 @pytest.mark.live
 @pytest.mark.parametrize("arguments", [[], ["8080", "8081"], ["1", "2", "3"]])
 def test_wrongNumberOfArguments(tmp_path: Path, arguments: list[str]) -> None:
+    """
+    Anything but one argument exits with 1 and C{Wrong number of arguments}
+    on standard error, and nothing on standard output.
+    """
     done = runTool("mini_serv", *arguments, cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (
         1,
@@ -114,6 +118,10 @@ def test_wrongNumberOfArguments(tmp_path: Path, arguments: list[str]) -> None:
 @pytest.mark.live
 @pytest.mark.parametrize("port", ["abc", "70000", "-1", "80a", ""])
 def test_badPortIsFatal(tmp_path: Path, port: str) -> None:
+    """
+    A port that is not a port number exits with 1 and C{Fatal error} on
+    standard error.
+    """
     done = runTool("mini_serv", port, cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
 
@@ -177,6 +185,7 @@ def test_startupRelayImportsNeitherReNorTyping() -> None:
 
 @pytest.mark.live
 def test_busyPortIsFatal(tmp_path: Path) -> None:
+    """A port already in use exits with 1 and C{Fatal error} on standard error."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -186,6 +195,10 @@ def test_busyPortIsFatal(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_unwritableLogIsFatal(tmp_path: Path) -> None:
+    """
+    A log that cannot be written exits with 1 and C{Fatal error} on standard
+    error.
+    """
     (tmp_path / "mini_serv.log").mkdir()
     done = runTool("mini_serv", str(freePort()), cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Fatal error\n")
@@ -193,6 +206,10 @@ def test_unwritableLogIsFatal(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_servesAfterTheHandover(miniServ: MiniServ) -> None:
+    """
+    Once the start-up relay has handed over, the server serves a newcomer
+    with the clients connected before.
+    """
     first = miniServ.connect()
     miniServ.handedOver()
     second = Client(miniServ.port)
@@ -203,6 +220,11 @@ def test_servesAfterTheHandover(miniServ: MiniServ) -> None:
 
 @pytest.mark.live
 def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
+    """
+    Two clients chat, one leaves, and SIGTERM shuts the server down cleanly;
+    the log records the listener, each connection, line, broadcast and
+    departure, and the shutdown.
+    """
     a = miniServ.connect()
     b = Client(miniServ.port)
     a.expect(b"server: client 1 just arrived\n")
@@ -231,6 +253,10 @@ def test_twoClientsChatAndTheLogSaysSo(miniServ: MiniServ) -> None:
 
 @pytest.mark.live
 def test_sigintShutsDownCleanly(miniServ: MiniServ) -> None:
+    """
+    SIGINT shuts the server down cleanly: a client is told of a departure
+    from before the handover, then that the server is shutting down.
+    """
     client = miniServ.connect()
     Client(miniServ.port).close()
     client.expect(b"server: client 1 just arrived\n")
@@ -310,6 +336,11 @@ def test_clientGoneDuringTheHandover(tmp_path: Path) -> None:
 def test_startupRelayCutsLongLinesAndRelaysPartialOnLeave(
     gatedMiniServ: MiniServ,
 ) -> None:
+    """
+    The start-up relay cuts long lines at 64 KiB, ends a line at CRLF, and
+    relays a partial line when its sender leaves, as the server does; the
+    server goes on after it.
+    """
     server = gatedMiniServ
     a = server.connect()
     b = Client(server.port)

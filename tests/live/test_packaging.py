@@ -29,6 +29,7 @@ from tests.support.tools import script
 
 @pytest.mark.live
 def test_pluginFoundByTwisted() -> None:
+    """Twisted finds the C{chat} plugin, with the project's options."""
     makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
     assert "chat" in makers
     assert makers["chat"].options is chat.app.tap.Options
@@ -190,6 +191,7 @@ def test_developmentInstallIsAPathEntry(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_twistdFindsThePluginFromAnyDirectory(tmp_path: Path) -> None:
+    """C{twistd chat} works from any directory, not only the project's."""
     done = subprocess.run(
         [TWISTD, "chat", "--help"], cwd=tmp_path, capture_output=True, text=True
     )
@@ -208,6 +210,10 @@ def test_twistdFindsThePluginFromAnyDirectory(tmp_path: Path) -> None:
     ids=["twistd", "python -m chat", "chat-client"],
 )
 def test_version(tmp_path: Path, command: list[str]) -> None:
+    """
+    C{--version} of the server, however it is run, and of C{chat-client}
+    prints the installed version in one line, and writes no file.
+    """
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     installed = importlib.metadata.version("txchat")
     assert (done.returncode, done.stdout, done.stderr) == (
@@ -220,6 +226,10 @@ def test_version(tmp_path: Path, command: list[str]) -> None:
 
 @pytest.mark.live
 def test_pythonDashMChatIsTheServer(tmp_path: Path) -> None:
+    """
+    C{python -m chat} runs the server: it listens, relays, and stops cleanly
+    on SIGINT.
+    """
     server = subprocess.Popen(
         [sys.executable, "-m", "chat", "--port", "0"],
         cwd=tmp_path,

@@ -27,6 +27,11 @@ EMPTY_HISTORY = wire.historyStart(0) + wire.END_OF_HISTORY
 
 @pytest.mark.live
 def test_everyCommand(startServer: StartServer) -> None:
+    """
+    With C{--commands}, every command does what it says: /nick (taken,
+    invalid, changed), //, /me, /msg, /who, /help, an unknown one, /quit
+    with its reason; the log names the commands but never a private message.
+    """
     server = startServer("--commands")
     a, b, c = server.connect(), server.connect(), server.connect()
     a.send(b"/nick alice\r\nhello\n//slash\n")
@@ -64,6 +69,11 @@ def test_everyCommand(startServer: StartServer) -> None:
 
 @pytest.mark.live
 def test_history(startServer: StartServer) -> None:
+    """
+    A newcomer is sent the last lines as they were delivered, nicks and
+    actions as they were, bytes as they were, no private message, then the
+    live chat.
+    """
     server = startServer("--history", "3", "--commands")
     a = server.connect()
     a.expect(EMPTY_HISTORY)
@@ -105,6 +115,11 @@ def aliceOnOne(cluster: Cluster) -> tuple[Node, Node, Client, Client]:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_namesWhoMsgAcrossNodes(cluster: Cluster) -> None:
+    """
+    Across two nodes, a nick taken on one is taken on the other, /who lists
+    the whole room, /msg reaches a nick on the other node, and a nick freed
+    by /quit can be taken again.
+    """
     _, two, a, b = aliceOnOne(cluster)
     a.send(b"hi\n")
     b.expect(b"alice: hi\n")
@@ -129,6 +144,10 @@ def test_namesWhoMsgAcrossNodes(cluster: Cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_nickFreedWhenNodeDies(cluster: Cluster) -> None:
+    """
+    The nicks of a node that dies are freed: its clients are announced gone
+    by name and their nicks can be taken.
+    """
     one, _, _, b = aliceOnOne(cluster)
     one.crash()
     b.expect(b"server: alice just left\n")
@@ -139,6 +158,11 @@ def test_nickFreedWhenNodeDies(cluster: Cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.live
 def test_sameHistoryOnEveryNode(cluster: Cluster) -> None:
+    """
+    Newcomers on every node get the same history: a node started later reads
+    it back from the stream, and each node's history holds the other's
+    lines.
+    """
     (one,) = cluster.start(1, "--history", "4")
     a = cluster.connect(one)
     a.expect(EMPTY_HISTORY)

@@ -32,6 +32,11 @@ from tests.support.live import (
 @pytest.mark.live
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGUSR1])
 def test_movedLogReopened(startServer: StartServer, signum: int) -> None:
+    """
+    After the log is moved away, SIGHUP or SIGUSR1 makes the server write a
+    new one: every line in the old or the new, once, and the reopening said
+    in the new.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     before = [b"before %d" % n for n in range(50)]
@@ -59,6 +64,11 @@ def test_movedLogReopened(startServer: StartServer, signum: int) -> None:
 @pytest.mark.live
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_secondStopSignalChangesNothing(startServer: StartServer, signum: int) -> None:
+    """
+    A second SIGTERM or SIGINT while the server waits to send a client its
+    pending output is logged and changes nothing: the server stops cleanly,
+    with no traceback.
+    """
     server = startServer()
     sender, reader = server.connect(), server.connect()
     lazy = socket.socket()

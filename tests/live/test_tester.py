@@ -16,6 +16,10 @@ from tests.support.tools import WrongServer, runTool, serving
 
 @pytest.mark.live
 def test_passesAgainstTheServer(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    C{chat-tester} passes against the server, whatever id it starts from,
+    says so in one line, and logs what it sent and received.
+    """
     server = startServer()
     Client(server.port).close()  # that was client 0: the tester's start at 1
     done = runTool("chat-tester", "--port", str(server.port), cwd=tmp_path)
@@ -32,6 +36,10 @@ def test_passesAgainstTheServer(startServer: StartServer, tmp_path: Path) -> Non
 
 @pytest.mark.live
 def test_failsWithADiffAgainstAnEchoingServer(tmp_path: Path) -> None:
+    """
+    Against a server that sends clients their own lines, C{chat-tester}
+    fails with a difference that shows the line sent back.
+    """
     wrong = WrongServer(echo=True)
     with serving(wrong):
         port = str(wrong.server_address[1])
@@ -51,6 +59,10 @@ def test_failsWithADiffAgainstAnEchoingServer(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_failsWithADiffWhenNoticesAreMissing(tmp_path: Path) -> None:
+    """
+    Against a server that does not announce departures, C{chat-tester} fails
+    on its timeout, with a difference that shows the missing notices.
+    """
     wrong = WrongServer(announceLeaving=False)
     with serving(wrong):
         port = str(wrong.server_address[1])
@@ -65,6 +77,7 @@ def test_failsWithADiffWhenNoticesAreMissing(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_refused(tmp_path: Path) -> None:
+    """A port nobody listens on fails with one line that says it cannot connect."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]

@@ -151,6 +151,10 @@ def test_unfinishedMessagesNotRelayed(startServer: StartServer) -> None:
 
 
 def test_binaryFrameRefused(startServer: StartServer) -> None:
+    """
+    A binary frame closes the WebSocket with 1003 and its client leaves the
+    room; the server serves on.
+    """
     server = startServer(*WEB)
     tcp = server.connect()
     web = joinWeb(server)
@@ -185,6 +189,10 @@ def test_otherOriginRefused(startServer: StartServer) -> None:
 
 
 def test_programWithoutOriginLetIn(startServer: StartServer) -> None:
+    """
+    A WebSocket client that sends no C{Origin}, a program and not a browser,
+    is let in.
+    """
     server = startServer(*WEB)
     port = webPort(server)
     web = WebClient(port, origin=None)
@@ -283,6 +291,10 @@ def test_serverFullTold(startServer: StartServer) -> None:
 
 
 def test_idleTimeout(startServer: StartServer) -> None:
+    """
+    A browser idle for longer than C{--idle-timeout} is told so and its
+    WebSocket is closed normally (1000).
+    """
     server = startServer(*WEB, "--idle-timeout", "0.5")
     web = joinWeb(server)
     web.expect("server: idle for too long, disconnecting")
@@ -304,6 +316,11 @@ def test_floodControlDelaysNotDrops(startServer: StartServer) -> None:
 
 
 def test_shutdownTold(startServer: StartServer) -> None:
+    """
+    On SIGTERM a browser is told the server is shutting down and its
+    WebSocket is closed normally (1000), its answer to the close read; the
+    server exits with 0.
+    """
     server = startServer(*WEB)
     web = joinWeb(server)
     server.process.send_signal(signal.SIGTERM)

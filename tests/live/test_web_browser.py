@@ -37,6 +37,10 @@ KEPT_LINES = 10_000
 
 
 def test_pageLoadsWithoutErrors(startServer: StartServer, browser: Browser) -> None:
+    """
+    In a real browser the page connects, shows its own id and itself among
+    the people, without any error in the console.
+    """
     server = startServer(*WEB)
     tab = Tab(browser, webPort(server))
     expect(tab.page.locator("#state")).to_have_text("connected")

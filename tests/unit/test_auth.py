@@ -33,6 +33,11 @@ from tests.support.fakes import FakeRoom
 
 
 def test_loginJoinsTheRoom(tmp_path: Path) -> None:
+    """
+    A connection joins the room, and is told of and given an id, only once
+    it has logged in; its nick is its account's, in lower case, and what it
+    sends behind its /login is relayed.
+    """
     fake, _ = authRoom(tmp_path, history=5)
     a, ta = fake.connect()
     fake.received(ta)
@@ -79,6 +84,7 @@ def test_failedLogin(tmp_path: Path) -> None:
 
 
 def test_unknownUser(tmp_path: Path) -> None:
+    """A name with no account is refused with the answer a wrong password gets."""
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
     a.dataReceived(b"/login mallory wonderland\n")
@@ -104,6 +110,7 @@ def test_bruteForceLimitedPerAddress(tmp_path: Path) -> None:
 
 
 def test_loginTimeout(tmp_path: Path) -> None:
+    """A connection that has not logged in within 30 seconds is told so and closed."""
     fake, _ = authRoom(tmp_path)
     a, ta = fake.connect()
     a.dataReceived(b"/login alice wonder")
@@ -296,6 +303,11 @@ def test_decoyMatchesNoPassword() -> None:
 
 
 def test_reload(tmp_path: Path) -> None:
+    """
+    Reloading reads the password file again: a new account can log in; a
+    broken file is logged with its line and the accounts read before are
+    kept.
+    """
     fake, checker = authRoom(tmp_path)
     users = dict(HASHES)
     users[b"carol"] = bcrypt.hashpw(b"singer", bcrypt.gensalt(4))
@@ -328,6 +340,11 @@ def test_reload(tmp_path: Path) -> None:
     ],
 )
 def test_malformedFile(tmp_path: Path, content: bytes, complaint: str) -> None:
+    """
+    A password file with a line that is not a name and a bcrypt hash, a name
+    that cannot be a nick, or two names of one nick is refused, saying which
+    line.
+    """
     path = tmp_path / "users"
     path.write_bytes(content)
     with pytest.raises(htpasswd.PasswordFileError, match=complaint):

@@ -23,6 +23,10 @@ from chat.cluster.address import RedisAddress
     ],
 )
 def test_redisAddress(url: str, address: tuple[str, int, int]) -> None:
+    """
+    A Redis URL gives its host (an IPv6 one without brackets), port and
+    database; a port or database left out is 6379 or 0.
+    """
     parsed = RedisAddress.parse(url)
     assert (parsed.host, parsed.port, parsed.db) == address
 
@@ -43,6 +47,10 @@ def test_redisAddress(url: str, address: tuple[str, int, int]) -> None:
     ],
 )
 def test_badRedisAddress(url: str, reason: str) -> None:
+    """
+    What is not a Redis address is refused with one line that says what is
+    wrong with it.
+    """
     with pytest.raises(ValueError) as raised:
         RedisAddress.parse(url)
     assert str(raised.value) == reason
@@ -59,4 +67,8 @@ def test_portZeroRefusedOnTheCommandLine() -> None:
 
 
 def test_addressWrittenOutInFull() -> None:
+    """
+    An address is written out whole, default port and database included, an
+    IPv6 host in brackets.
+    """
     assert str(RedisAddress.parse("redis://[::1]")) == "redis://[::1]:6379/0"

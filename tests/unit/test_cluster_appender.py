@@ -11,6 +11,10 @@ from tests.support.clusterfakes import Harness
 
 
 def test_roundGoesOutAsOneEntry() -> None:
+    """
+    What the room publishes in one round, departures included, is appended
+    to the stream as one entry, by one call.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.peers.publish(b"client 0: a\n")
@@ -54,6 +58,11 @@ def test_queuedWhileAwayThenSentOnce() -> None:
 
 
 def test_fullQueuePausesLocalClients() -> None:
+    """
+    While the stream cannot be reached and the queue for it is past its
+    limit, local clients are not read; once what was queued is appended they
+    are read again, each logged.
+    """
     harness = Harness(queueLimit=100)
     harness.joinCluster()
     harness.command.lose()
@@ -71,6 +80,11 @@ def test_fullQueuePausesLocalClients() -> None:
 
 
 def test_stopSendsTheQueueThenRetires() -> None:
+    """
+    Stopping appends what is queued, then retires the node from the cluster,
+    and is done only then: logged, with the connection and the reader
+    stopped.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.peers.publish(b"client 0: last words\n")
@@ -85,6 +99,10 @@ def test_stopSendsTheQueueThenRetires() -> None:
 
 
 def test_stopGivesUpOnTheQueueAfterItsGrace() -> None:
+    """
+    Stopping waits five seconds for the queue to be appended, then gives up
+    without retiring, logging how many entries were lost.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.peers.publish(b"client 0: never acknowledged\n")

@@ -23,6 +23,11 @@ def idOf(joined: Deferred[int]) -> object:
 
 
 def test_unreachableRedisIsLoggedAndNewcomersRefused() -> None:
+    """
+    While Redis cannot be reached newcomers are refused as not in the
+    cluster, and after three seconds it is logged that Redis cannot be
+    reached.
+    """
     harness = Harness()
     assert not harness.peers.accepting
     assert isinstance(idOf(harness.peers.join()), NotInClusterError)
@@ -34,6 +39,11 @@ def test_unreachableRedisIsLoggedAndNewcomersRefused() -> None:
 
 
 def test_refusalIsLoggedWithItsReasonOnce() -> None:
+    """
+    Redis turning the connection down is logged once as an error with its
+    reason, whichever connection and however often, and not as unreachable;
+    another reason is logged again.
+    """
     harness = Harness()
     for _ in range(3):
         harness.command.refuse("NOAUTH Authentication required.")
@@ -48,6 +58,7 @@ def test_refusalIsLoggedWithItsReasonOnce() -> None:
 
 
 def test_refusalLoggedAgainAfterAnAcceptedConnection() -> None:
+    """The same refusal is logged again once a connection was accepted in between."""
     harness = Harness()
     harness.command.refuse("NOAUTH Authentication required.")
     harness.joinCluster()
@@ -57,6 +68,11 @@ def test_refusalLoggedAgainAfterAnAcceptedConnection() -> None:
 
 
 def test_lostThenBack() -> None:
+    """
+    A node that loses Redis logs it and refuses newcomers; it is back in the
+    cluster only once its rejoin is answered, logged with the time it was
+    away, without joining anew.
+    """
     harness = Harness()
     harness.joinCluster()
     assert harness.peers.accepting
@@ -78,6 +94,10 @@ def test_lostThenBack() -> None:
 
 
 def test_staleClientsAnnouncedGoneAtRejoin() -> None:
+    """
+    Clients whose joining was cut short are announced gone at the rejoin,
+    logged with their count.
+    """
     harness = Harness()
     harness.command.connect()
     harness.command.answer(REJOIN, [2, b"0-0"])
@@ -86,6 +106,11 @@ def test_staleClientsAnnouncedGoneAtRejoin() -> None:
 
 
 def test_expelledOnReturnDropsItsClientsAndJoinsAnew() -> None:
+    """
+    A node taken for dead while it was away drops its clients on its return
+    and joins anew under a new name: what it queued meanwhile is never
+    appended.
+    """
     harness = Harness()
     harness.joinCluster()
     old = harness.peers.node
@@ -103,6 +128,10 @@ def test_expelledOnReturnDropsItsClientsAndJoinsAnew() -> None:
 
 
 def test_expelledByAnAppend() -> None:
+    """
+    An append refused because the node was taken for dead expels it: its
+    clients are dropped and it rejoins under a new name.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.peers.publish(b"client 0: late\n")
@@ -113,6 +142,10 @@ def test_expelledByAnAppend() -> None:
 
 
 def test_stopWhileAwayLeavesWithoutRedis() -> None:
+    """
+    Stopping while Redis is away is done at once, logging the entries left
+    unsent; Redis coming back after does nothing.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.command.lose()
@@ -128,6 +161,10 @@ def test_stopWhileAwayLeavesWithoutRedis() -> None:
 
 
 def test_stopBeforeStart() -> None:
+    """
+    A node that never started stops at once, as often as it is asked, and
+    accepts nobody.
+    """
     peers = ClusterPeers("main", FakeLink(), FakeLink(), Clock(), Logger())
     stopped: list[None] = []
     peers.stop().addCallback(stopped.append)

@@ -74,6 +74,10 @@ def test_historyReadBackBeforeReading() -> None:
 
 
 def test_historyReadBackResumesAfterALostConnection() -> None:
+    """
+    Reading the history back resumes after the last entry read when the
+    connection is lost midway, and the history holds every page in order.
+    """
     harness, history = joined(1000, b"999-0", readBack=False)
     page = [
         [b"%d-0" % n, [b"n", b"x", b"d", b"c: %d\n" % n]] for n in range(999, 743, -1)

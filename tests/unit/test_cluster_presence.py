@@ -10,6 +10,11 @@ from tests.support.clusterfakes import Harness
 
 
 def test_heartbeatBuriesOnlyAfterATtlBackInTouch() -> None:
+    """
+    A heartbeat buries the nodes that are gone only once this node has been
+    in the cluster for a TTL; each burial is logged with the node and its
+    count of clients.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.clock.advance(1.0)
@@ -21,6 +26,10 @@ def test_heartbeatBuriesOnlyAfterATtlBackInTouch() -> None:
 
 
 def test_ownPresenceLapsedPutsBurialsOff() -> None:
+    """
+    When this node's own presence had lapsed it is logged, and no node is
+    buried until a TTL after.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.clock.advance(3.0)
@@ -31,6 +40,10 @@ def test_ownPresenceLapsedPutsBurialsOff() -> None:
 
 
 def test_noHeartbeatWhileAway() -> None:
+    """
+    No heartbeat is sent while Redis is away; they start again once the node
+    is back.
+    """
     harness = Harness()
     harness.joinCluster()
     harness.command.lose()
@@ -44,6 +57,11 @@ def test_noHeartbeatWhileAway() -> None:
 
 
 def test_buriedNodeIsExpelledAndJoinsAnew() -> None:
+    """
+    A node the others buried is expelled at its next heartbeat: it refuses
+    newcomers, rejoins under a new name, and what its clients sent before is
+    dropped.
+    """
     harness = Harness()
     harness.joinCluster()
     old = harness.peers.node

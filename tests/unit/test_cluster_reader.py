@@ -11,6 +11,11 @@ from tests.support.clusterfakes import Harness
 
 
 def test_readerSkipsOwnEntriesAndCountsReplay() -> None:
+    """
+    The reader reads on from where the node joined, delivers the other
+    nodes' entries but not its own, and after a lost connection reads on
+    from the last entry, logging the lines it caught up on.
+    """
     harness = Harness()
     harness.joinCluster(lastId=b"7-0")
     assert harness.reader.sent[0][0][-1] == b"7-0"
@@ -29,6 +34,10 @@ def test_readerSkipsOwnEntriesAndCountsReplay() -> None:
 
 
 def test_readerWaitsForWhereToStart() -> None:
+    """
+    The reader reads nothing before the rejoin says where the stream stands,
+    then reads from there.
+    """
     harness = Harness()
     harness.reader.connect()
     assert harness.reader.sent == []
@@ -39,6 +48,10 @@ def test_readerWaitsForWhereToStart() -> None:
 
 
 def test_joinWaitsUntilEverythingBeforeItIsDelivered() -> None:
+    """
+    A newcomer is given its id only once every entry before its arrival has
+    been delivered and its arrival read back.
+    """
     harness = Harness()
     harness.joinCluster()
     ids: list[int] = []

@@ -63,6 +63,10 @@ def test_withCommands() -> None:
 
 
 def test_historyOffSendsNothing() -> None:
+    """
+    Without C{--history} a newcomer is sent nothing of what was said before
+    it came.
+    """
     fake = FakeRoom()
     a, ta = fake.connect()
     a.dataReceived(b"x\n")
@@ -71,6 +75,10 @@ def test_historyOffSendsNothing() -> None:
 
 
 def test_boundedByLines() -> None:
+    """
+    The history keeps the last N lines only, and the notices between them
+    are not counted among its lines.
+    """
     history = History(3)
     for n in range(100):
         history.record(b"client 0: %d\nserver: client 1 just left\n" % n)

@@ -47,6 +47,11 @@ class FamiliesTests(SynchronousTestCase):
 
 class CountsTests(SynchronousTestCase):
     def test_exchange(self) -> None:
+        """
+        After a known exchange every counter is exact: clients, connections,
+        turned away by reason, throttled, disconnects by reason, lines,
+        bytes and deliveries.
+        """
         metrics = newMetrics(self)
         limits = Limits(
             maxClients=3, sendqHard=1000, sendqSoft=1000, floodRate=1, floodBurst=2

@@ -39,12 +39,14 @@ def users(tmp_path: Path) -> str:
 
 
 def test_offByDefault() -> None:
+    """Without options the room has no stages: no history, no commands, no logins."""
     options = parse()
     room = makeService(options, reactor=MemoryReactor()).room
     assert room.stages == []
 
 
 def test_historyAndCommands() -> None:
+    """C{--history} and C{--commands} give the room the replay, then the commands."""
     options = parse("--history", "10000", "--commands")
     room = makeService(options, reactor=MemoryReactor()).room
     assert [type(stage) for stage in room.stages] == [Replay, Commands]
@@ -52,10 +54,18 @@ def test_historyAndCommands() -> None:
 
 @pytest.mark.parametrize("value", ["10001", "-1", "abc", ""])
 def test_badHistory(value: str) -> None:
+    """
+    A C{--history} that is not a number of lines from 0 to 10000 is refused,
+    naming the option.
+    """
     assert "--history" in refusal("--history", value)
 
 
 def test_authImpliesCommands(users: str) -> None:
+    """
+    C{--auth} gives the room the gatekeeper, then the commands, without
+    C{--commands}.
+    """
     options = parse("--auth", users)
     room = makeService(options, reactor=MemoryReactor()).room
     assert [type(stage) for stage in room.stages] == [Gatekeeper, Commands]
@@ -73,6 +83,10 @@ def test_authImpliesCommands(users: str) -> None:
     ],
 )
 def test_authRefusesPlainTcpOnTheNetwork(users: str, arguments: tuple[str]) -> None:
+    """
+    C{--auth} on a plain TCP listener off loopback is refused unless
+    C{--auth-plaintext} says passwords may cross the network in clear.
+    """
     assert "--auth-plaintext" in refusal("--auth", users, *arguments)
     parse("--auth", users, "--auth-plaintext", *arguments)
 
@@ -87,10 +101,18 @@ def test_authRefusesPlainTcpOnTheNetwork(users: str, arguments: tuple[str]) -> N
     ],
 )
 def test_authAcceptsPrivateListeners(users: str, arguments: tuple[str]) -> None:
+    """
+    C{--auth} on loopback, by default or given, or on a Unix socket needs no
+    C{--auth-plaintext}.
+    """
     parse("--auth", users, *arguments)
 
 
 def test_authFileErrors(users: str, tmp_path: Path) -> None:
+    """
+    A missing password file, or one with a bad line, is refused at start,
+    naming the file and the line.
+    """
     assert "No such file" in refusal("--auth", str(tmp_path / "missing"))
     Path(users).write_bytes(b"alice:$2y$04$" + b"x" * 53 + b"\nbob:plain\n")
     assert refusal("--auth", users).endswith(
@@ -99,6 +121,7 @@ def test_authFileErrors(users: str, tmp_path: Path) -> None:
 
 
 def test_badLoginTimeout(users: str) -> None:
+    """A C{--login-timeout} that is not a number is refused, naming the option."""
     assert "--login-timeout" in refusal("--auth", users, "--login-timeout", "x")
 
 

@@ -52,6 +52,11 @@ class SocketQueueTests(SynchronousTestCase):
         return data
 
     def test_countIsWhatIsHeldExactly(self) -> None:
+        """
+        What the socket does not take is held and counted to the byte, and
+        the count follows every write the socket takes until the queue is
+        drained and let go.
+        """
         sent = bytes(range(256)) * 4096  # 1 MiB
         self.queue.write(sent)
         held = self.queue.size
@@ -76,6 +81,10 @@ class SocketQueueTests(SynchronousTestCase):
         self.assertIsNone(self.connection.producer)
 
     def test_nothingHeldForABrokenConnection(self) -> None:
+        """
+        Once writing to the socket fails nothing is held for the client any
+        more, and the transport is handed one slice only.
+        """
         self.queue.write(bytes(1 << 20))
         self.assertGreater(self.queue.size, 0)
         self.theirs.close()
@@ -90,6 +99,10 @@ class SocketQueueTests(SynchronousTestCase):
         )
 
     def test_directWhileNothingIsHeld(self) -> None:
+        """
+        While nothing is held, a write goes straight to the socket, with
+        nothing counted and no wait for it to be writable.
+        """
         self.queue.write(b"hello\n")
         self.assertEqual(self.queue.size, 0)
         self.assertEqual(self.read(6), b"hello\n")
@@ -98,6 +111,11 @@ class SocketQueueTests(SynchronousTestCase):
 
 class TransportQueueTests(SynchronousTestCase):
     def test_heldWhileTheTransportIsPaused(self) -> None:
+        """
+        Over another transport, the queue is its producer: writes go through
+        at once, and while it is paused they are held and counted, then sent
+        on resuming.
+        """
         transport = StringTransport()
         queue = sendQueueFor(transport)
         assert isinstance(queue, TransportQueue)
@@ -113,6 +131,10 @@ class TransportQueueTests(SynchronousTestCase):
         self.assertEqual(queue.size, 0)
 
     def test_closesOnlyOnceDrained(self) -> None:
+        """
+        A queue finished while it holds output stays the transport's
+        producer until it has given it all.
+        """
         transport = StringTransport()
         queue = sendQueueFor(transport)
         assert isinstance(queue, TransportQueue)

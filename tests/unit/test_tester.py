@@ -22,6 +22,10 @@ from chat.tools.tester import (
 
 class TranscriptTests(SynchronousTestCase):
     def test_expectedForThreeClientsFromId5(self) -> None:
+        """
+        Three connections numbered from 5: the two observed arrive, say
+        hello and leave, in order.
+        """
         self.assertEqual(
             expectedTranscript(5, 3),
             [
@@ -35,15 +39,25 @@ class TranscriptTests(SynchronousTestCase):
         )
 
     def test_firstArrivalId(self) -> None:
+        """
+        The id of the first arrival is read from a server's arrival notice
+        only, not from a client's line that looks like one.
+        """
         self.assertEqual(firstArrivalId(b"server: client 12 just arrived\n"), 12)
         self.assertEqual(firstArrivalId(b"client 3: server: client 9 just\n"), None)
         self.assertEqual(firstArrivalId(b""), None)
 
     def test_noDiffWhenEqual(self) -> None:
+        """A transcript received as expected has no difference."""
         expected = expectedTranscript(0, 4)
         self.assertEqual(transcriptDiff(expected, b"".join(expected)), [])
 
     def test_diffShowsAnEchoAndAMissingNewline(self) -> None:
+        """
+        The difference shows a line received that was not expected (a
+        client's own line sent back), a line that is missing, and a last
+        line without its newline.
+        """
         expected = expectedTranscript(1, 2)
         received = (
             b"server: client 1 just arrived\nclient 0: "
@@ -58,6 +72,10 @@ class TranscriptTests(SynchronousTestCase):
 
 class RecorderTests(SynchronousTestCase):
     def test_waitsForLinesAcrossChunks(self) -> None:
+        """
+        Waiting for lines ends only when they are whole, whatever chunks
+        they came in, and at once for lines already received.
+        """
         recorder = Recorder(0, Logger(observer=LogPublisher()))
         recorder.makeConnection(StringTransport())
         waiter = recorder.linesReceived(2)
@@ -70,12 +88,20 @@ class RecorderTests(SynchronousTestCase):
 
 class OptionsTests(SynchronousTestCase):
     def test_values(self) -> None:
+        """
+        The port, the count of clients (C{-n}) and the timeout, in seconds
+        as a fraction, are taken.
+        """
         options = Options()
         options.parseOptions(["--port", "9", "-n", "3", "--timeout", ".5"])
         self.assertEqual((options["port"], options["clients"]), (9, 3))
         self.assertEqual(options["timeout"], 0.5)
 
     def test_badValuesNameTheOption(self) -> None:
+        """
+        A bad port, count of clients, timeout or settle time is refused,
+        naming the option.
+        """
         for option, value in [
             ("--port", "0"),
             ("--port", "99999"),

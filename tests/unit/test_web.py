@@ -113,6 +113,10 @@ class SocketTransportTests(SynchronousTestCase):
         self.assertEqual(self.network.producerState, "producing")
 
     def test_fullNetworkPausesTheSendQueue(self) -> None:
+        """
+        While the network's buffer is full the registered send queue is
+        paused, and it produces again once the network can take more.
+        """
         producer = Producer()
         self.transport.registerProducer(producer, True)
         self.transport.outputPaused()
@@ -121,6 +125,10 @@ class SocketTransportTests(SynchronousTestCase):
         self.assertEqual(producer.state, "producing")
 
     def test_pullProducerRefused(self) -> None:
+        """
+        Only a push producer may be registered: a pull producer is refused
+        with C{ValueError}.
+        """
         self.assertRaises(
             ValueError, self.transport.registerProducer, Producer(), False
         )
@@ -150,12 +158,17 @@ class SocketTransportTests(SynchronousTestCase):
         self.assertEqual(self.network.producerState, "producing")
 
     def test_nothingAfterClosing(self) -> None:
+        """
+        Once the connection is being closed the WebSocket is closed, and
+        what is written after is not sent.
+        """
         self.transport.loseConnection()
         self.transport.write(b"late\n")
         self.assertTrue(self.socket.closed)
         self.assertEqual(self.socket.sent, [])
 
     def test_lostConnectionStopsTheSendQueue(self) -> None:
+        """When the connection is lost the send queue is stopped and let go."""
         producer = Producer()
         self.transport.registerProducer(producer, True)
         self.transport.connectionLost()
@@ -163,6 +176,10 @@ class SocketTransportTests(SynchronousTestCase):
         self.assertIsNone(self.transport.producer)
 
     def test_abortAbortsTheNetwork(self) -> None:
+        """
+        Aborting drops the network connection at once, and what is written
+        after is not sent.
+        """
         self.transport.abortConnection()
         self.transport.write(b"late\n")
         self.assertTrue(self.network.disconnecting)
@@ -171,6 +188,7 @@ class SocketTransportTests(SynchronousTestCase):
 
 class TextLinesTests(SynchronousTestCase):
     def test_utf8AsItIs(self) -> None:
+        """Lines that are UTF-8 are given as they are, each without its C{\\n}."""
         self.assertEqual(textLines("a é\nb\n".encode()), ["a é".encode(), b"b"])
 
     def test_invalidBytesReplaced(self) -> None:
@@ -183,12 +201,21 @@ class TextLinesTests(SynchronousTestCase):
 
 class OriginTests(SynchronousTestCase):
     def test_normalForm(self) -> None:
+        """
+        An origin is kept in one form: scheme and host in lower case, no
+        default port, no trailing slash; an IPv6 host keeps its brackets and
+        port.
+        """
         self.assertEqual(
             origin("-", "HTTPS://Chat.Example.org:443/"), "https://chat.example.org"
         )
         self.assertEqual(origin("-", "http://[::1]:8081"), "http://[::1]:8081")
 
     def test_notOrigins(self) -> None:
+        """
+        What is not an HTTP or HTTPS origin (no scheme, a path, a user, a
+        bad port, no host) is refused, naming the option.
+        """
         for text in [
             "chat.example.org",
             "ftp://x",
@@ -202,6 +229,10 @@ class OriginTests(SynchronousTestCase):
             self.assertIn("--web-origin", str(caught.exception))
 
     def test_sameOriginOnly(self) -> None:
+        """
+        With no other origin given, only a page of the very host, over the
+        same scheme, is let in (its default port may be left out).
+        """
         origins = Origins([])
         self.assertTrue(
             origins.allows("http://127.0.0.1:8081", "127.0.0.1:8081", False)
@@ -215,9 +246,11 @@ class OriginTests(SynchronousTestCase):
         self.assertFalse(origins.allows("http://evil.example", "127.0.0.1:8081", False))
 
     def test_noOriginIsNoBrowser(self) -> None:
+        """A request without an C{Origin} is not from a browser, and is let in."""
         self.assertTrue(Origins([]).allows(None, "127.0.0.1:8081", False))
 
     def test_othersAllowed(self) -> None:
+        """A page of an origin given is let in whatever the host it asks for."""
         origins = Origins(["https://chat.example.org"])
         self.assertTrue(
             origins.allows("https://chat.example.org", "10.0.0.1:8081", False)
@@ -229,6 +262,10 @@ class PageTests(SynchronousTestCase):
         self.html = files("chat.web").joinpath("page.html").read_text()
 
     def test_servedAsHtmlWithPolicy(self) -> None:
+        """
+        The page is served as it is, as UTF-8 HTML that is not to be
+        sniffed, under a content security policy that denies by default.
+        """
         request = DummyRequest([b""])
         body = Page(self.html).render_GET(cast(Request, request))
         headers = request.responseHeaders
@@ -271,15 +308,21 @@ class FeaturesTests(SynchronousTestCase):
         return body.decode(), policy[0].decode()
 
     def test_noneByDefault(self) -> None:
+        """Without features the page is served unchanged."""
         body, _ = self.get(Features())
         self.assertEqual(body, self.html)
 
     def test_everyFeatureOnTheBody(self) -> None:
+        """
+        Every feature on is marked on the one C{<body>}: logins, commands
+        and the length of the history.
+        """
         body, _ = self.get(Features(auth=True, commands=True, history=50))
         self.assertIn('<body data-auth data-commands data-history="50">', body)
         self.assertEqual(body.count("<body"), 1)
 
     def test_eachFeatureAlone(self) -> None:
+        """Each feature on its own marks only itself on the C{<body>}."""
         for features, attributes in [
             (Features(auth=True), " data-auth"),
             (Features(commands=True), " data-commands"),
@@ -295,6 +338,7 @@ class FeaturesTests(SynchronousTestCase):
         self.assertEqual(featured, contentSecurityPolicy(self.html))
 
     def test_pageWithoutOneBody(self) -> None:
+        """A page with no C{<body>}, or with two, cannot be marked: C{ValueError}."""
         for html in ["<p>no body</p>", "<body></body><body></body>"]:
             self.assertRaises(ValueError, pageFor, html, Features(auth=True))
 
@@ -306,6 +350,11 @@ class WebOptionsTests(SynchronousTestCase):
         return parsed
 
     def test_repeatable(self) -> None:
+        """
+        C{--web} and C{--web-origin} may be given many times; an endpoint
+        without an interface listens on loopback, and origins are kept in
+        their normal form.
+        """
         options = self.parse(
             "--web",
             "tcp:0",
@@ -320,11 +369,13 @@ class WebOptionsTests(SynchronousTestCase):
         self.assertEqual(options["web-origins"], ["https://a.example"])
 
     def test_badEndpointNamed(self) -> None:
+        """A bad C{--web} endpoint is a usage error that names the option."""
         with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web", "tcp:70000")
         self.assertIn("--web:", str(caught.exception))
 
     def test_badOriginNamed(self) -> None:
+        """A bad C{--web-origin} is a usage error that names the option."""
         with self.assertRaises(usage.UsageError) as caught:
             self.parse("--web-origin", "example.org")
         self.assertIn("--web-origin:", str(caught.exception))
@@ -402,6 +453,7 @@ class RoomSocketTests(SocketOnFakeRoom):
         )
 
     def test_fragmentedMessageIsOneLine(self) -> None:
+        """A message sent in fragments reaches the room as one line."""
         tcp, tcpTransport = self.fake.connect()
         socket, network = self.openSocket()
         self.fake.received(tcpTransport)
@@ -424,6 +476,10 @@ class RoomSocketTests(SocketOnFakeRoom):
         )
 
     def test_otherOriginRefused(self) -> None:
+        """
+        A WebSocket from a page of another origin is forbidden (403) and
+        never joins the room.
+        """
         tcp, tcpTransport = self.fake.connect()
         socket, network = self.openSocket("http://evil.example")
         self.assertTrue(network.value().startswith(b"HTTP/1.1 403"))
@@ -453,6 +509,10 @@ class RoomSocketTests(SocketOnFakeRoom):
         )
 
     def test_floodControlPausesTheNetwork(self) -> None:
+        """
+        Past the flood allowance the browser's network connection is no
+        longer read, and it is read again once the allowance is back.
+        """
         self.fake.room.limits = Limits(floodRate=1, floodBurst=1)
         socket, network = self.openSocket()
         socket.dataReceived(frame(TEXT, b"a") + frame(TEXT, b"b"))
@@ -474,6 +534,7 @@ class RoomSocketTests(SocketOnFakeRoom):
         self.assertTrue(network.disconnecting)
 
     def test_clientIsARoomClient(self) -> None:
+        """A browser is in the room as a L{ChatProtocol}, as a TCP client is."""
         socket, network = self.openSocket()
         self.assertIsInstance(self.fake.room.clients[0], ChatProtocol)
 
@@ -495,6 +556,7 @@ class RoomSocketAttackTests(SocketOnFakeRoom):
     """What a WebSocket client that is not a browser may send."""
 
     def test_frameDribbledByteByByte(self) -> None:
+        """A frame sent a byte at a time is relayed once it is whole, as one line."""
         tcp, tcpTransport = self.fake.connect()
         socket, network = self.openSocket()
         self.fake.received(tcpTransport)
