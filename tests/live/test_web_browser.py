@@ -311,7 +311,7 @@ def test_commands(startServer: StartServer, browser: Browser) -> None:
     tcp.expect(b"server: client 1 just arrived\n")
     tab.waitForFrames(
         "server: you are client 1",
-        "server: 2 clients: client 0, client 1",
+        "server: 2 clients: bob, client 1",
         "server: 2 clients: bob, client 1",  # its own /who, shown instead
     )
     tab.expectPeople("bob", "client 1 (you)")
