@@ -42,6 +42,7 @@ from chat.people import htpasswd
 from chat.people.auth import Gatekeeper, PasswordFileChecker, passwordPortal
 from chat.people.commands import Commands
 from chat.people.history import History
+from chat.people.messages import MessageRecord
 from chat.people.replay import Replay
 from chat.tcp.protocol import ChatProtocol
 from chat.web.socket import FrameSender, TransportFrameSender
@@ -105,6 +106,7 @@ class VerifiedTests(SocketOnFakeRoom):
                 [interfaces.ISendQueue, IPushProducer],
             ),
             (History(10), [interfaces.IHistory]),
+            (MessageRecord(), [interfaces.IMessageRecord]),
             (LocalPeers(), [interfaces.IPeers]),
             (harness.peers, [interfaces.IPeers]),
             (_NoRoom(), [interfaces.ILocalRoom]),
@@ -133,8 +135,9 @@ class VerifiedTests(SocketOnFakeRoom):
         """
         The room and its TCP door, the stages of chat mode, a TCP client
         and a browser's client with their send queues, gates and
-        transports, the history, both kinds of peers and both kinds of
-        metrics provide every interface they declare.
+        transports, the history and the record of messages, both kinds of
+        peers and both kinds of metrics provide every interface they
+        declare.
         """
         for implementation, provided in self.made():
             for interface in provided:

@@ -64,11 +64,12 @@ def test_badHistory(value: str) -> None:
 def test_authImpliesCommands(users: str) -> None:
     """
     C{--auth} gives the room the gatekeeper, then the commands, without
-    C{--commands}.
+    C{--commands} (after the stage that catches up clients that read
+    messages, as in every chat mode).
     """
     options = parse("--auth", users)
     room = makeService(options, reactor=MemoryReactor()).room
-    assert [type(stage) for stage in room.stages] == [Gatekeeper, Commands]
+    assert [type(stage) for stage in room.stages] == [Replay, Gatekeeper, Commands]
 
 
 @pytest.mark.parametrize(
