@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from twisted.internet.error import ConnectionDone
 from twisted.logger import Logger
 
 from chat.core.limits import Limits
+from chat.people import messages as records
 from chat.web import messages as jsonframes
 from chat.web.admission import WebFactory
 from chat.web.site import webSite
@@ -218,3 +220,144 @@ class WithoutChatModeTests(SocketOnFakeRoom):
         self.frames(network)
         tcp.dataReceived(b"one\n")
         self.assertEqual(self.frames(network), [(TEXT, b"client 0: one")])
+
+
+class CatchUpTests(MessageSocketCase):
+    """A page that comes back with the id of the last message it had."""
+
+    history = 5
+
+    def lastId(self, network: RecordingTransport) -> int:
+        """The id of the last message sent to C{network}."""
+        return max(
+            m["id"] for each in self.objects(network) for m in each.get("messages", [])
+        )
+
+    def test_missedOnceInOrderThenLive(self) -> None:
+        """
+        A page back with C{?since=ID} is told first that what follows is
+        complete, then sent exactly the messages after ID, once each,
+        oldest first (the leave of its former self, the lines of others,
+        also those of the iteration it comes back in, but not its own
+        arrival), then the live room: nothing between, nothing twice.
+        """
+        tcp, _ = self.fake.connect()
+        _, network, _ = self.openJSON()
+        tcp.dataReceived(b"before\n")
+        since = self.lastId(network)
+        network.lose(ConnectionDone())
+        for n in range(1, 4):
+            tcp.dataReceived(b"missed %d\n" % n)
+            self.fake.clock.advance(0)
+        tcp.dataReceived(b"missed 4\n")
+        _, back, _ = self.openJSON(f"/ws?since={since}")
+        tcp.dataReceived(b"live 1\n")
+        objects = self.objects(back)
+        tcp.dataReceived(b"live 2\n")
+        objects += self.objects(back)
+        caughtUp = [i for i, each in enumerate(objects) if "caughtUp" in each]
+        self.assertEqual(len(caughtUp), 1)
+        self.assertEqual(
+            objects[caughtUp[0]], {"caughtUp": {"since": since, "complete": True}}
+        )
+        after = [m for each in objects[caughtUp[0] :] for m in each.get("messages", [])]
+        self.assertEqual(
+            [m["text"] for m in after],
+            ["client 1 just left"]
+            + [f"missed {n}" for n in range(1, 5)]
+            + ["live 1", "live 2"],
+        )
+        ids = [m["id"] for m in after]
+        self.assertEqual(ids, sorted(set(ids)))
+        self.assertGreater(ids[0], since)
+        before = [
+            m["text"] for each in objects[: caughtUp[0]] for m in each["messages"]
+        ]
+        self.assertEqual(before, ["you are client 2", "2 clients: client 0, client 2"])
+
+    def test_newcomerGetsTheHistoryThenLive(self) -> None:
+        """
+        Without C{since}, a newcomer is sent the history (lines, as
+        messages, with their first ids and times), then the live room,
+        nothing between and nothing twice, also when lines are said in the
+        iteration it comes in, before and after it.
+        """
+        tcp, _ = self.fake.connect()
+        for n in range(1, 8):
+            tcp.dataReceived(b"said %d\n" % n)
+            self.fake.clock.advance(1)
+        tcp.dataReceived(b"said 8\n")
+        _, network, _ = self.openJSON()
+        tcp.dataReceived(b"live\n")
+        sent = self.messages(network)
+        texts = [text for *_, text in sent]
+        self.assertEqual(
+            texts[2:],
+            ["last 5 lines"]
+            + [f"said {n}" for n in range(4, 9)]
+            + ["end of history", "live"],
+        )
+
+    def test_incompleteWhenForgotten(self) -> None:
+        """
+        When the record no longer holds every message after the id, the
+        page is told so (C{complete: false}) and sent the messages held.
+        """
+        self.patch(records, "KEPT", 3)
+        self.setUp()
+        tcp, _ = self.fake.connect()
+        for n in range(1, 6):
+            tcp.dataReceived(b"said %d\n" % n)
+        self.fake.clock.advance(601)
+        tcp.dataReceived(b"newest\n")
+        _, network, _ = self.openJSON("/ws?since=2")
+        objects = self.objects(network)
+        self.assertIn({"caughtUp": {"since": 2, "complete": False}}, objects)
+        self.assertEqual(
+            [m["text"] for m in objects[-1]["messages"]],
+            ["said 5", "newest"],  # and its own arrival, not sent to it
+        )
+
+    def test_idBeyondTheNewest(self) -> None:
+        """
+        An id beyond the newest message (of the server's former run) is
+        answered as not complete, with every message held.
+        """
+        tcp, _ = self.fake.connect()
+        tcp.dataReceived(b"said\n")
+        _, network, _ = self.openJSON("/ws?since=999999999999999999")
+        objects = self.objects(network)
+        self.assertIn(
+            {"caughtUp": {"since": 999999999999999999, "complete": False}}, objects
+        )
+        self.assertEqual(
+            [m["text"] for m in objects[-1]["messages"]],
+            ["client 0 just arrived", "said"],
+        )
+
+    def test_badSince(self) -> None:
+        """
+        A C{since} that is not a number, negative, overlong or given twice
+        is refused with C{400} saying why, the room unchanged; a page that
+        comes next is let in.
+        """
+        for target, why in [
+            ("/ws?since=abc", b"since is not the id of a message (digits)"),
+            ("/ws?since=-1", b"since is not the id of a message (digits)"),
+            ("/ws?since=1.5", b"since is not the id of a message (digits)"),
+            ("/ws?since=%C2%B2", b"since is not the id of a message (digits)"),
+            ("/ws?since=" + "9" * 19, b"since longer than 18 digits"),
+            ("/ws?since=" + "1" * 5000, b"since longer than 18 digits"),
+            ("/ws?since=1&since=2", b"since given more than once"),
+        ]:
+            connection, network = self.accept()
+            connection.dataReceived(upgradeRequest(target=target, protocol="chat.json"))
+            answer = network.value()
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), (target, answer))
+            self.assertIn(why, answer)
+            self.assertEqual(self.fake.room.clients, {})
+        _, network, head = self.openJSON("/ws?since=0")
+        self.assertIn(b" 101 ", head)
+        self.assertIn(
+            {"caughtUp": {"since": 0, "complete": True}}, self.objects(network)
+        )
