@@ -6,7 +6,9 @@ through: each is an L{IClient}, and talks to the room through L{IClientHub}.
 Everything beyond them, who hands out ids and who else hears what they say,
 is behind L{IPeers}: this process alone, or the other processes that share
 the room through Redis.  The peers call the room back through L{ILocalRoom}
-and keep its L{IHistory}.  What the room counts goes to L{IMetrics}.  A
+and keep its L{IHistory}.  In chat mode the messages it delivers are kept
+in an L{IMessageRecord}, and a client that reads messages has an
+L{IMessageQueue}.  What the room counts goes to L{IMetrics}.  A
 door (L{IDoor}) makes the clients of the connections it accepts; the
 stages (L{IStage}) are what every door's clients go through.
 """
