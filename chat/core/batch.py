@@ -114,11 +114,10 @@ class Round:
         the messages after its id follow and whether they are complete.
         """
         self._catchUp(client)
-        sendq = client.sendq
-        assert IMessageQueue.providedBy(sendq)
-        if caughtUp is not None:
+        sendq, clients = client.sendq, self._clients
+        if caughtUp is not None and clients.get(client.clientId) is client:
             sendq.writeCaughtUp(*caughtUp)
-        if messages and self._clients.get(client.clientId) is client:
+        if messages and clients.get(client.clientId) is client:
             sendq.writeMessages(messages)
 
     def _catchUp(self, client: IClient) -> None:

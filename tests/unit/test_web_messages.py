@@ -361,3 +361,24 @@ class CatchUpTests(MessageSocketCase):
         self.assertIn(
             {"caughtUp": {"since": 0, "complete": True}}, self.objects(network)
         )
+
+    def test_catchUpWithinTheSendQ(self) -> None:
+        """
+        However much was said, what a page catching up with everything the
+        record holds is sent stays within its soft SendQ limit: the record
+        keeps at most half of it, and the JSON of what it holds fits.
+        """
+        tcp, _ = self.fake.connect()
+        for n in range(40):
+            tcp.dataReceived(b"".join(b"%d %s\n" % (n, b"x" * 50) for _ in range(25)))
+            self.fake.clock.advance(1)
+        made = self.fake.room.messages
+        assert made is not None
+        self.assertGreater(made.lastId, 900)
+        _, network, _ = self.openJSON("/ws?since=1")
+        objects = self.objects(network)
+        self.assertIn({"caughtUp": {"since": 1, "complete": False}}, objects)
+        caughtUp = len(json.dumps(objects[-1]))
+        self.assertGreater(caughtUp, 25_000)
+        self.assertLess(caughtUp, 100_000)
+        self.assertEqual(len(self.fake.room.clients), 2)
