@@ -209,11 +209,10 @@ class IMessageRecord(Interface):
         the bounds.
         """
 
-    def after(since: int, lastId: int) -> tuple[bool, list[Message]]:
+    def after(since: int) -> tuple[bool, list[Message]]:
         """
-        The messages kept after C{since}, oldest first, and whether they are
-        all that were delivered after it, C{lastId} being the id of the newest
-        message made (one beyond it is of no message made here).
+        Whether the messages kept are all those delivered after C{since}
+        (none after it was forgotten), and those after it, oldest first.
         """
 
     def last(count: int) -> list[Message]:

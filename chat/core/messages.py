@@ -85,17 +85,34 @@ class Message:
 
 class Messages:
     """
-    The messages of a room: made from what it delivers, numbered from 1 in
-    the order it delivers them, stamped with its C{clock}; those delivered
-    to everyone are kept in its C{record}.
+    The messages of a room: made from what it delivers, numbered in the
+    order it delivers them, stamped with its C{clock}; those delivered to
+    everyone are kept in its C{record}.
+
+    Ids begin at the clock's time when it is made, in microseconds, plus
+    one: the ids of a server started later are beyond those of this one
+    (unless it made more than a message a microsecond, on average, all its
+    life), so an id of a former run is told from one of this run; and they
+    stay below 2**53, exact as numbers in JSON and in JavaScript.
+
+    @ivar firstId: the id of the first message made.
+    @ivar lastId: the id of the newest message made (C{firstId - 1} before
+        the first).
     """
 
     def __init__(self, clock: IReactorTime, record: IMessageRecord) -> None:
         self._clock = clock
-        self._ids = count(1)
+        self.firstId = int(clock.seconds() * 1_000_000) + 1
+        self._ids = count(self.firstId)
         self.record = record
-        self.lastId = 0
-        """The id of the newest message made, 0 before the first."""
+        self.lastId = self.firstId - 1
+
+    def ours(self, since: int) -> bool:
+        """
+        Whether C{since} is the id of a message made here (or the one just
+        before the first): not of a former run.
+        """
+        return self.firstId - 1 <= since <= self.lastId
 
     def posted(self, data: bytes, origin: IClient | None) -> list[Message]:
         """

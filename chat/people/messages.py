@@ -80,9 +80,7 @@ class MessageRecord:
             self._bytes -= gone.size
             self._floor = gone.id
 
-    def after(self, since: int, lastId: int) -> tuple[bool, list[Message]]:
-        if since > lastId:
-            return False, list(self._kept)  # an id of another run: all of this one's
+    def after(self, since: int) -> tuple[bool, list[Message]]:
         missed = []
         for message in reversed(self._kept):
             if message.id <= since:

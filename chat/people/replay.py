@@ -59,11 +59,15 @@ class Replay:
     def _catchUp(self, client: IClient, since: int) -> None:
         """
         Send C{client} the messages after C{since} that were delivered to
-        everyone, but its own arrival's notice (it is not sent that).
+        everyone, but its own arrival's notice (it is not sent that).  An
+        id that is not of this run (the server was started again) gets all
+        that is kept, not complete: those after it in its run are gone.
         """
         made = self._room.messages
         assert made is not None
-        complete, missed = self._record.after(since, made.lastId)
+        ours = made.ours(since)
+        covered, missed = self._record.after(since if ours else made.firstId - 1)
+        complete = ours and covered
         clientId = client.clientId
         missed = [message for message in missed if message.origin != clientId]
         self._room.tellMessages(client, missed, (since, complete))

@@ -7,6 +7,7 @@ options.
 
 from __future__ import annotations
 
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from chat.core.interfaces import IMessageRecord
@@ -18,6 +19,7 @@ from chat.core.messages import (
     OVERHEAD,
     PRIVATE,
     Message,
+    Messages,
     parse,
 )
 from chat.people.messages import KEPT, KEPT_BYTES, MessageRecord, recordFor
@@ -26,7 +28,7 @@ from tests.support.fakes import FakeRoom
 
 def said(record: IMessageRecord) -> list[tuple[int, str, int | None, bytes, bytes]]:
     """What C{record} keeps: each message's id, kind, sender and text."""
-    complete, kept = record.after(0, 10**9)
+    complete, kept = record.after(0)
     assert complete
     return [(m.id, m.kind, m.senderId, m.senderName, m.text) for m in kept]
 
@@ -72,7 +74,7 @@ class RoomMessagesTests(SynchronousTestCase):
         """A message's time is the room's clock's, in milliseconds."""
         self.fake.clock.advance(1733330000.1234)
         self.alice.dataReceived(b"now\n")
-        _, kept = self.record.after(2, 10**9)
+        _, kept = self.record.after(2)
         self.assertEqual([m.time for m in kept], [1733330000123])
 
     def test_privateAndAnswersNotKept(self) -> None:
@@ -106,6 +108,29 @@ class RoomMessagesTests(SynchronousTestCase):
         self.assertEqual([made for _, _, made in fake.room._round._posted], [(), ()])
 
 
+class IdsTests(SynchronousTestCase):
+    def test_idsOfARun(self) -> None:
+        """
+        Ids begin just after the clock's time, in microseconds, when the
+        room's messages are made: a server started later numbers beyond an
+        earlier one and tells an id of a former run from one of its own;
+        ids stay exact as JavaScript numbers.
+        """
+        clock = Clock()
+        clock.advance(1733330000.5)
+        made = Messages(clock, MessageRecord())
+        self.assertTrue(made.ours(made.firstId - 1))
+        first = made.told(b"server: hi\n")[0]
+        self.assertEqual(first.id, 1733330000500001)
+        self.assertTrue(made.ours(first.id))
+        self.assertFalse(made.ours(first.id + 1))
+        self.assertFalse(made.ours(5))
+        clock.advance(1)
+        later = Messages(clock, MessageRecord())
+        self.assertGreater(later.firstId, first.id)
+        self.assertLess(later.firstId, 2**53)
+
+
 class ParseTests(SynchronousTestCase):
     """The kind, sender and text of a line as the room delivers it."""
 
@@ -136,9 +161,9 @@ class RecordTests(SynchronousTestCase):
         record = MessageRecord(size=3, seconds=1)
         record.add([message(i, time=0) for i in range(1, 6)])
         record.add([message(6, time=5000)])
-        self.assertEqual([m.id for m in record.after(0, 6)[1]], [4, 5, 6])
-        self.assertEqual(record.after(3, 6), (True, record.after(0, 6)[1]))
-        self.assertFalse(record.after(2, 6)[0])
+        self.assertEqual([m.id for m in record.after(0)[1]], [4, 5, 6])
+        self.assertEqual(record.after(3), (True, record.after(0)[1]))
+        self.assertFalse(record.after(2)[0])
 
     def test_recentKeptBeyondTheCount(self) -> None:
         """Messages younger than the age kept are all kept, whatever their number."""
@@ -146,7 +171,7 @@ class RecordTests(SynchronousTestCase):
         record.add([message(i, time=i * 1000) for i in range(1, 11)])
         self.assertEqual(len(record), 10)
         record.add([message(11, time=21000)])
-        self.assertEqual([m.id for m in record.after(0, 11)[1]], [9, 10, 11])
+        self.assertEqual([m.id for m in record.after(0)[1]], [9, 10, 11])
 
     def test_bytes(self) -> None:
         """However recent, no more than the bytes allowed are kept."""
@@ -172,17 +197,6 @@ class RecordTests(SynchronousTestCase):
         self.assertEqual(len(record), 1000)
         self.assertEqual(recordFor(5000, Limits())._size, 5000)
         self.assertEqual(recordFor(0, Limits(sendqSoft=1000))._maxBytes, 500)
-
-    def test_idOfAnotherRun(self) -> None:
-        """
-        An id beyond the newest made (the server's ids began again) is
-        answered with every message kept, not complete.
-        """
-        record = MessageRecord()
-        record.add([message(1), message(2)])
-        complete, kept = record.after(7, 2)
-        self.assertFalse(complete)
-        self.assertEqual([m.id for m in kept], [1, 2])
 
     def test_history(self) -> None:
         """A history is the last lines and actions kept, not the notices."""
