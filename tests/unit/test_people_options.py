@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactorClock
 
 from chat.app.options import Options
 from chat.app.tap import makeService
@@ -41,14 +41,14 @@ def users(tmp_path: Path) -> str:
 def test_offByDefault() -> None:
     """Without options the room has no stages: no history, no commands, no logins."""
     options = parse()
-    room = makeService(options, reactor=MemoryReactor()).room
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert room.stages == []
 
 
 def test_historyAndCommands() -> None:
     """C{--history} and C{--commands} give the room the replay, then the commands."""
     options = parse("--history", "10000", "--commands")
-    room = makeService(options, reactor=MemoryReactor()).room
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert [type(stage) for stage in room.stages] == [Replay, Commands]
 
 
@@ -68,7 +68,7 @@ def test_authImpliesCommands(users: str) -> None:
     messages, as in every chat mode).
     """
     options = parse("--auth", users)
-    room = makeService(options, reactor=MemoryReactor()).room
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert [type(stage) for stage in room.stages] == [Replay, Gatekeeper, Commands]
 
 
