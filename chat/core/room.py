@@ -98,13 +98,12 @@ class ChatRoom:
         self.messages: Messages | None = None
         peers.attach(self)
 
-    def recordMessages(self, record: IMessageRecord) -> Messages:
+    def recordMessages(self, record: IMessageRecord) -> None:
         """
         Chat mode: make messages of what the room delivers, for the clients
         that read them, and keep those delivered to everyone in C{record}.
         """
         self.messages = self._round.messages = Messages(self._clock, record)
-        return self.messages
 
     # Arriving
 
