@@ -20,6 +20,7 @@ from chat.core.room import ChatRoom
 from chat.people.auth import Gatekeeper, passwordPortal
 from chat.people.commands import Commands
 from chat.people.history import History, historyFor
+from chat.people.messages import recordFor
 from chat.people.replay import Replay
 from chat.tcp.door import TCPDoor
 
@@ -103,14 +104,20 @@ def chatStages(
     """
     The stages of chat for people that C{room}'s clients go through, at
     every door, in order: the C{history} a newcomer is sent as it enters
+    (or, to a client that reads messages and comes back, what it missed)
     comes before the name it logged in with; logins (C{gatekeeper}, which
-    imply C{commands}) come before the commands.  None without those
-    options: the room relays every line as it is.
+    imply C{commands}) come before the commands.  With any of them the room
+    makes messages of what it delivers, and keeps a record of them.  None
+    without those options: the room relays every line as it is.
     """
     stages: list[IStage] = []
+    if history is None and not commands and gatekeeper is None:
+        return stages
+    record = recordFor(history.size if history else 0, room.limits)
+    room.recordMessages(record)
     if history is not None:
         room.peers.keepHistory(history)
-        stages.append(Replay(room, history))
+    stages.append(Replay(room, history, record))
     if commands or gatekeeper is not None:
         runner = Commands(room, room.peers, room.log, logins=gatekeeper is not None)
         if gatekeeper is not None:

@@ -18,25 +18,39 @@ every answer as it is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from twisted.internet.interfaces import IReactorTime
 
-from chat.core.interfaces import IClient
+from chat.core.interfaces import IClient, IMessageQueue
+from chat.core.messages import Message, Messages
 from chat.core.sendq import Chunk
 
-Posted = list[tuple[IClient | None, bytes]]
-"""What was posted, in order, each with the client it came from (if any)."""
+Posted = list[tuple[IClient | None, bytes, Sequence[Message]]]
+"""
+What was posted, in order, each with the client it came from (if any) and,
+in chat mode, its messages.
+"""
 
 
 class Round:
-    """The output of one reactor iteration for C{clients}."""
+    """
+    The output of one reactor iteration for C{clients}.
+
+    In chat mode (L{messages}), the clients whose send queue reads messages
+    (L{IMessageQueue}, L{reads}) are sent the messages of what is posted
+    rather than its bytes; the whole round's, to those who get all of it,
+    in one list shared by them all.
+    """
+
+    messages: Messages | None = None
 
     def __init__(self, clock: IReactorTime, clients: Mapping[int, IClient]) -> None:
         self._clock = clock
         self._clients = clients
         self._posted: Posted = []
         self._sentFrom: dict[IClient, int] = {}
+        self._readers: set[IClient] = set()
         self._due = False
 
     def post(self, data: bytes, origin: IClient | None) -> None:
@@ -44,19 +58,67 @@ class Round:
         if not self._due:
             self._due = True
             self._clock.callLater(0, self.flush)
-        self._posted.append((origin, data))
+        made = self.messages
+        self._posted.append((origin, data, made.posted(data, origin) if made else ()))
 
-    def tell(self, client: IClient, pieces: tuple[Chunk, ...]) -> None:
+    def reads(self, client: IClient) -> bool:
+        """
+        Whether C{client} is sent messages from now on (in chat mode, when
+        its send queue reads them).
+        """
+        if self.messages is None or not IMessageQueue.providedBy(client.sendq):
+            return False
+        self._readers.add(client)
+        return True
+
+    def isReader(self, client: IClient) -> bool:
+        """Whether C{client} is sent messages (L{reads})."""
+        return client in self._readers
+
+    def forget(self, client: IClient) -> None:
+        """C{client} has left the room."""
+        self._readers.discard(client)
+
+    def tell(
+        self,
+        client: IClient,
+        pieces: tuple[Chunk, ...],
+        sender: IClient | None = None,
+    ) -> None:
         """
         Send C{pieces} to C{client} alone, now, after what was posted for it
         in this round so far; it stops at the first that gets it cut off.
+        A client that reads messages is sent those of each piece, from
+        C{sender} when it is a private message.
         """
         sendq, clients = client.sendq, self._clients
         self._catchUp(client)
+        made = self.messages if client in self._readers else None
         for piece in pieces:
             if clients.get(client.clientId) is not client:
                 return
-            sendq.write(piece)
+            if made is not None:
+                sendq.writeMessages(made.told(bytes(piece), sender))
+            else:
+                sendq.write(piece)
+
+    def tellMessages(
+        self,
+        client: IClient,
+        messages: Sequence[Message],
+        caughtUp: tuple[int, bool] | None = None,
+    ) -> None:
+        """
+        Send C{messages}, made already, to C{client}, a reader, alone, now,
+        after what was posted for it so far: first, with C{caughtUp}, that
+        the messages after its id follow and whether they are complete.
+        """
+        self._catchUp(client)
+        sendq, clients = client.sendq, self._clients
+        if caughtUp is not None and clients.get(client.clientId) is client:
+            sendq.writeCaughtUp(*caughtUp)
+        if messages and clients.get(client.clientId) is client:
+            sendq.writeMessages(messages)
 
     def _catchUp(self, client: IClient) -> None:
         """Send C{client} now what was posted for it in this round so far."""
@@ -65,7 +127,16 @@ class Round:
             return
         start = self._sentFrom.get(client, 0)
         self._sentFrom[client] = len(posted)
-        mine = [data for origin, data in posted[start:] if origin is not client]
+        self._send(client, posted, start)
+
+    def _send(self, client: IClient, posted: Posted, start: int) -> None:
+        """Send C{client} what was posted from C{start} on by others."""
+        if client in self._readers:
+            told = [m for o, _, made in posted[start:] if o is not client for m in made]
+            if told:
+                client.sendq.writeMessages(told)
+            return
+        mine = [data for origin, data, _ in posted[start:] if origin is not client]
         if mine:
             client.sendq.write(b"".join(mine))
 
@@ -80,15 +151,21 @@ class Round:
         sentFrom, self._sentFrom = self._sentFrom, {}
         if not posted:
             return
-        special = {origin for origin, _ in posted}
+        special = {origin for origin, _, _ in posted}
         special.update(sentFrom)
-        everything = b"".join([data for _, data in posted])
+        everything = b"".join([data for _, data, _ in posted])
+        readers = self._readers
+        if readers:
+            whole = [message for _, _, made in posted for message in made]
+            for reader in list(readers):
+                if reader in special:
+                    self._send(reader, posted, sentFrom.get(reader, 0))
+                else:
+                    reader.sendq.writeMessages(whole)
+            special.update(readers)
         # A copy: a write may get its client cut off, out of the room.
         for client in list(self._clients.values()):
             if client not in special:
                 client.sendq.write(everything)
-            else:
-                start = sentFrom.get(client, 0)
-                mine = [d for origin, d in posted[start:] if origin is not client]
-                if mine:
-                    client.sendq.write(b"".join(mine))
+            elif client not in readers:
+                self._send(client, posted, sentFrom.get(client, 0))

@@ -6,7 +6,9 @@ through: each is an L{IClient}, and talks to the room through L{IClientHub}.
 Everything beyond them, who hands out ids and who else hears what they say,
 is behind L{IPeers}: this process alone, or the other processes that share
 the room through Redis.  The peers call the room back through L{ILocalRoom}
-and keep its L{IHistory}.  What the room counts goes to L{IMetrics}.  A
+and keep its L{IHistory}.  In chat mode the messages it delivers are kept
+in an L{IMessageRecord}, and a client that reads messages has an
+L{IMessageQueue}.  What the room counts goes to L{IMetrics}.  A
 door (L{IDoor}) makes the clients of the connections it accepts; the
 stages (L{IStage}) are what every door's clients go through.
 """
@@ -23,8 +25,11 @@ from twisted.python.failure import Failure
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from chat.core.admission import Place
     from chat.core.gate import Hold
+    from chat.core.messages import Message
 
 
 class ISendQueue(Interface):
@@ -56,6 +61,32 @@ class ISendQueue(Interface):
 
     def finish() -> None:
         """Nothing more will be written: the connection is being closed."""
+
+
+class IMessageQueue(ISendQueue):
+    """
+    The send queue of a client that reads messages (L{Message}) rather than
+    lines: what it is written as bytes, whole lines, is made messages as it
+    is written, and told it alone.
+    """
+
+    since = Attribute(
+        "The id of the last message the client had before it came back, to"
+        " catch up from, or L{None} for a newcomer."
+    )
+
+    def writeMessages(messages: Sequence[Message]) -> None:
+        """
+        Send C{messages}, in order.  The same list written to several
+        queues in one reactor iteration (a whole round's) is made ready for
+        the wire once.
+        """
+
+    def writeCaughtUp(since: int, complete: bool) -> None:
+        """
+        Say that the messages after C{since} follow, and whether they are
+        all of them (C{complete}) or only those still kept.
+        """
 
 
 class IReadGate(Interface):
@@ -144,6 +175,8 @@ class IHistory(Interface):
     lines relayed in the room, as they were delivered.
     """
 
+    size = Attribute("The most lines it keeps.")
+
     def record(data: bytes) -> None:
         """Keep the relayed lines of C{data}, whole lines, in order."""
 
@@ -162,6 +195,31 @@ class IHistory(Interface):
         What a newcomer receives before the live room, in pieces shared
         with every other newcomer: they must not change.
         """
+
+
+class IMessageRecord(Interface):
+    """
+    The messages delivered to everyone in the room (L{Message}), the last
+    of them, oldest first, for clients catching up after a reconnection.
+    """
+
+    def add(messages: Sequence[Message]) -> None:
+        """
+        Keep C{messages}, the newest, in order; forget the oldest beyond
+        the bounds.
+        """
+
+    def after(since: int) -> tuple[bool, list[Message]]:
+        """
+        Whether the messages kept are all those delivered after C{since}
+        (none after it was forgotten), and those after it, oldest first.
+        """
+
+    def last(count: int) -> list[Message]:
+        """The last C{count} lines and actions kept, oldest first: a history."""
+
+    def __len__() -> int:
+        """How many messages it keeps."""
 
 
 class ILocalRoom(Interface):

@@ -30,12 +30,14 @@ from chat.core.interfaces import (
     IClientHub,
     IDoor,
     ILocalRoom,
+    IMessageRecord,
     IMetrics,
     IPeers,
     IStage,
 )
 from chat.core.limits import FloodWarnings, Limits
 from chat.core.lobby import Lobby
+from chat.core.messages import Message, Messages
 from chat.core.metrics import NO_METRICS
 from chat.core.sendq import Chunk
 from chat.core.sendqlimits import SendQLimits
@@ -61,6 +63,8 @@ class ChatRoom:
         enter, send lines and leave (L{IStage}): none relays every line as
         it is.
     @ivar closing: whether the server is shutting down: nobody comes in.
+    @ivar messages: in chat mode, the messages it delivers (L{recordMessages});
+        L{None} without chat options.
     """
 
     door: IDoor
@@ -91,7 +95,15 @@ class ChatRoom:
         self._floodWarnings = FloodWarnings(log, clock)
         self._round = Round(clock, self.clients)
         self._inputHeld = False
+        self.messages: Messages | None = None
         peers.attach(self)
+
+    def recordMessages(self, record: IMessageRecord) -> None:
+        """
+        Chat mode: make messages of what the room delivers, for the clients
+        that read them, and keep those delivered to everyone in C{record}.
+        """
+        self.messages = self._round.messages = Messages(self._clock, record)
 
     # Arriving
 
@@ -123,6 +135,7 @@ class ChatRoom:
             client.rename(sessionOf)
         self._sendqLimits.watch(client)
         self._round.joined(client)
+        self._round.reads(client)
         self.clients[clientId] = client
         if client.welcomed:
             self._welcome(client)
@@ -197,13 +210,34 @@ class ChatRoom:
         """Send C{data} to every client but C{origin} at the end of the round."""
         self._round.post(data, origin)
 
-    def tell(self, client: IClient, *pieces: Chunk) -> None:
+    def tell(
+        self, client: IClient, *pieces: Chunk, sender: IClient | None = None
+    ) -> None:
         """
         Send C{pieces} to C{client} alone, now, after what the round has
-        posted for it so far.
+        posted for it so far; C{sender}: the client whose private message
+        they are, if any.
         """
         if not self.closing:
-            self._round.tell(client, pieces)
+            self._round.tell(client, pieces, sender)
+
+    def readsMessages(self, client: IClient) -> bool:
+        """Whether C{client} is sent messages rather than lines (chat mode)."""
+        return self._round.isReader(client)
+
+    def tellMessages(
+        self,
+        client: IClient,
+        messages: list[Message],
+        caughtUp: tuple[int, bool] | None = None,
+    ) -> None:
+        """
+        Send C{messages}, made already, to C{client}, which reads messages,
+        alone (see L{tell}); with C{caughtUp}, after saying from which id
+        they follow and whether they are complete.
+        """
+        if not self.closing:
+            self._round.tellMessages(client, messages, caughtUp)
 
     def flush(self) -> None:
         """Send what this round has posted now."""
@@ -223,6 +257,7 @@ class ChatRoom:
     def left(self, client: IClient) -> None:
         """C{client}, in the room, has left it: it is forgotten."""
         del self.clients[client.clientId]
+        self._round.forget(client)
         self.admission.vacate(client)
         self._sendqLimits.forget(client)
 

@@ -260,7 +260,7 @@ class Commands:
         for session in self._peers.sessions(clientId):
             addressee = self._room.clients.get(session)
             if addressee is not None:
-                self._room.tell(addressee, message)
+                self._room.tell(addressee, message, sender=client)
             else:
                 self._peers.tell(session, message)
 

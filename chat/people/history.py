@@ -87,7 +87,7 @@ class History:
         self._newerBytes = 0
         self._count = 0
         self._bytes = 0
-        self._size = size
+        self.size = size
         self._maxBytes = math.inf if maxBytes is None else maxBytes
 
     def __len__(self) -> int:
@@ -107,7 +107,7 @@ class History:
             self._blocks.append(Block(self._newer))
             self._newer.clear()
             self._newerBytes = 0
-        while self._count > self._size or self._bytes > self._maxBytes:
+        while self._count > self.size or self._bytes > self._maxBytes:
             self._bytes -= self._dropOldest()
             self._count -= 1
 
@@ -137,7 +137,7 @@ class History:
         older = self._older
         for line in reversed(_relayedLines(data)):
             cost = len(line)
-            if self._count >= self._size or self._bytes + cost > self._maxBytes:
+            if self._count >= self.size or self._bytes + cost > self._maxBytes:
                 return False
             older.append(line)
             self._olderBytes += cost
@@ -147,7 +147,7 @@ class History:
                 self._blocks.appendleft(Block(older[::-1]))
                 older.clear()
                 self._olderBytes = 0
-        return self._count < self._size
+        return self._count < self.size
 
     def replay(self) -> list[Chunk]:
         """

@@ -31,9 +31,17 @@ from zope.interface import implementer
 
 from chat.core.addresses import describePeer
 from chat.core.lobby import CLOSE_GRACE
-from chat.core.sendq import Chunk, SendQueue, SocketQueue, TransportQueue
+from chat.core.messages import Messages
 from chat.tcp.protocol import ChatProtocol
 from chat.web.admission import WebConnection
+from chat.web.frames import FrameSender, Framing, TransportFrameSender
+from chat.web.messages import (
+    SUBPROTOCOL,
+    MessageFrames,
+    MessageSender,
+    TransportMessageSender,
+    sinceOf,
+)
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
 
@@ -42,46 +50,6 @@ UNSUPPORTED_DATA = 1003
 
 NORMAL_CLOSURE = 1000
 """The close code when the room closes a browser's connection."""
-
-
-class FrameCache:
-    """
-    The text frames for what the room writes, built once in a reactor
-    iteration.  The room hands every client that receives the whole of a
-    round's batch the same bytes object: every browser among them is sent
-    the same frames, built once.  The others (those who spoke in the round)
-    each receive most of the same lines: each line is framed once.
-    """
-
-    def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
-        self._factory = factory
-        self._clock = clock
-        self._built: dict[int, tuple[bytes, bytes]] = {}
-        self._lines: dict[bytes, bytes] = {}
-
-    def frames(self, data: bytes) -> bytes:
-        """The frames of C{data}, complete lines, one frame a line."""
-        built = self._built.get(id(data))
-        if built is not None:
-            return built[1]
-        if not self._built:
-            self._clock.callLater(0, self._forget)
-        lines = self._lines
-        parts = []
-        for line in textLines(data):
-            framed = lines.get(line)
-            if framed is None:
-                message = self._factory.prepareMessage(line, doNotCompress=True)
-                framed = lines[line] = message.payloadHybi
-            parts.append(framed)
-        frames = b"".join(parts)
-        self._built[id(data)] = (data, frames)
-        return frames
-
-    def _forget(self) -> None:
-        """A new iteration: what was built for the last one is not needed."""
-        self._built.clear()
-        self._lines.clear()
 
 
 def unmask(key: bytes, payload: bytes) -> bytes:
@@ -177,21 +145,6 @@ class FrameBounds:
             position = self.through(data, position)
 
 
-def textLines(data: bytes) -> list[bytes]:
-    """
-    The lines of C{data} (each ending with C{\\n}) without their C{\\n},
-    as UTF-8: bytes that are not are replaced with U+FFFD.
-    """
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        lines = [line.encode() for line in data.decode(errors="replace").split("\n")]
-    else:
-        lines = data.split(b"\n")
-    del lines[-1]
-    return lines
-
-
 class MessageLines:
     """
     A browser's text messages as its room client reads them: each message
@@ -260,50 +213,6 @@ class MessageLines:
         return ready
 
 
-class Framing(SendQueue):
-    """
-    The send queue of a browser: the lines the room writes are made frames
-    as they are written, and held with what autobahn sends (L{sendRaw}),
-    in order, all counted against the SendQ limits.
-    """
-
-    __slots__ = ()
-    _frames: FrameCache
-
-    def write(self, data: Chunk) -> None:
-        """Send C{data}, complete lines, one frame a line."""
-        if not isinstance(data, bytes):
-            data = bytes(data)  # the rest of a history block
-        super().write(self._frames.frames(data))
-
-    def sendRaw(self, data: bytes) -> None:
-        """Send C{data} as it is: the handshake's answer, control frames."""
-        super().write(data)
-
-
-class FrameSender(Framing, SocketQueue):
-    """
-    The send queue of a browser on a WebSocket over TCP: frames go out on
-    the socket directly, as TCP clients' lines do (see L{chat.core.sendq}).
-    """
-
-    def __init__(self, connection: tcp.Connection, frames: FrameCache) -> None:
-        super().__init__(connection)
-        self._frames = frames
-
-
-class TransportFrameSender(Framing, TransportQueue):
-    """
-    The send queue of a browser on a WebSocket over any other connection
-    (TLS): frames are written to the client's L{SocketTransport}, which
-    hands them on to the connection.
-    """
-
-    def __init__(self, transport: SocketTransport, frames: FrameCache) -> None:
-        super().__init__(transport)
-        self._frames = frames
-
-
 @implementer(IPushProducer)
 class RoomSocket(WebSocketServerProtocol):
     """
@@ -323,6 +232,8 @@ class RoomSocket(WebSocketServerProtocol):
     _client: Protocol | None = None
     _clientTransport: SocketTransport | None = None
     _sender: Framing | None = None
+    _speaks: tuple[Messages, int | None] | None = None
+    """With C{chat.json} over TLS: the room's messages and the id of C{since}."""
     _messages: MessageLines | None = None
     _frames: FrameBounds | None = None
     _preamble = b""
@@ -337,7 +248,7 @@ class RoomSocket(WebSocketServerProtocol):
         else:
             network.registerProducer(self, True)
 
-    def onConnect(self, request: ConnectionRequest) -> None:
+    def onConnect(self, request: ConnectionRequest) -> str | None:
         secure = ISSLTransport.providedBy(self.transport)
         origin = request.headers.get("origin")
         host = request.headers.get("host", "")
@@ -349,6 +260,26 @@ class RoomSocket(WebSocketServerProtocol):
                 origin=origin,
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
+        return self._subprotocol(request)
+
+    def _subprotocol(self, request: ConnectionRequest) -> str | None:
+        """
+        C{chat.json} when the page asks for it and the room makes messages
+        (chat mode): the browser's send queue is one of messages, made
+        before the handshake's answer is sent through it (see L{sinceOf}).
+        Without it, the socket carries lines.
+        """
+        room = self.door.factory.room
+        messages = room.messages if room is not None else None
+        if messages is None or SUBPROTOCOL not in request.protocols:
+            return None
+        since = sinceOf(request.params, self.factory.log, self.transport)
+        network = self.transport
+        if isinstance(network, tcp.Connection):
+            self._sender = MessageSender(network, self.factory.frames, messages, since)
+        else:
+            self._speaks = (messages, since)
+        return SUBPROTOCOL
 
     def onOpen(self) -> None:
         # The handshake's text is not needed for the connection's life.
@@ -359,7 +290,12 @@ class RoomSocket(WebSocketServerProtocol):
         adapter = self._clientTransport = SocketTransport(self, self.transport)
         sender = self._sender
         if sender is None:
-            sender = self._sender = TransportFrameSender(adapter, self.factory.frames)
+            frames = self.factory.frames
+            if self._speaks is not None:
+                sender = TransportMessageSender(adapter, frames, *self._speaks)
+            else:
+                sender = TransportFrameSender(adapter, frames)
+            self._sender = sender
         client.queueFor = lambda transport: sender
         self._client = client
         client.makeConnection(adapter)
@@ -546,4 +482,4 @@ class RoomSocketFactory(WebSocketServerFactory):
         self.setProtocolOptions(webStatus=False, closeHandshakeTimeout=CLOSE_GRACE)
         self.origins = origins
         self.log = log
-        self.frames = FrameCache(self, clock)
+        self.frames = MessageFrames(self, clock)

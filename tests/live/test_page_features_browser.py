@@ -326,7 +326,8 @@ def test_timesOnLiveLines(startServer: StartServer, browser: Browser) -> None:
     """
     Each line and notice that comes while the page is open begins with the
     time it came, as HH:MM in the browser's time zone in a <time> element
-    whose datetime is the instant; the history block's lines have none.
+    whose datetime is the instant; in chat mode (messages) the history
+    block's lines too, with the time they were said.
     """
     zone = "Asia/Kathmandu"  # UTC+05:45: the minutes are the zone's
     server = startServer(*WEB, "--history", "10")
@@ -334,6 +335,7 @@ def test_timesOnLiveLines(startServer: StartServer, browser: Browser) -> None:
     tcp.expect(b"server: last 0 lines\nserver: end of history\n")
     other = server.connect()
     other.expect(b"server: last 0 lines\nserver: end of history\n")
+    said = datetime.now().astimezone()
     tcp.send(b"before\n")
     other.expect(b"client 0: before\n")  # relayed, so in the history
     before = datetime.now().astimezone()
@@ -363,11 +365,12 @@ def test_timesOnLiveLines(startServer: StartServer, browser: Browser) -> None:
         "line mine",
     ]
     for item in items:
-        if item["kind"] in ("divider", "line history"):
+        if item["kind"] == "divider":
             assert item["datetime"] is None
             continue
         assert item["first"] == "TIME"
         assert item["datetime"] is not None
         at = datetime.fromisoformat(item["datetime"])
-        assert before - timedelta(seconds=1) <= at <= after + timedelta(seconds=1)
+        earliest = said if item["kind"] == "line history" else before
+        assert earliest - timedelta(seconds=1) <= at <= after + timedelta(seconds=1)
         assert item["text"] == at.astimezone(ZoneInfo(zone)).strftime("%H:%M")

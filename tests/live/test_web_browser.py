@@ -184,7 +184,7 @@ def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -
     expect(tab.page.locator("#login")).to_be_visible()
     expect(tab.page.locator("#password")).to_have_value("")
     expect(tab.page.locator("#name")).to_have_value("alice")
-    tab.waitForFrames(
+    tab.waitForMessages(
         "server: log in with /login NAME PASSWORD", "server: login failed"
     )
 
@@ -263,15 +263,15 @@ def test_historyBlock(startServer: StartServer, browser: Browser) -> None:
     other = server.connect()
     other.expect(b"server: last 0 lines\nserver: end of history\n")
     tcp.send(b"one\n<b>two</b>\n")
+    said = ["client 0: one", "client 0: <b>two</b>"]
     # Relayed, so in the history before the page comes.
     other.expect(b"client 0: one\nclient 0: <b>two</b>\n")
     tab = Tab(browser, webPort(server))
-    tab.waitForFrames(
+    tab.waitForMessages(
         "server: you are client 2",
         "server: 3 clients: client 0, client 1, client 2",
         "server: last 2 lines",
-        "client 0: one",
-        "client 0: <b>two</b>",
+        *said,
         "server: end of history",
     )
     tcp.expect(b"server: client 2 just arrived\n")
@@ -286,14 +286,60 @@ def test_historyBlock(startServer: StartServer, browser: Browser) -> None:
         "now",
         "client 0: three",
     ]
+    # Sent as messages, the history's lines have their times too.
     history = tab.page.locator("#log li.history")
-    expect(history).to_have_text(["client 0: one", "client 0: <b>two</b>"])
+    expect(history).to_have_text(
+        [re.compile(rf"^\d\d:\d\d {re.escape(line)}$") for line in said]
+    )
     expect(tab.page.locator("#log li.divider")).to_have_text(
         ["earlier messages", "now"]
     )
     assert tab.page.locator("#log b").count() == 0
     tab.expectPeople("client 0", "client 1", "client 2 (you)")
     assert tab.errors == []
+
+
+def test_catchesUpAfterBeingOffline(startServer: StartServer, browser: Browser) -> None:
+    """
+    In chat mode, a page offline (its socket dropped) while a TCP client
+    says 30 numbered lines comes back by itself and shows a marker where it
+    reconnected, then each of those lines once, in order, caught up from
+    the last message it had: nothing it showed before is shown again.
+    """
+    server = startServer(*WEB, "--history", "10")
+    tcp = server.connect()
+    tcp.expect(b"server: last 0 lines\nserver: end of history\n")
+    watcher = server.connect()
+    watcher.expect(b"server: last 0 lines\nserver: end of history\n")
+    tab = Tab(browser, webPort(server))
+    tcp.expect(b"server: client 2 just arrived\n")
+    watcher.expect(b"server: client 2 just arrived\n")
+    tcp.send(b"before\n")
+    tab.expectLast("client 0: before")
+    before = tab.shown()
+    tab.page.context.set_offline(True)
+    tab.page.evaluate("socket.close()")
+    tcp.expect(b"server: client 2 just left\n")
+    missed = b"".join(b"missed %d\n" % n for n in range(30))
+    tcp.send(missed)
+    # The page came back after the lines, not before.
+    watcher.expect(b"client 0: before\nserver: client 2 just left\n")
+    watcher.expect(missed.replace(b"missed", b"client 0: missed"))
+    tab.page.context.set_offline(False)
+    tab.expectLast("client 0: missed 29", timeout=TIMEOUT * 2)
+    shown = tab.shown()
+    assert shown[: len(before)] == before
+    after = shown[len(before) :]
+    markers = [line for line in after if line.startswith("reconnected")]
+    assert len(markers) == 1
+    assert "some messages were missed" not in markers[0]
+    lines = [line for line in after if line.startswith("client 0: ")]
+    assert lines == [f"client 0: missed {n}" for n in range(30)]
+    assert after.index(markers[0]) < after.index("client 0: missed 0")
+    caughtUp = [line for line in tab.messages() if "caughtUp" in line]
+    assert len(caughtUp) == 1 and '"complete": true' in caughtUp[0]
+    # Connections tried while offline fail, and say so; nothing else does.
+    assert [e for e in tab.errors if "WebSocket connection" not in e] == []
 
 
 def test_commands(startServer: StartServer, browser: Browser) -> None:
@@ -309,7 +355,7 @@ def test_commands(startServer: StartServer, browser: Browser) -> None:
     tcp.expect(b"server: 1 client: bob\n")
     tab = Tab(browser, webPort(server))
     tcp.expect(b"server: client 1 just arrived\n")
-    tab.waitForFrames(
+    tab.waitForMessages(
         "server: you are client 1",
         "server: 2 clients: bob, client 1",
         "server: 2 clients: bob, client 1",  # its own /who, shown instead

@@ -5,6 +5,7 @@ check of it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -119,6 +120,28 @@ class Tab:
         del self.frames[: len(expected)]
         assert got == list(expected)
 
+    def messages(self) -> list[str]:
+        """
+        The frames received so far, in chat mode (C{chat.json}), as lines:
+        each message as the line it is without messages, each other object
+        (C{caughtUp}) as its JSON.
+        """
+        return [line for payload in self.frames for line in asLines(payload)]
+
+    def waitForMessages(self, *expected: str) -> None:
+        """
+        The next messages the page receives, as lines (see L{messages}), are
+        exactly C{expected}, in as many whole frames: polled.
+        """
+        for _ in range(TIMEOUT // POLL):
+            if len(self.messages()) >= len(expected):
+                break
+            self.page.wait_for_timeout(POLL)
+        got: list[str] = []
+        while self.frames and len(got) < len(expected):
+            got += asLines(self.frames.pop(0))
+        assert got == list(expected)
+
     def say(self, text: str) -> None:
         self.page.fill("#text", text)
         self.page.press("#text", "Enter")
@@ -144,6 +167,28 @@ class Tab:
             re.sub(f"^{TIME}", "", text)
             for text in self.page.locator("#log li").all_text_contents()
         ]
+
+
+def asLines(payload: str) -> list[str]:
+    """
+    A frame of C{chat.json} as lines: its messages as the lines they are
+    without messages, any other object as its JSON.
+    """
+    frame = json.loads(payload)
+    if "messages" not in frame:
+        return [json.dumps(frame)]
+    lines = []
+    for message in frame["messages"]:
+        name, text, kind = message["from"]["name"], message["text"], message["kind"]
+        if kind == "notice":
+            lines.append(f"server: {text}")
+        elif kind == "action":
+            lines.append(f"* {name} {text}" if text else f"* {name}")
+        elif kind == "private":
+            lines.append(f"{name} (private): {text}")
+        else:
+            lines.append(f"{name}: {text}")
+    return lines
 
 
 def axeViolations(page: Page) -> list[str]:

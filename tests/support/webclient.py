@@ -167,10 +167,18 @@ class WebClient:
         self.sock.close()
 
 
-def upgradeRequest(origin: str | None = None, host: str = "127.0.0.1:8081") -> bytes:
-    """A browser's request to open the WebSocket at C{/ws}."""
+def upgradeRequest(
+    origin: str | None = None,
+    host: str = "127.0.0.1:8081",
+    target: str = "/ws",
+    protocol: str | None = None,
+) -> bytes:
+    """
+    A browser's request to open the WebSocket at C{target} (C{/ws}, maybe
+    with a query), asking for the subprotocol C{protocol} if given.
+    """
     lines = [
-        "GET /ws HTTP/1.1",
+        f"GET {target} HTTP/1.1",
         f"Host: {host}",
         "Upgrade: websocket",
         "Connection: Upgrade",
@@ -179,6 +187,8 @@ def upgradeRequest(origin: str | None = None, host: str = "127.0.0.1:8081") -> b
     ]
     if origin is not None:
         lines.append(f"Origin: {origin}")
+    if protocol is not None:
+        lines.append(f"Sec-WebSocket-Protocol: {protocol}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 

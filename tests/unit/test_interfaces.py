@@ -35,6 +35,7 @@ import chat
 from chat.app.prometheus import PrometheusMetrics
 from chat.cluster.peers import ClusterPeers, _NoRoom
 from chat.core import interfaces
+from chat.core.messages import Messages
 from chat.core.metrics import NO_METRICS
 from chat.core.peers import LocalPeers
 from chat.core.sendq import sendQueueFor
@@ -42,9 +43,11 @@ from chat.people import htpasswd
 from chat.people.auth import Gatekeeper, PasswordFileChecker, passwordPortal
 from chat.people.commands import Commands
 from chat.people.history import History
+from chat.people.messages import MessageRecord
 from chat.people.replay import Replay
 from chat.tcp.protocol import ChatProtocol
-from chat.web.socket import FrameSender, TransportFrameSender
+from chat.web.frames import FrameSender, TransportFrameSender
+from chat.web.messages import MessageFrames, MessageSender, TransportMessageSender
 from chat.web.transport import SocketTransport
 from tests.support.clusterfakes import Harness
 from tests.support.fakes import FakeRoom
@@ -82,6 +85,9 @@ class VerifiedTests(SocketOnFakeRoom):
         connection = tcp.Connection(ours, Protocol())
         harness = Harness()
         self.assertIsInstance(harness.peers, ClusterPeers)
+        frames = webSocket.factory.frames
+        self.assertIsInstance(frames, MessageFrames)
+        messages = Messages(Clock(), MessageRecord())
         return [
             (self.fake.room, [interfaces.IClientHub, interfaces.ILocalRoom]),
             (self.fake.door, [interfaces.IDoor]),
@@ -104,7 +110,18 @@ class VerifiedTests(SocketOnFakeRoom):
                 ),
                 [interfaces.ISendQueue, IPushProducer],
             ),
+            (
+                MessageSender(connection, frames, messages, None),
+                [interfaces.IMessageQueue, IPullProducer],
+            ),
+            (
+                TransportMessageSender(
+                    cast(SocketTransport, StringTransport()), frames, messages, 7
+                ),
+                [interfaces.IMessageQueue, IPushProducer],
+            ),
             (History(10), [interfaces.IHistory]),
+            (MessageRecord(), [interfaces.IMessageRecord]),
             (LocalPeers(), [interfaces.IPeers]),
             (harness.peers, [interfaces.IPeers]),
             (_NoRoom(), [interfaces.ILocalRoom]),
@@ -132,9 +149,11 @@ class VerifiedTests(SocketOnFakeRoom):
     def test_eachProvidesItsInterfaces(self) -> None:
         """
         The room and its TCP door, the stages of chat mode, a TCP client
-        and a browser's client with their send queues, gates and
-        transports, the history, both kinds of peers and both kinds of
-        metrics provide every interface they declare.
+        and a browser's client with their send queues (of lines and of
+        messages), gates and
+        transports, the history and the record of messages, both kinds of
+        peers and both kinds of metrics provide every interface they
+        declare.
         """
         for implementation, provided in self.made():
             for interface in provided:

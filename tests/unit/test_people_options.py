@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactorClock
 
 from chat.app.options import Options
 from chat.app.tap import makeService
@@ -41,14 +41,14 @@ def users(tmp_path: Path) -> str:
 def test_offByDefault() -> None:
     """Without options the room has no stages: no history, no commands, no logins."""
     options = parse()
-    room = makeService(options, reactor=MemoryReactor()).room
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert room.stages == []
 
 
 def test_historyAndCommands() -> None:
     """C{--history} and C{--commands} give the room the replay, then the commands."""
     options = parse("--history", "10000", "--commands")
-    room = makeService(options, reactor=MemoryReactor()).room
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert [type(stage) for stage in room.stages] == [Replay, Commands]
 
 
@@ -64,11 +64,12 @@ def test_badHistory(value: str) -> None:
 def test_authImpliesCommands(users: str) -> None:
     """
     C{--auth} gives the room the gatekeeper, then the commands, without
-    C{--commands}.
+    C{--commands} (after the stage that catches up clients that read
+    messages, as in every chat mode).
     """
     options = parse("--auth", users)
-    room = makeService(options, reactor=MemoryReactor()).room
-    assert [type(stage) for stage in room.stages] == [Gatekeeper, Commands]
+    room = makeService(options, reactor=MemoryReactorClock()).room
+    assert [type(stage) for stage in room.stages] == [Replay, Gatekeeper, Commands]
 
 
 @pytest.mark.parametrize(

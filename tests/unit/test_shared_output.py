@@ -148,6 +148,7 @@ def test_newcomersShareTheHistory() -> None:
     replay = fake.room.stages[0]
     assert isinstance(replay, Replay)
     history = replay.history
+    assert history is not None
     held = len(history) * len(line)
     assert held > 900_000
     tracemalloc.start()

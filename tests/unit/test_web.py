@@ -32,11 +32,12 @@ from chat.core.limits import Limits
 from chat.core.values import BadValueError
 from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
+from chat.web.frames import textLines
 from chat.web.hosts import Hosts, hostName
 from chat.web.origins import Origins, origin
 from chat.web.requests import BodilessRequest
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
-from chat.web.socket import RoomSocket, RoomSocketFactory, textLines
+from chat.web.socket import RoomSocket, RoomSocketFactory
 from chat.web.transport import SocketTransport
 from tests.support.fakes import FakeRoom
 from tests.support.webclient import (

@@ -1,0 +1,189 @@
+"""
+Messages (chat mode): each line, action, notice and private message the
+room delivers, numbered in the order it delivers them and stamped with the
+time, for the clients that read messages rather than lines (the web's
+C{chat.json}) and for catching up after a reconnection.
+
+A message is made once, from the bytes the room delivers, and shared: the
+same object goes to every client that reads messages and to the record kept
+for catching up (L{IMessageRecord}).  Without chat options none is made.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from twisted.internet.interfaces import IReactorTime
+
+from chat.core import wire
+from chat.core.interfaces import IClient, IMessageRecord
+
+LINE = "line"
+ACTION = "action"
+NOTICE = "notice"
+PRIVATE = "private"
+"""The kinds of message."""
+
+SERVER = b"server"
+"""Who notices come from."""
+
+OVERHEAD = 128
+"""
+Bytes a message is counted for besides its text and its sender's name: the
+object, and the rest of what it is on the wire as JSON.
+"""
+
+_ACTION = b"* "
+_PRIVATE = b" (private)"
+_SAID = b": "
+_CLIENT = b"client "
+
+
+class Message:
+    """
+    One message: its C{id}, its C{time} (milliseconds since the epoch, by
+    the room's clock), its C{kind} (L{LINE}, L{ACTION}, L{NOTICE},
+    L{PRIVATE}), who sent it (C{senderId}, or L{None} for the server and for
+    a sender this process does not know, and C{senderName}, the name it had
+    then), its C{text} (bytes, as sent, without the decoration of the
+    line: no C{* name} before an action), and C{origin}, the id of the
+    client it was not delivered to (its sender, or the client a notice is
+    about), if any.
+    """
+
+    __slots__ = ("id", "time", "kind", "senderId", "senderName", "text", "origin")
+
+    def __init__(
+        self,
+        id: int,
+        time: int,
+        kind: str,
+        senderId: int | None,
+        senderName: bytes,
+        text: bytes,
+        origin: int | None = None,
+    ) -> None:
+        self.id = id
+        self.time = time
+        self.kind = kind
+        self.senderId = senderId
+        self.senderName = senderName
+        self.text = text
+        self.origin = origin
+
+    @property
+    def size(self) -> int:
+        """The bytes it is counted for while it is kept (see L{OVERHEAD})."""
+        return len(self.text) + len(self.senderName) + OVERHEAD
+
+    def __repr__(self) -> str:
+        return (
+            f"<Message {self.id} {self.kind} from {self.senderName!r}"
+            f" ({self.senderId}): {self.text!r}>"
+        )
+
+
+class Messages:
+    """
+    The messages of a room: made from what it delivers, numbered in the
+    order it delivers them, stamped with its C{clock}; those delivered to
+    everyone are kept in its C{record}.
+
+    Ids begin at the clock's time when it is made, in microseconds, plus
+    one: the ids of a server started later are beyond those of this one
+    (unless it made more than a message a microsecond, on average, all its
+    life), so an id of a former run is told from one of this run; and they
+    stay below 2**53, exact as numbers in JSON and in JavaScript.
+
+    @ivar firstId: the id of the first message made.
+    @ivar lastId: the id of the newest message made (C{firstId - 1} before
+        the first).
+    """
+
+    def __init__(self, clock: IReactorTime, record: IMessageRecord) -> None:
+        self._clock = clock
+        self.firstId = int(clock.seconds() * 1_000_000) + 1
+        self._ids = count(self.firstId)
+        self.record = record
+        self.lastId = self.firstId - 1
+
+    def ours(self, since: int) -> bool:
+        """
+        Whether C{since} is the id of a message made here (or the one just
+        before the first): not of a former run.
+        """
+        return self.firstId - 1 <= since <= self.lastId
+
+    def posted(self, data: bytes, origin: IClient | None) -> list[Message]:
+        """
+        The messages of C{data}, whole lines posted to everyone but
+        C{origin} (their sender, or the client a notice is about): kept in
+        the record.
+        """
+        made = self._make(data, origin, origin)
+        self.record.add(made)
+        return made
+
+    def told(self, data: bytes, sender: IClient | None = None) -> list[Message]:
+        """
+        The messages of C{data}, lines told one client alone (answers,
+        private messages from C{sender}, notices): not kept.
+        """
+        return self._make(data, sender, None)
+
+    def _make(
+        self, data: bytes, sender: IClient | None, origin: IClient | None
+    ) -> list[Message]:
+        lines = data.split(wire.DELIMITER)
+        if not lines[-1]:
+            del lines[-1]
+        if not lines:
+            return []
+        time = int(self._clock.seconds() * 1000)
+        label = sender.label if sender is not None else None
+        senderId = sender.clientId if sender is not None else None
+        originId = origin.clientId if origin is not None else None
+        ids = self._ids
+        made = []
+        for line in lines:
+            kind, name, text = parse(line, label)
+            fromId = None
+            if kind != NOTICE:
+                fromId = senderId if name == label else clientNumber(name)
+            made.append(Message(next(ids), time, kind, fromId, name, text, originId))
+        self.lastId = made[-1].id
+        return made
+
+
+def parse(line: bytes, label: bytes | None = None) -> tuple[str, bytes, bytes]:
+    """
+    The kind, sender's name and text of C{line}, as the room delivers it;
+    C{label}: the name of its sender, when known.  Names are nicks (no
+    space, no colon) or C{client N}, so a line's sender's name ends at the
+    first C{": "}; a line that is none of these is a notice.
+    """
+    if line.startswith(wire.SERVER_PREFIX):
+        return NOTICE, SERVER, line[len(wire.SERVER_PREFIX) :]
+    if line.startswith(_ACTION):
+        rest = line[len(_ACTION) :]
+        if label is not None and rest.startswith(label):
+            name = label
+        else:
+            words = 2 if rest.startswith(_CLIENT) else 1
+            name = b" ".join(rest.split(b" ", words)[:words])
+        return ACTION, name, rest[len(name) + 1 :]
+    name, said, text = line.partition(_SAID)
+    if not said:
+        return NOTICE, SERVER, line
+    if name.endswith(_PRIVATE):
+        return PRIVATE, name[: -len(_PRIVATE)], text
+    return LINE, name, text
+
+
+def clientNumber(name: bytes) -> int | None:
+    """The id in C{name} when it is C{client N}, else L{None}."""
+    if name.startswith(_CLIENT):
+        number = name[len(_CLIENT) :]
+        if number.isdigit():
+            return int(number)
+    return None
