@@ -6,13 +6,17 @@ the last of them is in its log and laid out.
 
 Run from the repository root with the environment's Python:
 
-    .venv/bin/python benchmarks/page_render.py [--runs 5] [--lines 10000]
+    .venv/bin/python benchmarks/page_render.py [--runs 5] [--lines 10000] [--chat]
 
 Each run opens the page in a new tab of one browser against one server;
 the figures are the median and the range of the runs, in milliseconds:
 from the first line shown to the last; how long the lines took to arrive,
 first to last (the server's relaying and the browser's WebSocket); and the
 page's own lag, from the last line's arrival to its being shown.
+
+With C{--chat} the server is in chat mode (C{--commands}): the page is sent
+messages (C{chat.json}), many in a frame, rather than a line a frame; the
+arrivals are then those of the frames that carried the lines.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ WATCH = """(count) => { window.shown = new Promise((done) => {
     if (last.textContent.endsWith(": line " + (count - 1))) {
       log.getBoundingClientRect();  // laid out, as it is before it is painted
       const shown = performance.now();
-      const lines = window.arrivals.slice(-count);
-      done([shown - first, lines[count - 1] - lines[0], shown - lines[count - 1]]);
+      const frames = window.arrivals.slice(window.before);
+      const last = frames[frames.length - 1];
+      done([shown - first, last - frames[0], shown - last]);
     }
   }).observe(list, {childList: true});
 }); }"""
@@ -84,6 +89,7 @@ def once(page: Page, port: int, webPort: int, lines: int) -> list[float]:
     page.wait_for_selector("#state[data-state=open]")
     sender = connected(port)
     try:
+        page.evaluate("window.before = window.arrivals.length")
         page.evaluate(WATCH, lines)
         sender.sendall(b"".join(b"line %d\n" % number for number in range(lines)))
         return [float(ms) for ms in page.evaluate("window.shown")]
@@ -95,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--chat", action="store_true", help="chat mode (--commands)")
     options = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -104,7 +111,8 @@ def main() -> None:
         server = subprocess.Popen(
             [str(BIN / "twistd"), "-n", "--pidfile=", "chat"]
             + ["--port", str(port), "--web", f"tcp:{webPort}:interface=127.0.0.1"]
-            + ["--log-level", "warn", "--logfile", str(Path(directory) / "log")],
+            + ["--log-level", "warn", "--logfile", str(Path(directory) / "log")]
+            + (["--commands"] if options.chat else []),
             cwd=directory,
             stdout=subprocess.DEVNULL,
         )
@@ -126,7 +134,8 @@ def main() -> None:
             server.terminate()
             server.wait(20)
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
-    print(f"{options.lines} lines, {options.runs} runs (ms):")
+    mode = "chat mode, messages" if options.chat else "a line a frame"
+    print(f"{options.lines} lines, {options.runs} runs, {mode} (ms):")
     names = ["shown, first to last", "arrived, first to last", "last arrived to shown"]
     for name, figures in zip(names, zip(*times, strict=True), strict=True):
         print(
