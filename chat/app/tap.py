@@ -59,6 +59,7 @@ def makeService(
         history=_history(int(config["history"]), config["limits"]),
         commands=config["commands"],
         gatekeeper=_gatekeeper(config, log, reactor),
+        messages=bool(config["web"]),
     )
     service = ChatService(
         room,
@@ -100,24 +101,29 @@ def chatStages(
     history: IHistory | None = None,
     commands: bool = False,
     gatekeeper: Gatekeeper | None = None,
+    messages: bool = True,
 ) -> list[IStage]:
     """
     The stages of chat for people that C{room}'s clients go through, at
     every door, in order: the C{history} a newcomer is sent as it enters
     (or, to a client that reads messages and comes back, what it missed)
     comes before the name it logged in with; logins (C{gatekeeper}, which
-    imply C{commands}) come before the commands.  With any of them the room
-    makes messages of what it delivers, and keeps a record of them.  None
-    without those options: the room relays every line as it is.
+    imply C{commands}) come before the commands.  With any of them and
+    C{messages} (there is a door whose clients may read them: the web's)
+    the room makes messages of what it delivers, and keeps a record of
+    them.  None without those options: the room relays every line as it is.
     """
     stages: list[IStage] = []
     if history is None and not commands and gatekeeper is None:
         return stages
-    record = recordFor(history.size if history else 0, room.limits)
-    room.recordMessages(record)
+    record = None
+    if messages:
+        record = recordFor(history.size if history else 0, room.limits)
+        room.recordMessages(record)
     if history is not None:
         room.peers.keepHistory(history)
-    stages.append(Replay(room, history, record))
+    if history is not None or record is not None:
+        stages.append(Replay(room, history, record))
     if commands or gatekeeper is not None:
         runner = Commands(room, room.peers, room.log, logins=gatekeeper is not None)
         if gatekeeper is not None:

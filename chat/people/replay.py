@@ -26,13 +26,17 @@ class Replay:
     """
     Sends the room's C{history} (if any) to each client that enters it;
     to a client that reads messages, the history's lines or what it missed
-    from the C{record}.
+    from the C{record} (which the room keeps when its clients may read
+    messages).
     """
 
     wholeLines = False
 
     def __init__(
-        self, room: ChatRoom, history: IHistory | None, record: IMessageRecord
+        self,
+        room: ChatRoom,
+        history: IHistory | None,
+        record: IMessageRecord | None,
     ) -> None:
         self._room = room
         self.history = history
@@ -47,16 +51,18 @@ class Replay:
             if history is not None:
                 room.tell(client, *history.replay())
             return
+        record = self._record
+        assert record is not None  # a room that makes messages keeps them
         since = client.sendq.since
         if since is not None:
-            self._catchUp(client, since)
+            self._catchUp(client, record, since)
         elif history is not None:
-            said = self._record.last(len(history))
+            said = record.last(len(history))
             room.tell(client, wire.historyStart(len(said)))
             room.tellMessages(client, said)
             room.tell(client, wire.END_OF_HISTORY)
 
-    def _catchUp(self, client: IClient, since: int) -> None:
+    def _catchUp(self, client: IClient, record: IMessageRecord, since: int) -> None:
         """
         Send C{client} the messages after C{since} that were delivered to
         everyone, but its own arrival's notice (it is not sent that).  An
@@ -66,7 +72,7 @@ class Replay:
         made = self._room.messages
         assert made is not None
         ours = made.ours(since)
-        covered, missed = self._record.after(since if ours else made.firstId - 1)
+        covered, missed = record.after(since if ours else made.firstId - 1)
         complete = ours and covered
         clientId = client.clientId
         missed = [message for message in missed if message.origin != clientId]

@@ -64,12 +64,28 @@ def test_badHistory(value: str) -> None:
 def test_authImpliesCommands(users: str) -> None:
     """
     C{--auth} gives the room the gatekeeper, then the commands, without
-    C{--commands} (after the stage that catches up clients that read
-    messages, as in every chat mode).
+    C{--commands}; with a web door, after the stage that catches up the
+    clients that read messages.
     """
     options = parse("--auth", users)
     room = makeService(options, reactor=MemoryReactorClock()).room
+    assert [type(stage) for stage in room.stages] == [Gatekeeper, Commands]
+    options = parse("--auth", users, "--web", "tcp:0")
+    room = makeService(options, reactor=MemoryReactorClock()).room
     assert [type(stage) for stage in room.stages] == [Replay, Gatekeeper, Commands]
+
+
+@pytest.mark.parametrize("chat", [["--commands"], ["--history", "10"]])
+def test_messagesOnlyWithAWebDoor(chat: list[str]) -> None:
+    """
+    The room makes messages of what it delivers, and keeps a record of
+    them, only when a door's clients may read them (C{--web}): over TCP
+    alone, chat mode relays bytes and makes none.
+    """
+    tcpOnly = makeService(parse(*chat), reactor=MemoryReactorClock()).room
+    assert tcpOnly.messages is None
+    withWeb = parse(*chat, "--web", "tcp:0")
+    assert makeService(withWeb, reactor=MemoryReactorClock()).room.messages is not None
 
 
 @pytest.mark.parametrize(
