@@ -14,6 +14,7 @@ from chat.app.owner import ProcessOwner
 from chat.app.service import ChatService
 from chat.core.interfaces import IHistory, IMetrics, IPeers, IStage
 from chat.core.limits import Limits
+from chat.core.messages import runStart
 from chat.core.metrics import NO_METRICS
 from chat.core.peers import LocalPeers
 from chat.core.room import ChatRoom
@@ -60,6 +61,7 @@ def makeService(
         commands=config["commands"],
         gatekeeper=_gatekeeper(config, log, reactor),
         messages=bool(config["web"]),
+        firstId=runStart(),
     )
     service = ChatService(
         room,
@@ -102,6 +104,7 @@ def chatStages(
     commands: bool = False,
     gatekeeper: Gatekeeper | None = None,
     messages: bool = True,
+    firstId: int = 1,
 ) -> list[IStage]:
     """
     The stages of chat for people that C{room}'s clients go through, at
@@ -111,7 +114,8 @@ def chatStages(
     imply C{commands}) come before the commands.  With any of them and
     C{messages} (there is a door whose clients may read them: the web's)
     the room makes messages of what it delivers, and keeps a record of
-    them.  None without those options: the room relays every line as it is.
+    them, numbered from C{firstId}.  None without those options: the room
+    relays every line as it is.
     """
     stages: list[IStage] = []
     if history is None and not commands and gatekeeper is None:
@@ -119,7 +123,7 @@ def chatStages(
     record = None
     if messages:
         record = recordFor(history.size if history else 0, room.limits)
-        room.recordMessages(record)
+        room.recordMessages(record, firstId)
     if history is not None:
         room.peers.keepHistory(history)
     if history is not None or record is not None:

@@ -11,6 +11,7 @@ for catching up (L{IMessageRecord}).  Without chat options none is made.
 
 from __future__ import annotations
 
+import secrets
 from itertools import count
 
 from twisted.internet.interfaces import IReactorTime
@@ -83,29 +84,42 @@ class Message:
         )
 
 
+RUN_IDS = 2**52
+"""
+Where a run's ids may begin: anywhere below this, so that they stay below
+2**53, exact as numbers in JSON and in JavaScript.
+"""
+
+
+def runStart() -> int:
+    """
+    Where a run's ids begin: drawn at random, so that the id of another run
+    (of this server before a restart, or of another node of a cluster) is
+    one of this run's only by a chance of its number of messages in 2**52.
+    """
+    return secrets.randbelow(RUN_IDS) + 1
+
+
 class Messages:
     """
     The messages of a room: made from what it delivers, numbered in the
-    order it delivers them, stamped with its C{clock}; those delivered to
-    everyone are kept in its C{record}.
-
-    Ids begin at the clock's time when it is made, in microseconds, plus
-    one: the ids of a server started later are beyond those of this one
-    (unless it made more than a message a microsecond, on average, all its
-    life), so an id of a former run is told from one of this run; and they
-    stay below 2**53, exact as numbers in JSON and in JavaScript.
+    order it delivers them from C{firstId} on (L{runStart} for a server),
+    stamped with its C{clock}; those delivered to everyone are kept in its
+    C{record}.
 
     @ivar firstId: the id of the first message made.
     @ivar lastId: the id of the newest message made (C{firstId - 1} before
         the first).
     """
 
-    def __init__(self, clock: IReactorTime, record: IMessageRecord) -> None:
+    def __init__(
+        self, clock: IReactorTime, record: IMessageRecord, firstId: int = 1
+    ) -> None:
         self._clock = clock
-        self.firstId = int(clock.seconds() * 1_000_000) + 1
-        self._ids = count(self.firstId)
+        self.firstId = firstId
+        self._ids = count(firstId)
         self.record = record
-        self.lastId = self.firstId - 1
+        self.lastId = firstId - 1
 
     def ours(self, since: int) -> bool:
         """

@@ -98,12 +98,14 @@ class ChatRoom:
         self.messages: Messages | None = None
         peers.attach(self)
 
-    def recordMessages(self, record: IMessageRecord) -> None:
+    def recordMessages(self, record: IMessageRecord, firstId: int = 1) -> None:
         """
         Chat mode: make messages of what the room delivers, for the clients
-        that read them, and keep those delivered to everyone in C{record}.
+        that read them, numbered from C{firstId}, and keep those delivered to
+        everyone in C{record}.
         """
-        self.messages = self._round.messages = Messages(self._clock, record)
+        made = Messages(self._clock, record, firstId)
+        self.messages = self._round.messages = made
 
     # Arriving
 

@@ -8,8 +8,11 @@ options.
 from __future__ import annotations
 
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
+from chat.app.options import Options
+from chat.app.tap import makeService
 from chat.core.interfaces import IMessageRecord
 from chat.core.limits import Limits
 from chat.core.messages import (
@@ -18,9 +21,11 @@ from chat.core.messages import (
     NOTICE,
     OVERHEAD,
     PRIVATE,
+    RUN_IDS,
     Message,
     Messages,
     parse,
+    runStart,
 )
 from chat.people.messages import KEPT, KEPT_BYTES, MessageRecord, recordFor
 from tests.support.fakes import FakeRoom
@@ -111,24 +116,39 @@ class RoomMessagesTests(SynchronousTestCase):
 class IdsTests(SynchronousTestCase):
     def test_idsOfARun(self) -> None:
         """
-        Ids begin just after the clock's time, in microseconds, when the
-        room's messages are made: a server started later numbers beyond an
-        earlier one and tells an id of a former run from one of its own;
-        ids stay exact as JavaScript numbers.
+        A run's ids begin at its first id and tell its own ids (and the one
+        just before the first) from those of any other run.
         """
-        clock = Clock()
-        clock.advance(1733330000.5)
-        made = Messages(clock, MessageRecord())
-        self.assertTrue(made.ours(made.firstId - 1))
+        made = Messages(Clock(), MessageRecord(), firstId=1000)
+        self.assertTrue(made.ours(999))
         first = made.told(b"server: hi\n")[0]
-        self.assertEqual(first.id, 1733330000500001)
+        self.assertEqual(first.id, 1000)
         self.assertTrue(made.ours(first.id))
         self.assertFalse(made.ours(first.id + 1))
         self.assertFalse(made.ours(5))
-        clock.advance(1)
-        later = Messages(clock, MessageRecord())
-        self.assertGreater(later.firstId, first.id)
-        self.assertLess(later.firstId, 2**53)
+
+    def test_runsBeginApart(self) -> None:
+        """
+        A server's runs (and a cluster's nodes) begin their ids at random
+        places below 2**52, so each tells the others' ids from its own, and
+        every id stays exact as a JavaScript number.
+        """
+        starts = {runStart() for _ in range(100)}
+        self.assertEqual(len(starts), 100)
+        self.assertTrue(all(0 < start <= RUN_IDS for start in starts))
+        self.assertLessEqual(RUN_IDS * 2, 2**53)
+
+    def test_serverIdsBeginAtARunStart(self) -> None:
+        """
+        The wiring numbers a server's messages from a run start of its own:
+        two servers, or one started again, do not share ids.
+        """
+        options = Options()
+        options.parseOptions(["--commands", "--web", "tcp:0"])
+        rooms = [makeService(options, reactor=MemoryReactorClock()).room for _ in "ab"]
+        firsts = [room.messages.firstId for room in rooms if room.messages is not None]
+        self.assertEqual(len(firsts), 2)
+        self.assertNotEqual(firsts[0], firsts[1])
 
 
 class ParseTests(SynchronousTestCase):
