@@ -71,6 +71,8 @@ def test_webSocketSessionOfAnAccount(startServer: StartServer, tmp_path: Path) -
     """
     server = startServer(*WEB, "--auth", str(users(tmp_path)))
     alice = login(server.port, b"alice", b"wonderland")
+    alice.send(b"/who\n")  # in, before bob's login is checked
+    alice.expect(b"server: 1 client: alice\n")
     bob = login(server.port, b"bob", b"builder")
     alice.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
     web = WebClient(webPort(server))

@@ -30,6 +30,8 @@ def test_pageIsAnotherSessionOfTheAccount(
     assert chatPasswd(users, "bob", "builder").returncode == 0
     server = startServer(*WEB, "--auth", str(users))
     alice = login(server.port, b"alice", b"open sesame")
+    alice.send(b"/who\n")  # in, before bob's login is checked
+    alice.expect(b"server: 1 client: alice\n")
     bob = login(server.port, b"bob", b"builder")
     alice.expect(b"server: client 1 just arrived\nserver: client 1 is now bob\n")
     tab = Tab(browser, webPort(server))

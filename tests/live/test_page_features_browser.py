@@ -237,6 +237,7 @@ def test_offlineCountsDownAndMarksTheReturn(tmp_path: Path, browser: Browser) ->
     first = Server(tmp_path / "first", *web)
     try:
         tab = Tab(browser, port)
+        tab.expectPeople("client 0 (you)")  # in, before the TCP client
         first.clients.append(Client(first.port))
         tab.expectPeople("client 0 (you)", "client 1")
         tab.page.evaluate(STATES)
