@@ -3,13 +3,14 @@
 # latency100, three runs each (medians), the server with the given options
 # (default --commands) as the candidate and without them as the reference.
 #
-#   benchmarks/chat_mode.sh [KIT_DIR] [OUT_DIR] [OPTION...]
+#   benchmarks/chat_mode.sh KIT_DIR [OUT_DIR] [OPTION...]
 #
-# KIT_DIR is the benchmark kit (default ../shared/bench); OUT_DIR receives the
+# KIT_DIR is the benchmark kit (a directory holding compare, chatload.c and
+# refserver.c); OUT_DIR receives the
 # printed table and the JSON report (default benchmarks/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kit=${1:-../shared/bench}
+kit=${1:?usage: benchmarks/chat_mode.sh KIT_DIR [OUT_DIR] [OPTION...]}
 out=${2:-benchmarks/results}
 shift 2 || shift $#
 options=${*:---commands}

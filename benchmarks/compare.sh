@@ -3,13 +3,14 @@
 # of the benchmark kit, all four scenarios, three runs each (medians), once with
 # the default log level and once with --log-level warn.
 #
-#   benchmarks/compare.sh [KIT_DIR] [OUT_DIR]
+#   benchmarks/compare.sh KIT_DIR [OUT_DIR]
 #
-# KIT_DIR is the benchmark kit (default ../shared/bench); OUT_DIR receives the
+# KIT_DIR is the benchmark kit (a directory holding compare, chatload.c and
+# refserver.c); OUT_DIR receives the
 # printed tables and the JSON reports (default benchmarks/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kit=${1:-../shared/bench}
+kit=${1:?usage: benchmarks/compare.sh KIT_DIR [OUT_DIR]}
 out=${2:-benchmarks/results}
 mkdir -p "$out"
 make --quiet .venv/.installed

@@ -5,7 +5,10 @@ few short scenarios, run alternately on a fresh server each time.
 
 Run from the repository root with the environment's Python:
 
-    .venv/bin/python benchmarks/compare_chatload.py --kit ../shared/bench
+    .venv/bin/python benchmarks/compare_chatload.py --kit KIT
+
+KIT is the benchmark kit: a directory holding compare, chatload.c and
+refserver.c.
 
 With two or more CPUs the server is pinned to the first and the load
 generator to the second, as the kit's compare does.
@@ -92,7 +95,7 @@ def portArguments(program: str, port: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kit", default="../shared/bench", help="benchmark kit")
+    parser.add_argument("--kit", required=True, help="the benchmark kit's directory")
     parser.add_argument("--duration", default="3")
     parser.add_argument("--warmup", default="1")
     arguments = parser.parse_args()
