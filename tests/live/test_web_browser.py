@@ -342,6 +342,46 @@ def test_catchesUpAfterBeingOffline(startServer: StartServer, browser: Browser) 
     assert [e for e in tab.errors if "WebSocket connection" not in e] == []
 
 
+def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
+    """
+    In chat mode, a page that comes back to a server started again (its
+    messages of the former run are gone) is told so: one marker says some
+    were missed, and what the new server says is shown after it.
+    """
+    port = freePort()
+    web = ("--web", f"tcp:{port}:interface=127.0.0.1", "--commands")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = Server(tmp_path / "first", *web)
+    try:
+        tab = Tab(browser, port)
+        expect(tab.page.locator("#state")).to_have_text("connected")
+        first.connect().send(b"before the restart\n")
+        tab.expectLast("client 1: before the restart")
+        assert first.stop() == 0
+    finally:
+        first.kill()
+    expect(tab.page.locator("#state")).to_contain_text("offline, retrying")
+    second = Server(tmp_path / "second", *web)
+    try:
+        marker = tab.page.locator("#log li.divider")
+        expect(marker).to_have_text(
+            re.compile(r"^reconnected, some messages were missed \d\d:\d\d$")
+        )
+        expect(marker).to_have_count(1)
+        caughtUp = [line for line in tab.messages() if "caughtUp" in line]
+        assert len(caughtUp) == 1 and '"complete": false' in caughtUp[0]
+        tcp = second.connect()
+        tcp.send(b"after the restart\n")
+        tab.expectLast("client 1: after the restart")
+        shown = tab.shown()
+        assert shown.index(marker.text_content()) < shown.index(
+            "client 1: after the restart"
+        )
+    finally:
+        second.kill()
+
+
 def test_commands(startServer: StartServer, browser: Browser) -> None:
     """
     With --commands the page's lines are commands when they begin with /:
