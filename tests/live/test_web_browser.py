@@ -374,10 +374,9 @@ def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
         tcp = second.connect()
         tcp.send(b"after the restart\n")
         tab.expectLast("client 1: after the restart")
-        shown = tab.shown()
-        assert shown.index(marker.text_content()) < shown.index(
-            "client 1: after the restart"
-        )
+        shown, text = tab.shown(), marker.text_content()
+        assert text is not None
+        assert shown.index(text) < shown.index("client 1: after the restart")
     finally:
         second.kill()
 
