@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.accounts import chatPasswd
 from tests.support.browser import BROWSER_TESTS, TIMEOUT, Tab, axeViolations
-from tests.support.live import Client, Server, StartServer, freePort
+from tests.support.live import Client, StartServer, WebPortServers
 from tests.support.webclient import WEB, webPort
 
 pytestmark = BROWSER_TESTS
@@ -230,11 +230,9 @@ def test_offlineCountsDownAndMarksTheReturn(tmp_path: Path, browser: Browser) ->
     back, the log has a marker, with its time, where the page came back,
     and the list is the new room's.
     """
-    port = freePort()
-    web = ("--web", f"tcp:{port}:interface=127.0.0.1")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    first = Server(tmp_path / "first", *web)
+    servers = WebPortServers(tmp_path)
+    port = servers.port
+    first = servers.start()
     try:
         tab = Tab(browser, port)
         tab.expectPeople("client 0 (you)")  # in, before the TCP client
@@ -265,7 +263,7 @@ def test_offlineCountsDownAndMarksTheReturn(tmp_path: Path, browser: Browser) ->
     for run in runs[:-1]:
         assert run == list(range(run[0], 0, -1)), states
 
-    second = Server(tmp_path / "second", *web)
+    second = servers.start()
     try:
         # The next try may be as far as the countdown went (8 s).
         expect(tab.page.locator("#state")).to_have_text("connected", timeout=TIMEOUT)

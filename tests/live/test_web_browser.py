@@ -25,7 +25,7 @@ from tests.support.browser import (
     Tab,
     axeViolations,
 )
-from tests.support.live import Client, Server, StartServer, freePort, waitFor
+from tests.support.live import Client, StartServer, WebPortServers, waitFor
 from tests.support.livecluster import Cluster, Node
 from tests.support.webclient import WEB, webPort
 
@@ -100,11 +100,9 @@ def test_reconnectsAfterRestart(tmp_path: Path, browser: Browser) -> None:
     The page shows the server going, and comes back by itself once a new
     server listens on the same port.
     """
-    port = freePort()
-    web = ("--web", f"tcp:{port}:interface=127.0.0.1")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    first = Server(tmp_path / "first", *web)
+    servers = WebPortServers(tmp_path)
+    port = servers.port
+    first = servers.start()
     try:
         tab = Tab(browser, port)
         expect(tab.page.locator("#state")).to_have_text("connected")
@@ -115,7 +113,7 @@ def test_reconnectsAfterRestart(tmp_path: Path, browser: Browser) -> None:
         first.kill()
     tab.expectLast("shutting down")
     expect(tab.page.locator("#state")).to_contain_text("offline, retrying")
-    second = Server(tmp_path / "second", *web)
+    second = servers.start()
     try:
         expect(tab.page.locator("#state")).to_have_text("connected")
         expect(tab.page.locator("#me")).to_have_text("you are client 0")
@@ -220,11 +218,9 @@ def test_loginAgainAfterRestart(tmp_path: Path, browser: Browser) -> None:
     users = tmp_path / "users"
     assert chatPasswd(users, "alice", "open sesame").returncode == 0
     assert chatPasswd(users, "bob", "builder").returncode == 0
-    port = freePort()
-    arguments = ("--auth", str(users), "--web", f"tcp:{port}:interface=127.0.0.1")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    first = Server(tmp_path / "first", *arguments)
+    servers = WebPortServers(tmp_path, "--auth", str(users))
+    port = servers.port
+    first = servers.start()
     try:
         tab = Tab(browser, port)
         tab.logIn("alice", "open sesame")
@@ -233,7 +229,7 @@ def test_loginAgainAfterRestart(tmp_path: Path, browser: Browser) -> None:
     finally:
         first.kill()
     expect(tab.page.locator("#state")).to_contain_text("offline, retrying")
-    second = Server(tmp_path / "second", *arguments)
+    second = servers.start()
     try:
         expect(tab.page.locator("#state")).to_have_text("connected")
         expect(tab.page.locator("#me")).to_have_text("you are alice")
@@ -348,11 +344,9 @@ def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
     messages of the former run are gone) is told so: one marker says some
     were missed, and what the new server says is shown after it.
     """
-    port = freePort()
-    web = ("--web", f"tcp:{port}:interface=127.0.0.1", "--commands")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    first = Server(tmp_path / "first", *web)
+    servers = WebPortServers(tmp_path, "--commands")
+    port = servers.port
+    first = servers.start()
     try:
         tab = Tab(browser, port)
         expect(tab.page.locator("#state")).to_have_text("connected")
@@ -362,7 +356,7 @@ def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
     finally:
         first.kill()
     expect(tab.page.locator("#state")).to_contain_text("offline, retrying")
-    second = Server(tmp_path / "second", *web)
+    second = servers.start()
     try:
         marker = tab.page.locator("#log li.divider")
         expect(marker).to_have_text(

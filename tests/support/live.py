@@ -185,3 +185,24 @@ def run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=DEADLINE,
     )
+
+
+class WebPortServers:
+    """
+    Servers started one after the other on one web port, as a restart
+    does: each in a directory of its own under C{directory}, with the same
+    C{arguments} and C{--web} on L{port}.
+    """
+
+    def __init__(self, directory: Path, *arguments: str) -> None:
+        self.port = freePort()
+        self._directory = directory
+        self._arguments = (*arguments, "--web", f"tcp:{self.port}:interface=127.0.0.1")
+        self._started = 0
+
+    def start(self) -> Server:
+        """The next server on the port, started."""
+        self._started += 1
+        place = self._directory / f"server-{self._started}"
+        place.mkdir()
+        return Server(place, *self._arguments)
