@@ -24,6 +24,37 @@ ENTRY_SIZE = 1 << 20
 """Bytes queued while Redis is away that are put together in one entry."""
 
 
+def addOrigin(
+    origins: list[tuple[int | None, int]], origin: int | None, lines: int
+) -> None:
+    """Count C{lines} more said by C{origin} at the end of C{origins}."""
+    if origins and origins[-1][0] == origin:
+        origins[-1] = (origin, origins[-1][1] + lines)
+    elif lines:
+        origins.append((origin, lines))
+
+
+def encodeOrigins(origins: list[tuple[int | None, int]]) -> bytes:
+    """
+    C{origins} as an entry's field C{o}: C{ID:LINES} for each client in
+    turn, separated by commas; the server's lines have no C{ID}
+    (C{3:2,:1,5:1}).
+    """
+    return b",".join(
+        b"%s:%d" % (b"" if origin is None else b"%d" % origin, lines)
+        for origin, lines in origins
+    )
+
+
+def decodeOrigins(field: bytes) -> list[tuple[int | None, int]]:
+    """The origins of an entry's field C{o} (see L{encodeOrigins})."""
+    origins: list[tuple[int | None, int]] = []
+    for part in field.split(b",") if field else ():
+        origin, _, lines = part.partition(b":")
+        origins.append((int(origin) if origin else None, int(lines)))
+    return origins
+
+
 @dataclass(eq=False)
 class _Entry:
     """
@@ -32,11 +63,14 @@ class _Entry:
     @ivar seq: its sequence number once sent, 0 before: an entry sent once is
         sent again unchanged, so that Redis can tell it has it already.
     @ivar node: the name of the node that sent it, once sent.
+    @ivar origins: who said its lines, in order: the client (L{None} for the
+        server), and how many lines in a row.
     @ivar recorded: whether its lines are in the history already, recorded
         before the entry was read back from the stream.
     """
 
     parts: list[bytes]
+    origins: list[tuple[int | None, int]]
     leaving: list[int]
     size: int
     seq: int = 0
@@ -79,6 +113,7 @@ class Appender:
         self._queueLimit = queueLimit
         self._where = where
         self._round: list[bytes] = []
+        self._roundOrigins: list[tuple[int | None, int]] = []
         self._roundLeaving: list[int] = []
         self._outbox: deque[_Entry] = deque()
         self._unread: deque[_Entry] = deque()
@@ -89,11 +124,15 @@ class Appender:
         self._seq = 0
         self._drained: list[Deferred[None]] = []
 
-    def publish(self, data: bytes) -> None:
-        """Append C{data} to the stream, with the rest of this round."""
+    def publish(self, data: bytes, origin: int | None = None) -> None:
+        """
+        Append C{data}, lines said by C{origin} (L{None}: the server), to the
+        stream, with the rest of this round.
+        """
         if not self._round:
             self._clock.callLater(0, self.endRound)
         self._round.append(data)
+        addOrigin(self._roundOrigins, origin, data.count(wire.DELIMITER))
 
     def leave(self, clientId: int, notice: bytes | None = None) -> None:
         """
@@ -121,8 +160,8 @@ class Appender:
         if not self._round:
             return
         data = b"".join(self._round)
-        leaving = self._roundLeaving
-        self._round, self._roundLeaving = [], []
+        leaving, origins = self._roundLeaving, self._roundOrigins
+        self._round, self._roundLeaving, self._roundOrigins = [], [], []
         self.queued += len(data)
         last = self._outbox[-1] if self._outbox else None
         if (
@@ -133,10 +172,12 @@ class Appender:
         ):
             # Redis is away: one entry for many rounds.
             last.parts.append(data)
+            for origin, lines in origins:
+                addOrigin(last.origins, origin, lines)
             last.leaving.extend(leaving)
             last.size += len(data)
         else:
-            entry = _Entry([data], leaving, len(data))
+            entry = _Entry([data], origins, leaving, len(data))
             self._outbox.append(entry)
             self._unread.append(entry)
             if self._sending:
@@ -190,7 +231,7 @@ class Appender:
         self._sending = False
         self._outbox.clear()
         self._unread = deque(e for e in self._unread if e.seq and e.recorded)
-        self._round, self._roundLeaving = [], []
+        self._round, self._roundLeaving, self._roundOrigins = [], [], []
         self.queued = 0
         self._seq = 0
         if self._holding:
@@ -215,7 +256,8 @@ class Appender:
             entry.seq = self._seq
             entry.node = self._commands.node.encode()
             entry.parts = [b"".join(entry.parts)]
-        sent = self._commands.append(entry.seq, entry.parts[0], entry.leaving)
+        origins = encodeOrigins(entry.origins)
+        sent = self._commands.append(entry.seq, entry.parts[0], origins, entry.leaving)
         sent.addCallbacks(self._appended, self._commands.failed, (entry,))
 
     def _appended(self, result: int, entry: _Entry) -> None:

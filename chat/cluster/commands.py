@@ -91,9 +91,15 @@ class NodeCommands:
         reply = self._run(JOIN, wire.ARRIVED, floor)
         return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
 
-    def append(self, seq: int, data: bytes, leaving: Sequence[int]) -> Deferred[int]:
-        """1 appended, 0 appended already, -1 this node is expelled."""
-        return self._run(APPEND, seq, data, *leaving)
+    def append(
+        self, seq: int, data: bytes, origins: bytes, leaving: Sequence[int]
+    ) -> Deferred[int]:
+        """
+        Append C{data}, lines said by C{origins} (see
+        L{chat.cluster.appender.encodeOrigins}): 1 appended, 0 appended
+        already, -1 this node is expelled.
+        """
+        return self._run(APPEND, seq, data, origins, *leaving)
 
     def rejoin(
         self, ttl: float, floor: int, known: Sequence[int]

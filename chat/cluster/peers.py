@@ -35,7 +35,7 @@ class _NoRoom:
         raise NoRoomError("no room is attached to the cluster peers")
 
     deliverRemote = localIds = holdInput = releaseInput = expel = _missing
-    deliverPrivate = _missing
+    deliverPrivate = deliverNumbered = _missing
 
 
 @implementer(IPeers)
@@ -83,6 +83,7 @@ class ClusterPeers:
                 self._appender,
                 lambda data: self._room.deliverRemote(data),
                 lambda clientId, data: self._room.deliverPrivate(clientId, data),
+                lambda data, numbering: self._room.deliverNumbered(data, numbering),
                 log,
             ),
             presence=Presence(
@@ -93,6 +94,9 @@ class ClusterPeers:
             where=where,
         )
         self._machine = MembershipMachine(self._node)
+
+    numbersMessages = True
+    """The stream numbers the room's messages (C{lua/stream.lua})."""
 
     @property
     def node(self) -> str:
@@ -119,8 +123,8 @@ class ClusterPeers:
     def join(self) -> Deferred[int]:
         return self._machine.join()
 
-    def publish(self, data: bytes) -> None:
-        self._appender.publish(data)
+    def publish(self, data: bytes, origin: int | None = None) -> None:
+        self._appender.publish(data, origin)
 
     def leave(self, clientId: int, notice: bytes | None = None) -> None:
         self._appender.leave(clientId, notice)

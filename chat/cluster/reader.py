@@ -13,10 +13,11 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chat.cluster.appender import Appender
+from chat.cluster.appender import Appender, decodeOrigins
 from chat.cluster.commands import NodeCommands
 from chat.cluster.link import Link
 from chat.core.interfaces import IHistory
+from chat.core.messages import Numbering
 
 READ_COUNT = 256
 """Entries one C{XREAD} returns at most."""
@@ -35,6 +36,24 @@ def _position(entryId: bytes) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
+def numberingOf(entryId: bytes, values: dict[bytes, bytes]) -> Numbering | None:
+    """
+    The ids of the lines of an entry for everyone, by its fields (see
+    C{lua/stream.lua}); L{None} for one without them.
+    """
+    first = values.get(b"m")
+    if first is None:
+        return None
+    if b"o" in values:
+        origins = decodeOrigins(values[b"o"])
+    elif b"i" in values:
+        origins = [(int(values[b"i"]), 1)]  # an arrival: not sent to its client
+    else:
+        origins = []
+    time = _position(entryId)[0]
+    return Numbering(int(first), int(values.get(b"p", 0)), time, origins)
+
+
 class StreamReader:
     """
     Reads, with C{XREAD BLOCK}, every entry after the last one it delivered,
@@ -47,6 +66,9 @@ class StreamReader:
     up; it stops for good at L{stop}.
 
     Entries for one client alone (private messages) go to C{deliverPrivate}.
+    Every entry for everyone, this node's own included, goes to
+    C{deliverNumbered} with the ids the stream gave its lines, in the
+    stream's order: the same messages on every node.
     With an L{IHistory} (L{keepHistory}), every entry for everyone, this
     node's own included, is recorded in it in the stream's order: the same
     history on every node.  Before it first reads, it fills the history
@@ -69,6 +91,7 @@ class StreamReader:
         appender: Appender,
         deliver: Callable[[bytes], None],
         deliverPrivate: Callable[[int, bytes], None],
+        deliverNumbered: Callable[[bytes, Numbering], None],
         log: Logger,
     ) -> None:
         self._link = link
@@ -76,6 +99,7 @@ class StreamReader:
         self._appender = appender
         self._deliver = deliver
         self._deliverPrivate = deliverPrivate
+        self._deliverNumbered = deliverNumbered
         self._log = log
         self._lastId: bytes | None = None
         """The last entry delivered; None until L{startAt}."""
@@ -173,7 +197,7 @@ class StreamReader:
         node = self._commands.node.encode()
         remote: list[bytes] = []
         everyone: list[bytes] = []
-        for _, fields in entries:
+        for entryId, fields in entries:
             values = self._values(fields)
             data, target, sender = values[b"d"], values.get(b"t"), values[b"n"]
             if target is not None:
@@ -181,6 +205,9 @@ class StreamReader:
                     self._deliverRemote(remote)
                     self._deliverPrivate(int(target), data)
                 continue
+            numbering = numberingOf(entryId, values)
+            if numbering is not None:
+                self._deliverNumbered(data, numbering)
             seq = values.get(b"s")
             if seq is None or not self._appender.readBack(sender, int(seq)):
                 everyone.append(data)

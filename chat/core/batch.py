@@ -53,13 +53,30 @@ class Round:
         self._readers: set[IClient] = set()
         self._due = False
 
-    def post(self, data: bytes, origin: IClient | None) -> None:
-        """Send C{data} to every client but C{origin} when the round ends."""
+    def post(self, data: bytes, origin: IClient | None, local: bool = False) -> None:
+        """
+        Send C{data} to every client but C{origin} when the round ends;
+        C{local}: to this room's alone, not its peers' (see L{Messages.posted}).
+        """
+        made = self.messages
+        self._add(origin, data, made.posted(data, origin, local) if made else ())
+
+    def postMessages(self, messages: Sequence[Message]) -> None:
+        """
+        Send C{messages}, made already (numbered by the peers), to the
+        clients that read messages, but those they come from, when the
+        round ends.
+        """
+        if messages:
+            self._add(None, b"", messages)
+
+    def _add(
+        self, origin: IClient | None, data: bytes, messages: Sequence[Message]
+    ) -> None:
         if not self._due:
             self._due = True
             self._clock.callLater(0, self.flush)
-        made = self.messages
-        self._posted.append((origin, data, made.posted(data, origin) if made else ()))
+        self._posted.append((origin, data, messages))
 
     def reads(self, client: IClient) -> bool:
         """
@@ -132,13 +149,17 @@ class Round:
     def _send(self, client: IClient, posted: Posted, start: int) -> None:
         """Send C{client} what was posted from C{start} on by others."""
         if client in self._readers:
-            told = [m for o, _, made in posted[start:] if o is not client for m in made]
+            clientId = client.clientId
+            told = [
+                m for _, _, made in posted[start:] for m in made if m.origin != clientId
+            ]
             if told:
                 client.sendq.writeMessages(told)
             return
         mine = [data for origin, data, _ in posted[start:] if origin is not client]
-        if mine:
-            client.sendq.write(b"".join(mine))
+        data = b"".join(mine)
+        if data:
+            client.sendq.write(data)
 
     def joined(self, client: IClient) -> None:
         """C{client} gets only what is posted from now on in this round."""
@@ -151,18 +172,21 @@ class Round:
         sentFrom, self._sentFrom = self._sentFrom, {}
         if not posted:
             return
-        special = {origin for origin, _, _ in posted}
-        special.update(sentFrom)
-        everything = b"".join([data for _, data, _ in posted])
         readers = self._readers
         if readers:
             whole = [message for _, _, made in posted for message in made]
+            origins = {message.origin for message in whole}
             for reader in list(readers):
-                if reader in special:
+                if reader in sentFrom or reader.clientId in origins:
                     self._send(reader, posted, sentFrom.get(reader, 0))
-                else:
+                elif whole:
                     reader.sendq.writeMessages(whole)
-            special.update(readers)
+        everything = b"".join([data for _, data, _ in posted])
+        if not everything:
+            return
+        special = {origin for origin, _, _ in posted}
+        special.update(sentFrom)
+        special.update(readers)
         # A copy: a write may get its client cut off, out of the room.
         for client in list(self._clients.values()):
             if client not in special:

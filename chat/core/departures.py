@@ -149,7 +149,7 @@ class Departures:
         """
         room = self._room
         room.closing = True
-        room.post(wire.SHUTTING_DOWN, None)
+        room.post(wire.SHUTTING_DOWN, None, local=True)
         room.flush()
         for client in room.lobby.waiting:
             client.sendq.write(wire.SHUTTING_DOWN)

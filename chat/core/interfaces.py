@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from chat.core.admission import Place
     from chat.core.gate import Hold
-    from chat.core.messages import Message
+    from chat.core.messages import Message, Numbering
 
 
 class ISendQueue(Interface):
@@ -257,6 +257,14 @@ class ILocalRoom(Interface):
         client C{clientId} alone, if it is still here.
         """
 
+    def deliverNumbered(data: bytes, numbering: Numbering) -> None:
+        """
+        C{data}, lines delivered to everyone in the whole room (this
+        process's clients' included), has been numbered by the peers
+        (L{IPeers.numbersMessages}), in the order of the whole room: make
+        its messages, and send them to the local clients that read messages.
+        """
+
 
 class IPeers(Interface):
     """
@@ -270,6 +278,11 @@ class IPeers(Interface):
     )
     queuedBytes = Attribute(
         "Bytes published and not yet taken by the peers (for the metrics)."
+    )
+    numbersMessages = Attribute(
+        "Whether the peers number the messages of the whole room (a"
+        " cluster): the room's are then made from what they deliver"
+        " (L{ILocalRoom.deliverNumbered}), not from what it posts."
     )
 
     def attach(room: ILocalRoom) -> None:
@@ -288,10 +301,11 @@ class IPeers(Interface):
         failure when no id can be had.
         """
 
-    def publish(data: bytes) -> None:
+    def publish(data: bytes, origin: int | None = None) -> None:
         """
         C{data}, framed lines of local clients as the other clients receive
-        them, goes to the peers, in the order published.
+        them, said by client C{origin} (L{None}: the server's), goes to the
+        peers, in the order published.
         """
 
     def leave(clientId: int, notice: bytes | None = None) -> None:

@@ -12,7 +12,9 @@ for catching up (L{IMessageRecord}).  Without chat options none is made.
 from __future__ import annotations
 
 import secrets
-from itertools import count
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import count, repeat
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -100,26 +102,60 @@ def runStart() -> int:
     return secrets.randbelow(RUN_IDS) + 1
 
 
+@dataclass(frozen=True)
+class Numbering:
+    """
+    The ids the room's peers gave lines delivered to everyone (a cluster's
+    stream): C{first} for the first line, one more for each next one;
+    C{previous}, the id of the last message before them; C{time}, when
+    they were numbered (ms); C{origins}, who said them: each client (or
+    L{None}, the server) with how many lines in a row.
+    """
+
+    first: int
+    previous: int
+    time: int
+    origins: Sequence[tuple[int | None, int]] = ()
+
+    def originOf(self) -> Iterator[int | None]:
+        """Who said each line, in turn; the server, past the origins given."""
+        for origin, lines in self.origins:
+            yield from repeat(origin, lines)
+        yield from repeat(None)
+
+
 class Messages:
     """
-    The messages of a room: made from what it delivers, numbered in the
-    order it delivers them from C{firstId} on (L{runStart} for a server),
-    stamped with its C{clock}; those delivered to everyone are kept in its
-    C{record}.
+    The messages of a room: made from what it delivers, stamped with its
+    C{clock}; those delivered to everyone are kept in its C{record}.
 
-    @ivar firstId: the id of the first message made.
+    They are numbered in the order the room delivers them from C{firstId}
+    on (L{runStart} for a server), or, when C{numbered} (a cluster), by the
+    room's peers (L{Numbering}), in the order of the whole room, the same on
+    every node.  What a client is told alone, or what this room alone is
+    sent (a shutdown notice), is not numbered by the peers: its messages
+    have the id of the newest message before them.
+
+    @ivar firstId: the id of the first message made (numbered: one more
+        than the id before the first message numbered).
     @ivar lastId: the id of the newest message made (C{firstId - 1} before
         the first).
     """
 
     def __init__(
-        self, clock: IReactorTime, record: IMessageRecord, firstId: int = 1
+        self,
+        clock: IReactorTime,
+        record: IMessageRecord,
+        firstId: int = 1,
+        numbered: bool = False,
     ) -> None:
         self._clock = clock
         self.firstId = firstId
         self._ids = count(firstId)
         self.record = record
         self.lastId = firstId - 1
+        self.numbered = numbered
+        self._started = False
 
     def ours(self, since: int) -> bool:
         """
@@ -128,36 +164,67 @@ class Messages:
         """
         return self.firstId - 1 <= since <= self.lastId
 
-    def posted(self, data: bytes, origin: IClient | None) -> list[Message]:
+    def posted(
+        self, data: bytes, origin: IClient | None, local: bool = False
+    ) -> list[Message]:
         """
         The messages of C{data}, whole lines posted to everyone but
         C{origin} (their sender, or the client a notice is about): kept in
-        the record.
+        the record.  When the peers number messages, none (they come back
+        numbered), but of what is posted in this room alone (C{local}).
         """
-        made = self._make(data, origin, origin)
-        self.record.add(made)
-        return made
+        if not self.numbered:
+            made = self._make(data, origin, origin, self._ids)
+            self.record.add(made)
+            return made
+        return self._make(data, origin, origin, repeat(self.lastId)) if local else []
 
     def told(self, data: bytes, sender: IClient | None = None) -> list[Message]:
         """
         The messages of C{data}, lines told one client alone (answers,
         private messages from C{sender}, notices): not kept.
         """
-        return self._make(data, sender, None)
+        ids = repeat(self.lastId) if self.numbered else self._ids
+        return self._make(data, sender, None, ids)
+
+    def numberedBy(self, data: bytes, numbering: Numbering) -> list[Message]:
+        """
+        The messages of C{data}, lines delivered to everyone, numbered by
+        the peers: kept in the record.
+        """
+        lines = _lines(data)
+        if not lines:
+            return []
+        if not self._started:
+            self._started = True
+            self.firstId = numbering.previous + 1
+        made = []
+        origins = numbering.originOf()
+        for id, line in enumerate(lines, numbering.first):
+            origin = next(origins)
+            kind, name, text = parse(line)
+            fromId = None
+            if kind != NOTICE:
+                fromId = origin if origin is not None else clientNumber(name)
+            made.append(Message(id, numbering.time, kind, fromId, name, text, origin))
+        self.lastId = made[-1].id
+        self.record.add(made)
+        return made
 
     def _make(
-        self, data: bytes, sender: IClient | None, origin: IClient | None
+        self,
+        data: bytes,
+        sender: IClient | None,
+        origin: IClient | None,
+        ids: Iterator[int],
     ) -> list[Message]:
-        lines = data.split(wire.DELIMITER)
-        if not lines[-1]:
-            del lines[-1]
+        lines = _lines(data)
         if not lines:
             return []
         time = int(self._clock.seconds() * 1000)
         label = sender.label if sender is not None else None
         senderId = sender.clientId if sender is not None else None
         originId = origin.clientId if origin is not None else None
-        ids = self._ids
         made = []
         for line in lines:
             kind, name, text = parse(line, label)
@@ -165,8 +232,16 @@ class Messages:
             if kind != NOTICE:
                 fromId = senderId if name == label else clientNumber(name)
             made.append(Message(next(ids), time, kind, fromId, name, text, originId))
-        self.lastId = made[-1].id
+        self.lastId = max(self.lastId, made[-1].id)
         return made
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The lines of C{data}, whole lines, without their delimiters."""
+    lines = data.split(wire.DELIMITER)
+    if not lines[-1]:
+        del lines[-1]
+    return lines
 
 
 def parse(line: bytes, label: bytes | None = None) -> tuple[str, bytes, bytes]:

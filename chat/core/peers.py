@@ -31,6 +31,8 @@ class LocalPeers:
     accepting = True
     queuedBytes = 0
 
+    numbersMessages = False
+
     def __init__(self, firstId: int = 0) -> None:
         self._ids = count(firstId)
         self._room: ILocalRoom | None = None
@@ -52,7 +54,7 @@ class LocalPeers:
         self._who = None
         return succeed(next(self._ids))
 
-    def publish(self, data: bytes) -> None:
+    def publish(self, data: bytes, origin: int | None = None) -> None:
         if self._history is not None:
             self._history.record(data)
 

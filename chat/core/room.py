@@ -37,7 +37,7 @@ from chat.core.interfaces import (
 )
 from chat.core.limits import FloodWarnings, Limits
 from chat.core.lobby import Lobby
-from chat.core.messages import Message, Messages
+from chat.core.messages import Message, Messages, Numbering
 from chat.core.metrics import NO_METRICS
 from chat.core.sendq import Chunk
 from chat.core.sendqlimits import SendQLimits
@@ -63,8 +63,7 @@ class ChatRoom:
         enter, send lines and leave (L{IStage}): none relays every line as
         it is.
     @ivar closing: whether the server is shutting down: nobody comes in.
-    @ivar messages: in chat mode, the messages it delivers (L{recordMessages});
-        L{None} without chat options.
+    @ivar messages: in chat mode, its messages (L{recordMessages}); else L{None}.
     """
 
     door: IDoor
@@ -104,7 +103,7 @@ class ChatRoom:
         that read them, numbered from C{firstId}, and keep those delivered to
         everyone in C{record}.
         """
-        made = Messages(self._clock, record, firstId)
+        made = Messages(self._clock, record, firstId, self.peers.numbersMessages)
         self.messages = self._round.messages = made
 
     # Arriving
@@ -184,7 +183,7 @@ class ChatRoom:
     def broadcastFrame(self, sender: IClient, frame: bytes, lines: list[bytes]) -> None:
         """Relay C{lines} from C{sender}, framed as C{frame}, to the others."""
         self.post(frame, sender)
-        self.peers.publish(frame)
+        self.peers.publish(frame, sender.clientId)
         self.metrics.relayed(lines, len(self.clients) - 1)
         if self.logRelays:
             events.relayed(self.log, sender.clientId, lines, len(self.clients) - 1)
@@ -197,7 +196,7 @@ class ChatRoom:
         if self.closing:
             return  # answers that come after the shutdown notice
         self.post(data, sender)
-        self.peers.publish(data)
+        self.peers.publish(data, sender.clientId)
 
     def deliverRemote(self, data: bytes) -> None:
         if not self.closing:
@@ -208,9 +207,13 @@ class ChatRoom:
         self.metrics.throttled()
         self._floodWarnings.held(client, self.limits)
 
-    def post(self, data: bytes, origin: IClient | None) -> None:
-        """Send C{data} to every client but C{origin} at the end of the round."""
-        self._round.post(data, origin)
+    def post(self, data: bytes, origin: IClient | None, local: bool = False) -> None:
+        """Send C{data} to all but C{origin} after the round (C{local}: not peers)."""
+        self._round.post(data, origin, local)
+
+    def deliverNumbered(self, data: bytes, numbering: Numbering) -> None:
+        if self.messages is not None and not self.closing:
+            self._round.postMessages(self.messages.numberedBy(data, numbering))
 
     def tell(
         self, client: IClient, *pieces: Chunk, sender: IClient | None = None

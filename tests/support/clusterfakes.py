@@ -17,6 +17,7 @@ from zope.interface import implementer
 from chat.cluster.peers import ClusterPeers
 from chat.cluster.scripts import REJOIN, Script
 from chat.core.interfaces import ILocalRoom
+from chat.core.messages import Numbering
 
 
 class FakeLink:
@@ -94,6 +95,7 @@ class FakeRoom:
 
     def __init__(self) -> None:
         self.delivered: list[bytes] = []
+        self.numbered: list[tuple[bytes, Numbering]] = []
         self.ids: list[int] = []
         self.held = False
         self.expelled = 0
@@ -115,6 +117,9 @@ class FakeRoom:
 
     def deliverPrivate(self, clientId: int, data: bytes) -> None:
         self.delivered.append(b"%d <- %s" % (clientId, data))
+
+    def deliverNumbered(self, data: bytes, numbering: Numbering) -> None:
+        self.numbered.append((data, numbering))
 
 
 class Harness:

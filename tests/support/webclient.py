@@ -68,8 +68,12 @@ class WebClient:
         receiveBuffer: int | None = None,
         context: ssl.SSLContext | None = None,
         early: bytes = b"",
+        protocol: str | None = None,
     ) -> None:
-        """C{early}: bytes sent right behind the upgrade request, in one write."""
+        """
+        C{early}: bytes sent right behind the upgrade request, in one write;
+        C{protocol}: the subprotocol asked for, if any.
+        """
         self.sock = socket.socket()
         self.sock.settimeout(DEADLINE)
         if receiveBuffer is not None:
@@ -89,6 +93,8 @@ class WebClient:
         ]
         if origin is not None:
             lines.append(f"Origin: {origin}")
+        if protocol is not None:
+            lines.append(f"Sec-WebSocket-Protocol: {protocol}")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + early)
         while b"\r\n\r\n" not in self.buffer:
             chunk = self.sock.recv(4096)

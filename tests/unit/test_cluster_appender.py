@@ -13,16 +13,18 @@ from tests.support.clusterfakes import Harness
 def test_roundGoesOutAsOneEntry() -> None:
     """
     What the room publishes in one round, departures included, is appended
-    to the stream as one entry, by one call.
+    to the stream as one entry, by one call, with who said each line (the
+    server said the leave notice).
     """
     harness = Harness()
     harness.joinCluster()
-    harness.peers.publish(b"client 0: a\n")
-    harness.peers.publish(b"client 1: b\n")
+    harness.peers.publish(b"client 0: a\n", 0)
+    harness.peers.publish(b"client 1: b\nclient 1: c\n", 1)
     harness.peers.leave(1)
     harness.endRound()
     args = harness.command.answer(APPEND, 1)
-    assert args == (1, b"client 0: a\nclient 1: b\n" + wire.left(1), 1)
+    data = b"client 0: a\nclient 1: b\nclient 1: c\n" + wire.left(1)
+    assert args == (1, data, b"0:1,1:2,:1", 1)
     assert harness.command.scripts(APPEND) == []
 
 
@@ -51,8 +53,8 @@ def test_queuedWhileAwayThenSentOnce() -> None:
     harness.command.answer(REJOIN, [0, b"5-0"])
     first = harness.command.answer(APPEND, 0)  # Redis had it already
     second = harness.command.answer(APPEND, 1)
-    assert first == (1, b"client 0: first\n")
-    assert second == (2, b"client 0: second\n" + wire.left(0), 0)
+    assert first == (1, b"client 0: first\n", b":1")
+    assert second == (2, b"client 0: second\n" + wire.left(0), b":2", 0)
     assert harness.logged("back in the cluster")
     assert harness.command.scripts(APPEND) == []
 
@@ -90,7 +92,7 @@ def test_stopSendsTheQueueThenRetires() -> None:
     harness.peers.publish(b"client 0: last words\n")
     stopped: list[None] = []
     harness.peers.stop().addCallback(stopped.append)
-    assert harness.command.answer(APPEND, 1) == (1, b"client 0: last words\n")
+    assert harness.command.answer(APPEND, 1) == (1, b"client 0: last words\n", b":1")
     assert stopped == []
     harness.command.answer(RETIRE, 1)
     assert stopped == [None]

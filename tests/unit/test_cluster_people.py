@@ -127,7 +127,7 @@ def test_leaveNoticeWithNick() -> None:
     harness.peers.leave(3, wire.leftAs(b"alice"))
     harness.endRound()
     args = harness.command.answer(APPEND, 1)
-    assert args == (1, b"server: alice just left\n", 3)
+    assert args == (1, b"server: alice just left\n", b":1", 3)
 
 
 def test_buryFormatNamesClients() -> None:

@@ -4,4 +4,4 @@
 idsAbove(tonumber(ARGV[6]))
 local id = redis.call('INCR', PREFIX .. 'ids') - 1
 redis.call('SADD', nodeKey(NODE, 'members'), id)
-return {id, append(NODE, string.format(ARGV[5], id), 'i', id)}
+return {id, append(NODE, string.format(ARGV[5], id), {'i', id})}

@@ -14,25 +14,47 @@ local function nodeKey(node, name)
   return PREFIX .. 'node:' .. node .. ':' .. name
 end
 
+-- Message ids (chat mode): one a line of the entries for everyone, in the
+-- stream's order, the same on every node.  The last one handed out is the
+-- value of 'messages'; the next is above it and above the time (ms) times
+-- a thousand, so that ids go on increasing when Redis comes back empty.
+-- Returns the first id for the lines of data and the last one before it,
+-- as strings of digits (a Lua number would be written with an exponent).
+local function messageIds(data, ms)
+  local key = PREFIX .. 'messages'
+  local previous = tonumber(redis.call('GET', key) or '0')
+  local _, lines = string.gsub(data, '\n', '')
+  local first = math.max(previous, ms * 1000) + 1
+  redis.call('SET', key, string.format('%.0f', first + lines - 1))
+  return string.format('%.0f', first), string.format('%.0f', previous)
+end
+
 -- Appends data as node's entry; drops the oldest entries, except this one,
 -- while they are older than KEEP_MS or the stream holds more than
 -- KEEP_BYTES.  The list 'sizes' has one "id size" item an entry, oldest
 -- first, so that trimming never reads the entries themselves.  An entry
--- may have one more field, name = value: 't' the client it is for alone (a
--- private message), 's' its sequence number (the node's output), 'i' the
--- client it announces.
-local function append(node, data, name, value)
+-- may have more fields, given as a list of names and values: 't' the client
+-- it is for alone (a private message), 's' its sequence number (the node's
+-- output), 'o' who said its lines (the node's output), 'i' the client it
+-- announces.  An entry for everyone has its messages' ids (chat mode): 'm'
+-- the first (the next ones follow it, one a line), 'p' the last id before it.
+local function append(node, data, fields)
   local stream, sizes, total = PREFIX .. 'stream', PREFIX .. 'sizes', PREFIX .. 'bytes'
-  local at
-  if name then
-    at = redis.call('XADD', stream, '*', 'n', node, 'd', data, name, value)
-  else
-    at = redis.call('XADD', stream, '*', 'n', node, 'd', data)
+  local now = redis.call('TIME')
+  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local entry = {'n', node, 'd', data}
+  for _, field in ipairs(fields or {}) do entry[#entry + 1] = field end
+  if not (fields and fields[1] == 't') then
+    local first, previous = messageIds(data, ms)
+    entry[#entry + 1] = 'm'
+    entry[#entry + 1] = first
+    entry[#entry + 1] = 'p'
+    entry[#entry + 1] = previous
   end
+  local at = redis.call('XADD', stream, '*', unpack(entry))
   redis.call('RPUSH', sizes, at .. ' ' .. #data)
   local bytes = redis.call('INCRBY', total, #data)
-  local now = redis.call('TIME')
-  local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - KEEP_MS
+  local oldest = ms - KEEP_MS
   local dropped = false
   while true do
     local id, ms, size = string.match(redis.call('LINDEX', sizes, 0), '^((%d+)-%d+) (%d+)$')
