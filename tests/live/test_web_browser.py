@@ -25,6 +25,7 @@ from tests.support.browser import (
     Tab,
     axeViolations,
 )
+from tests.support.forwarder import Forwarder
 from tests.support.live import Client, StartServer, WebPortServers, waitFor
 from tests.support.livecluster import Cluster, Node
 from tests.support.webclient import WEB, webPort
@@ -336,6 +337,48 @@ def test_catchesUpAfterBeingOffline(startServer: StartServer, browser: Browser) 
     assert len(caughtUp) == 1 and '"complete": true' in caughtUp[0]
     # Connections tried while offline fail, and say so; nothing else does.
     assert [e for e in tab.errors if "WebSocket connection" not in e] == []
+
+
+@pytest.mark.cluster
+def test_catchesUpOnAnotherNode(cluster: Cluster, browser: Browser) -> None:
+    """
+    In chat mode, a page on node A of a cluster, behind a balancer, offline
+    while a TCP client on node B says 30 numbered lines, comes back to node
+    B by itself: one marker that it reconnected, nothing missed, then each
+    of those lines once, in order; nothing it showed before is shown again.
+    """
+    a, b = cluster.start(2, "--commands", *WEB)
+    balancer = Forwarder(webPort(a))
+    try:
+        tab = Tab(browser, balancer.port)
+        expect(tab.page.locator("#me")).to_have_text("you are client 0")
+        tcp = Client(b.port)
+        cluster.clients.append(tcp)
+        tab.expectLast("client 1 just arrived")
+        tcp.send(b"before\n")
+        tab.expectLast("client 1: before")
+        before = tab.shown()
+        tab.page.context.set_offline(True)
+        tab.page.evaluate("socket.close()")
+        balancer.switch(webPort(b))
+        tcp.expect(b"server: client 0 just left\n")
+        missed = b"".join(b"missed %d\n" % n for n in range(30))
+        tcp.send(missed)
+        tab.page.context.set_offline(False)
+        # Who is here comes from Redis, after the catching up, not before.
+        tab.expectLast("2 clients: client 1, client 2", timeout=TIMEOUT * 2)
+        b.waitForLog(r"client 2 connected from .* \(web\)")
+        shown = tab.shown()
+        assert shown[: len(before)] == before
+        after = shown[len(before) :]
+        markers = [line for line in after if line.startswith("reconnected")]
+        assert len(markers) == 1 and "missed" not in markers[0]
+        lines = [line for line in after if line.startswith("client 1: ")]
+        assert lines == [f"client 1: missed {n}" for n in range(30)]
+        caughtUp = [line for line in tab.messages() if "caughtUp" in line]
+        assert len(caughtUp) == 1 and '"complete": true' in caughtUp[0]
+    finally:
+        balancer.close()
 
 
 def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
