@@ -153,3 +153,34 @@ async def test_idsStayAboveWhatANodeSawWhenRedisLosesThem(tmp_path: Path) -> Non
         await b.peers.stop()
     finally:
         redis.kill()
+
+
+@pytest_twisted.ensureDeferred
+async def test_messageIdsOfTheWholeRoom(tmp_path: Path) -> None:
+    """
+    The stream numbers the lines of every entry for everyone, one id a
+    line, in its order, for every node alike (each node is given its own
+    entries' numbers too), with who said them; after Redis loses every
+    key the ids go on increasing.
+    """
+    redis = RedisServer(tmp_path)
+    try:
+        a, b = await nodes(redis, 2, Retention())
+        a.peers.publish(b"client 0: one\nclient 0: two\n", 0)
+        await until(lambda: len(b.room.numbered) == 1, "b to number a's lines")
+        b.peers.publish(b"client 1: three\n", 1)
+        await until(lambda: len(a.room.numbered) == 2, "a to number both")
+        assert a.room.numbered == b.room.numbered
+        (one, first), (three, second) = a.room.numbered
+        assert (one, three) == (b"client 0: one\nclient 0: two\n", b"client 1: three\n")
+        assert (first.origins, second.origins) == ([(0, 2)], [(1, 1)])
+        assert second.previous == first.first + 1 < second.first
+        redis.cli("FLUSHALL")
+        a.peers.publish(b"client 0: four\n", 0)
+        await until(lambda: len(b.room.numbered) == 3, "b to number four")
+        after = b.room.numbered[-1][1]
+        assert after.previous == 0 and after.first > second.first
+        await a.peers.stop()
+        await b.peers.stop()
+    finally:
+        redis.kill()
