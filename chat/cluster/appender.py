@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -65,6 +65,9 @@ class _Entry:
     @ivar node: the name of the node that sent it, once sent.
     @ivar origins: who said its lines, in order: the client (L{None} for the
         server), and how many lines in a row.
+    @ivar sessions: the clients logged in to an account that leave after
+        its lines, each with its leave notice, for Redis to append once the
+        account's last session has left.
     @ivar recorded: whether its lines are in the history already, recorded
         before the entry was read back from the stream.
     """
@@ -73,6 +76,7 @@ class _Entry:
     origins: list[tuple[int | None, int]]
     leaving: list[int]
     size: int
+    sessions: list[tuple[int, bytes]] = field(default_factory=list)
     seq: int = 0
     node: bytes = b""
     recorded: bool = False
@@ -114,6 +118,7 @@ class Appender:
         self._where = where
         self._round: list[bytes] = []
         self._roundOrigins: list[tuple[int | None, int]] = []
+        self._roundSessions: list[tuple[int, bytes]] = []
         self._roundLeaving: list[int] = []
         self._outbox: deque[_Entry] = deque()
         self._unread: deque[_Entry] = deque()
@@ -129,10 +134,14 @@ class Appender:
         Append C{data}, lines said by C{origin} (L{None}: the server), to the
         stream, with the rest of this round.
         """
-        if not self._round:
-            self._clock.callLater(0, self.endRound)
+        self._due()
         self._round.append(data)
         addOrigin(self._roundOrigins, origin, data.count(wire.DELIMITER))
+
+    def _due(self) -> None:
+        """End the round once this reactor iteration is over."""
+        if not self._round and not self._roundSessions:
+            self._clock.callLater(0, self.endRound)
 
     def leave(self, clientId: int, notice: bytes | None = None) -> None:
         """
@@ -142,10 +151,23 @@ class Appender:
         self.publish(notice or wire.left(clientId))
         self._roundLeaving.append(clientId)
 
+    def leaveSession(self, clientId: int, notice: bytes) -> None:
+        """
+        Announce that C{clientId}, one of this node's logged in to an
+        account, has gone: Redis appends C{notice}, for every node, once the
+        account's last session has left.
+        """
+        self._due()
+        self._roundSessions.append((clientId, notice))
+
     def leaving(self) -> list[int]:
-        """The clients whose leave notice Redis does not have yet."""
-        ids = [clientId for entry in self._outbox for clientId in entry.leaving]
-        return ids + self._roundLeaving
+        """The clients whose leaving Redis does not have yet."""
+        ids = [
+            clientId
+            for entry in self._outbox
+            for clientId in [*entry.leaving, *(s for s, _ in entry.sessions)]
+        ]
+        return ids + self._roundLeaving + [s for s, _ in self._roundSessions]
 
     def entries(self) -> int:
         """The entries queued."""
@@ -157,11 +179,13 @@ class Appender:
 
     def endRound(self) -> None:
         """Queue what was published since the last round, as one entry."""
-        if not self._round:
+        if not self._round and not self._roundSessions:
             return
         data = b"".join(self._round)
         leaving, origins = self._roundLeaving, self._roundOrigins
+        sessions = self._roundSessions
         self._round, self._roundLeaving, self._roundOrigins = [], [], []
+        self._roundSessions = []
         self.queued += len(data)
         last = self._outbox[-1] if self._outbox else None
         if (
@@ -175,11 +199,13 @@ class Appender:
             for origin, lines in origins:
                 addOrigin(last.origins, origin, lines)
             last.leaving.extend(leaving)
+            last.sessions.extend(sessions)
             last.size += len(data)
         else:
-            entry = _Entry([data], origins, leaving, len(data))
+            entry = _Entry([data], origins, leaving, len(data), sessions)
             self._outbox.append(entry)
-            self._unread.append(entry)
+            if data:
+                self._unread.append(entry)
             if self._sending:
                 self._send(entry)
         if self.queued > self._queueLimit and not self._holding:
@@ -232,6 +258,7 @@ class Appender:
         self._outbox.clear()
         self._unread = deque(e for e in self._unread if e.seq and e.recorded)
         self._round, self._roundLeaving, self._roundOrigins = [], [], []
+        self._roundSessions = []
         self.queued = 0
         self._seq = 0
         if self._holding:
@@ -257,7 +284,9 @@ class Appender:
             entry.node = self._commands.node.encode()
             entry.parts = [b"".join(entry.parts)]
         origins = encodeOrigins(entry.origins)
-        sent = self._commands.append(entry.seq, entry.parts[0], origins, entry.leaving)
+        sent = self._commands.append(
+            entry.seq, entry.parts[0], origins, entry.leaving, entry.sessions
+        )
         sent.addCallbacks(self._appended, self._commands.failed, (entry,))
 
     def _appended(self, result: int, entry: _Entry) -> None:

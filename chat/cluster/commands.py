@@ -19,6 +19,7 @@ from chat.cluster.link import Link
 from chat.cluster.scripts import (
     APPEND,
     CLAIM,
+    FIND,
     HEARTBEAT,
     JOIN,
     REJOIN,
@@ -83,23 +84,38 @@ class NodeCommands:
             loading = self._link.execute(b"SCRIPT", b"LOAD", script.source)
             loading.addErrback(self.failed)
 
-    def join(self, floor: int) -> Deferred[tuple[int, bytes]]:
+    def join(
+        self, floor: int, account: bytes | None = None
+    ) -> Deferred[tuple[int, bytes, bool]]:
         """
         A new client's id, above C{floor} (the highest this node has seen),
-        and the id of the entry announcing it.
+        the id of the entry to wait for (the one announcing it), and whether
+        it is another session of C{account} (logged in as it), which is
+        here already: it shares its name, and is not announced.
         """
-        reply = self._run(JOIN, wire.ARRIVED, floor)
-        return reply.addCallback(lambda pair: (int(pair[0]), pair[1]))
+        login = () if account is None else (nickKey(account), account)
+        reply = self._run(JOIN, wire.ARRIVED, floor, *login)
+        return reply.addCallback(
+            lambda answer: (int(answer[0]), answer[1], answer[2] == 1)
+        )
 
     def append(
-        self, seq: int, data: bytes, origins: bytes, leaving: Sequence[int]
+        self,
+        seq: int,
+        data: bytes,
+        origins: bytes,
+        leaving: Sequence[int],
+        sessions: Sequence[tuple[int, bytes]] = (),
     ) -> Deferred[int]:
         """
         Append C{data}, lines said by C{origins} (see
-        L{chat.cluster.appender.encodeOrigins}): 1 appended, 0 appended
-        already, -1 this node is expelled.
+        L{chat.cluster.appender.encodeOrigins}), then, for each client of an
+        account in C{sessions} that leaves, its leave notice if its
+        account's last session left: 1 appended, 0 appended already, -1
+        this node is expelled.
         """
-        return self._run(APPEND, seq, data, origins, *leaving)
+        pairs = [part for session in sessions for part in session]
+        return self._run(APPEND, seq, data, origins, len(leaving), *leaving, *pairs)
 
     def rejoin(
         self, ttl: float, floor: int, known: Sequence[int]
@@ -127,10 +143,13 @@ class NodeCommands:
         claimed = self._run(CLAIM, clientId, name, nickKey(name))
         return claimed.addCallback(lambda won: won == 1)
 
-    def find(self, name: bytes) -> Deferred[int | None]:
-        """The id of the client whose nick looks like C{name}, if any."""
-        found = self._link.execute(b"HGET", self._prefix + b"names", nickKey(name))
-        return found.addCallback(lambda held: None if held is None else int(held))
+    def find(self, name: bytes) -> Deferred[list[int]]:
+        """
+        The id of the client whose nick looks like C{name}, then those of
+        its account's sessions; none if nobody has it.
+        """
+        found = self._run(FIND, nickKey(name))
+        return found.addCallback(lambda ids: [int(each) for each in ids])
 
     def who(self) -> Deferred[list[bytes]]:
         """How every client of the room is known, in id order."""

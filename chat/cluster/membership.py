@@ -65,7 +65,7 @@ class Membership(Protocol):
     def isAccepting(self) -> bool:
         """Whether a new client can have an id now."""
 
-    def join(self) -> Deferred[int]:
+    def join(self, account: bytes | None) -> Deferred[int]:
         """A new local client's id (see L{chat.core.interfaces.IPeers.join})."""
 
     def stop(self) -> Deferred[None]:
@@ -88,6 +88,11 @@ class Node:
     where: str
     joining: set[int] = field(default_factory=set)
     """Ids handed out whose arrival has not been delivered here yet."""
+    accounts: dict[int, bool] = field(default_factory=dict)
+    """
+    The local clients logged in to an account, and whether each is another
+    session of one that was here already.
+    """
     downSince: float = 0.0
     refusal: str | None = None
     """Why Redis turned the last connection down, until one is accepted."""
@@ -230,16 +235,19 @@ def _expel(inputs: Membership, node: Node) -> None:
     node.presence.stop()
     # The clients first: whatever they still send is dropped with the queue.
     node.room.expel()
+    node.accounts.clear()
     node.appender.drop()
     node.commands.renew()
     _rejoin(inputs, node)
 
 
 @member.upon(Membership.join).loop()
-def _number(inputs: Membership, node: Node) -> Deferred[int]:
-    def numbered(reply: tuple[int, bytes]) -> Deferred[int]:
-        clientId, entryId = reply
+def _number(inputs: Membership, node: Node, account: bytes | None) -> Deferred[int]:
+    def numbered(reply: tuple[int, bytes, bool]) -> Deferred[int]:
+        clientId, entryId, shared = reply
         node.joining.add(clientId)
+        if account is not None:
+            node.accounts[clientId] = shared
 
         def handOver(_: object) -> int:
             node.joining.discard(clientId)
@@ -247,7 +255,7 @@ def _number(inputs: Membership, node: Node) -> Deferred[int]:
 
         return node.reader.whenRead(entryId).addCallback(handOver)
 
-    return node.commands.join(node.highestId()).addCallback(numbered)
+    return node.commands.join(node.highestId(), account).addCallback(numbered)
 
 
 @member.upon(Membership.stop).to(leaving)
@@ -306,7 +314,7 @@ for _state in (idle, connecting, joining, away, returning, leaving):
     _state.upon(Membership.isAccepting).loop().returns(False)
 
 
-def _refuse(inputs: Membership, node: Node) -> Deferred[int]:
+def _refuse(inputs: Membership, node: Node, account: bytes | None) -> Deferred[int]:
     return defer.fail(NotInClusterError("not in the cluster"))
 
 

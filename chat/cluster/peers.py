@@ -94,6 +94,7 @@ class ClusterPeers:
             where=where,
         )
         self._machine = MembershipMachine(self._node)
+        self._found: dict[int, list[int]] = {}
 
     numbersMessages = True
     """The stream numbers the room's messages (C{lua/stream.lua})."""
@@ -120,14 +121,22 @@ class ClusterPeers:
     def stop(self) -> Deferred[None]:
         return self._machine.stop()
 
-    def join(self) -> Deferred[int]:
-        return self._machine.join()
+    def join(self, account: bytes | None = None) -> Deferred[int]:
+        return self._machine.join(account)
 
     def publish(self, data: bytes, origin: int | None = None) -> None:
         self._appender.publish(data, origin)
 
-    def leave(self, clientId: int, notice: bytes | None = None) -> None:
-        self._appender.leave(clientId, notice)
+    def leave(self, clientId: int, notice: bytes | None = None) -> bool:
+        """
+        The leave notice of a client logged in to an account is Redis's to
+        give, once the account's last session has left, to every node.
+        """
+        if self._node.accounts.pop(clientId, None) is None:
+            self._appender.leave(clientId, notice)
+            return True
+        self._appender.leaveSession(clientId, notice or wire.left(clientId))
+        return False
 
     def keepHistory(self, history: IHistory) -> None:
         self._node.reader.history = history
@@ -136,20 +145,26 @@ class ClusterPeers:
         return self._node.commands.claim(clientId, name)
 
     def share(self, clientId: int, name: bytes) -> bool:
-        """
-        Sessions are not shared across a cluster: a second login of an
-        account claims its name, which is taken, and stays C{client N}.
-        """
-        return False
+        """Whether Redis found, as it numbered C{clientId}, another session."""
+        return self._node.accounts.get(clientId, False)
 
     def sessions(self, clientId: int) -> list[int]:
-        return [clientId]
+        """The sessions of C{clientId}, if L{find} just found it: Redis said."""
+        return self._found.pop(clientId, [clientId])
 
     def find(self, name: bytes) -> Deferred[int | None]:
-        return self._node.commands.find(name)
+        def found(ids: list[int]) -> int | None:
+            if not ids:
+                return None
+            self._found = {ids[0]: sorted(set(ids))}
+            return ids[0]
+
+        return self._node.commands.find(name).addCallback(found)
 
     def who(self) -> Deferred[bytes]:
-        return self._node.commands.who().addCallback(wire.who)
+        # A person's sessions have one name: it is listed once.
+        listing = self._node.commands.who()
+        return listing.addCallback(lambda labels: wire.who(list(dict.fromkeys(labels))))
 
     def tell(self, clientId: int, data: bytes) -> None:
         commands = self._node.commands

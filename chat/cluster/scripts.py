@@ -43,5 +43,6 @@ RETIRE = Script.load("retire")
 CLAIM = Script.load("claim")
 WHO = Script.load("who")
 TELL = Script.load("tell")
+FIND = Script.load("find")
 
-SCRIPTS = (JOIN, APPEND, REJOIN, HEARTBEAT, RETIRE, CLAIM, WHO, TELL)
+SCRIPTS = (JOIN, APPEND, REJOIN, HEARTBEAT, RETIRE, CLAIM, WHO, TELL, FIND)

@@ -106,7 +106,7 @@ class Departures:
         C{client} leaves the room, for C{reason} (as the metrics label it):
         what it sent is relayed, then, with C{announce}, the others are told
         it left (saying C{why}, if it said), unless another session of the
-        same person stays (L{IPeers.sessions}): it has not left.  Without
+        same person stays (L{IPeers.leave}): it has not left.  Without
         C{announce} (the peers have announced it already) nothing more of it
         is relayed.
         """
@@ -126,16 +126,12 @@ class Departures:
         room.left(client)
         if not announce:
             return
-        if len(room.peers.sessions(client.clientId)) > 1:
-            room.peers.leave(client.clientId)
-            return
         if client.nick is None and not why:
             notice = wire.left(client.clientId)
         else:
             notice = wire.leftAs(client.label, why)
-        if not room.closing:
+        if room.peers.leave(client.clientId, notice) and not room.closing:
             room.post(notice, None)
-        room.peers.leave(client.clientId, notice)
 
     def shutDown(self, grace: float = SHUTDOWN_GRACE) -> Deferred[None]:
         """

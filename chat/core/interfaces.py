@@ -294,11 +294,12 @@ class IPeers(Interface):
     def stop() -> Deferred[None]:
         """Stop sharing the room, once the local clients are gone."""
 
-    def join() -> Deferred[int]:
+    def join(account: bytes | None = None) -> Deferred[int]:
         """
-        An id for a new local client, once its arrival has been announced to
-        the peers and everything before it has been delivered here; a
-        failure when no id can be had.
+        An id for a new local client, logged in as C{account} if given,
+        once its arrival has been announced to the peers (unless it is
+        another session of the account, L{share}) and everything before it
+        has been delivered here; a failure when no id can be had.
         """
 
     def publish(data: bytes, origin: int | None = None) -> None:
@@ -308,12 +309,15 @@ class IPeers(Interface):
         peers, in the order published.
         """
 
-    def leave(clientId: int, notice: bytes | None = None) -> None:
+    def leave(clientId: int, notice: bytes | None = None) -> bool:
         """
         Local client C{clientId} has gone: announce it to the peers, after
         everything it published, with C{notice} (by default
         L{chat.core.wire.left}), and free its nick, unless another of its
-        sessions (L{share}) still has it.
+        sessions (L{share}) still has it.  Whether this process's clients
+        are to be told C{notice} by the room: not while another session
+        stays, nor when the peers tell every process, this one included,
+        once the last session has left (a cluster).
         """
 
     # Chat for people (nicks, history, private messages): what the whole
@@ -337,22 +341,23 @@ class IPeers(Interface):
         """
         Make C{clientId}, a local client that has just been numbered,
         another session of the client called C{name} (an account's, with
-        logins), if there is one here: whether it is one now.  The others
-        are told nothing: it is the same person to them.  A node of a
-        cluster shares no sessions (L{False}).
+        logins), if there is one in the room: whether it is one now.  The
+        others are told nothing: it is the same person to them.  (A cluster
+        decided as it numbered it, L{join}.)
         """
 
     def sessions(clientId: int) -> list[int]:
         """
         The ids of the clients that are one person with C{clientId}, itself
         included, in id order: C{[clientId]} unless L{share} made it one of
-        several.
+        several.  (A cluster knows them for the client L{find} has just
+        found.)
         """
 
     def find(name: bytes) -> Deferred[int | None]:
         """
         The id of the client whose nick is C{name} ignoring case, if any:
-        the first of its sessions (L{sessions}).
+        one of its sessions (L{sessions}).
         """
 
     def who() -> Deferred[bytes]:

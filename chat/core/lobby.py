@@ -85,7 +85,7 @@ class Lobby:
         account is here already (L{IPeers.share}): the others are not told.
         """
         client.gate.hold(Hold.WAITING_FOR_ID)
-        self._room.peers.join().addCallbacks(
+        self._room.peers.join(account).addCallbacks(
             self._numbered,
             self._notNumbered,
             callbackArgs=(client, account),

@@ -50,7 +50,7 @@ class LocalPeers:
     def stop(self) -> Deferred[None]:
         return succeed(None)
 
-    def join(self) -> Deferred[int]:
+    def join(self, account: bytes | None = None) -> Deferred[int]:
         self._who = None
         return succeed(next(self._ids))
 
@@ -58,11 +58,13 @@ class LocalPeers:
         if self._history is not None:
             self._history.record(data)
 
-    def leave(self, clientId: int, notice: bytes | None = None) -> None:
+    def leave(self, clientId: int, notice: bytes | None = None) -> bool:
         self._who = None
+        alone = len(self.sessions(clientId)) == 1
         nick = self._nicks.pop(clientId, None)
         if nick is not None:
             self._drop(nickKey(nick), clientId)
+        return alone
 
     def _drop(self, key: bytes, clientId: int) -> None:
         """C{clientId} no longer holds the nick of C{key}."""

@@ -24,7 +24,7 @@ def test_roundGoesOutAsOneEntry() -> None:
     harness.endRound()
     args = harness.command.answer(APPEND, 1)
     data = b"client 0: a\nclient 1: b\nclient 1: c\n" + wire.left(1)
-    assert args == (1, data, b"0:1,1:2,:1", 1)
+    assert args == (1, data, b"0:1,1:2,:1", 1, 1)
     assert harness.command.scripts(APPEND) == []
 
 
@@ -53,8 +53,8 @@ def test_queuedWhileAwayThenSentOnce() -> None:
     harness.command.answer(REJOIN, [0, b"5-0"])
     first = harness.command.answer(APPEND, 0)  # Redis had it already
     second = harness.command.answer(APPEND, 1)
-    assert first == (1, b"client 0: first\n", b":1")
-    assert second == (2, b"client 0: second\n" + wire.left(0), b":2", 0)
+    assert first == (1, b"client 0: first\n", b":1", 0)
+    assert second == (2, b"client 0: second\n" + wire.left(0), b":2", 1, 0)
     assert harness.logged("back in the cluster")
     assert harness.command.scripts(APPEND) == []
 
@@ -92,7 +92,7 @@ def test_stopSendsTheQueueThenRetires() -> None:
     harness.peers.publish(b"client 0: last words\n")
     stopped: list[None] = []
     harness.peers.stop().addCallback(stopped.append)
-    assert harness.command.answer(APPEND, 1) == (1, b"client 0: last words\n", b":1")
+    assert harness.command.answer(APPEND, 1) == (1, b"client 0: last words\n", b":1", 0)
     assert stopped == []
     harness.command.answer(RETIRE, 1)
     assert stopped == [None]

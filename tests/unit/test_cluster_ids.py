@@ -46,7 +46,7 @@ def test_ownIdsCountBeforeTheirArrivalIsRead() -> None:
     harness = Harness()
     harness.joinCluster()
     harness.peers.join()
-    harness.command.answer(JOIN, [7, b"5-0"])
+    harness.command.answer(JOIN, [7, b"5-0", 0])
     assert floorOfNextJoin(harness) == 7
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.cluster.scripts import APPEND, JOIN, REJOIN
+from chat.cluster.scripts import APPEND, FIND, JOIN, REJOIN
 from chat.core import wire
+from chat.core.names import nickKey
 from chat.people.history import History
 from tests.support.clusterfakes import Harness
 
@@ -127,7 +128,7 @@ def test_leaveNoticeWithNick() -> None:
     harness.peers.leave(3, wire.leftAs(b"alice"))
     harness.endRound()
     args = harness.command.answer(APPEND, 1)
-    assert args == (1, b"server: alice just left\n", b":1", 3)
+    assert args == (1, b"server: alice just left\n", b":1", 1, 3)
 
 
 def test_buryFormatNamesClients() -> None:
@@ -155,7 +156,7 @@ def test_newcomerHasWhatItsNodeSaidBeforeTheStreamGaveItBack() -> None:
     harness.peers.join().addCallback(
         lambda _: replayed.append(b"".join(history.replay()))
     )
-    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.command.answer(JOIN, [1, b"2-0", 0])
     harness.peers.publish(b"client 0: 367\n")
     harness.endRound()
     harness.xread((b"2-0", node, wire.arrived(1), b"i", b"1"))
@@ -183,7 +184,7 @@ def test_linesRecordedAheadWhileAwayAreNotMergedWithLaterOnes() -> None:
     harness, history = joined(10, b"0-0")
     node = harness.peers.node.encode()
     harness.peers.join()
-    harness.command.answer(JOIN, [1, b"2-0"])
+    harness.command.answer(JOIN, [1, b"2-0", 0])
     harness.command.lose()
     harness.peers.publish(b"client 0: before\n")
     harness.endRound()
@@ -204,3 +205,41 @@ def test_linesRecordedAheadWhileAwayAreNotMergedWithLaterOnes() -> None:
         + b"client 0: before\nclient 0: after\n"
         + wire.END_OF_HISTORY
     )
+
+
+def test_sessionsOfAnAccount() -> None:
+    """
+    A login's account goes with its join; Redis says whether it is another
+    session, which the node shares then.  Its leaving is Redis's to
+    announce (once the last session is gone, to every node): the room is
+    told not to, and the entry carries the notice apart from its lines.
+    """
+    harness = Harness()
+    harness.joinCluster()
+    ids: list[int] = []
+    harness.peers.join(b"Alice").addCallback(ids.append)
+    command, _ = harness.command.scripts(JOIN)[0]
+    assert command[-2:] == (nickKey(b"Alice"), b"Alice")
+    harness.command.answer(JOIN, [4, b"0-0", 1])
+    assert ids == [4]
+    assert harness.peers.share(4, b"alice")
+    assert not harness.peers.leave(4, b"server: alice just left\n")
+    assert harness.peers.leave(5)  # no account: its notice is the room's too
+    harness.endRound()
+    args = harness.command.answer(APPEND, 1)
+    assert args == (1, wire.left(5), b":1", 1, 5, 4, b"server: alice just left\n")
+
+
+def test_privateMessageToEverySession() -> None:
+    """
+    Finding a name finds every session of its account: a private message
+    goes to each.
+    """
+    harness = Harness()
+    harness.joinCluster()
+    found: list[int | None] = []
+    harness.peers.find(b"alice").addCallback(found.append)
+    harness.command.answer(FIND, [7, 7, 9])
+    assert found == [7]
+    assert harness.peers.sessions(7) == [7, 9]
+    assert harness.peers.sessions(8) == [8]

@@ -56,7 +56,7 @@ def test_joinWaitsUntilEverythingBeforeItIsDelivered() -> None:
     harness.joinCluster()
     ids: list[int] = []
     harness.peers.join().addCallback(ids.append)
-    harness.command.answer(JOIN, [4, b"10-0"])
+    harness.command.answer(JOIN, [4, b"10-0", 0])
     assert ids == []
     harness.xread((b"9-0", b"other", b"before\n"))
     assert ids == []
@@ -70,7 +70,7 @@ def test_clientWaitingForItsIdIsKnownAtRejoin() -> None:
     harness = Harness()
     harness.joinCluster()
     harness.peers.join()
-    harness.command.answer(JOIN, [4, b"10-0"])
+    harness.command.answer(JOIN, [4, b"10-0", 0])
     harness.command.lose()
     harness.command.connect()
     assert harness.command.scripts(REJOIN)[0][0][-1] == 4

@@ -380,7 +380,7 @@ class UnnumberedClientTests(SynchronousTestCase):
 
         @implementer(IPeers)
         class SlowPeers(LocalPeers):
-            def join(self) -> Deferred[int]:
+            def join(self, account: bytes | None = None) -> Deferred[int]:
                 ids.append(Deferred())
                 return ids[-1]
 

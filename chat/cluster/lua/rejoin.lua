@@ -20,6 +20,7 @@ for i, id in ipairs(stale) do
   redis.call('SREM', nodeKey(NODE, 'members'), id)
   notices[i] = leaveNotice(id, ARGV[6])
 end
-if #notices > 0 then append(NODE, table.concat(notices)) end
+local said = table.concat(notices)
+if #said > 0 then append(NODE, said) end
 local last = redis.call('XREVRANGE', PREFIX .. 'stream', '+', '-', 'COUNT', 1)
 return {#stale, last[1] and last[1][1] or '0-0'}

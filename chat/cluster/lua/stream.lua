@@ -79,23 +79,36 @@ end
 
 -- Nicks: 'names' maps a nick's key (given by the node: what look-alike
 -- nicks have in common) to its client's id, 'keys' an id to the key of its
--- nick, 'nicks' an id to the nick as its client wrote it.
+-- nick, 'nicks' an id to the nick as its client wrote it.  An account's
+-- name (with logins) is held by all its sessions, the set 'sessions:KEY';
+-- 'names' has one of them.
 
--- Frees the nick of client id, if it has one; returns how others know it.
+-- Frees the nick of client id, if it has one, unless another session of its
+-- account keeps it; returns how others know it, and whether one does.
 local function forget(id)
   local nick = redis.call('HGET', PREFIX .. 'nicks', id)
-  if not nick then return 'client ' .. id end
+  if not nick then return 'client ' .. id, false end
   -- (A nick claimed by a node of a version before the keys is in lower case.)
   local key = redis.call('HGET', PREFIX .. 'keys', id) or string.lower(nick)
-  redis.call('HDEL', PREFIX .. 'names', key)
   redis.call('HDEL', PREFIX .. 'keys', id)
   redis.call('HDEL', PREFIX .. 'nicks', id)
-  return nick
+  local sessions = PREFIX .. 'sessions:' .. key
+  redis.call('SREM', sessions, id)
+  local other = redis.call('SRANDMEMBER', sessions)
+  if other then
+    redis.call('HSET', PREFIX .. 'names', key, other)
+    return nick, true
+  end
+  redis.call('HDEL', PREFIX .. 'names', key)
+  return nick, false
 end
 
--- The leave notice of client id, whose nick is freed (leaveFormat: %s).
+-- The leave notice of client id, whose nick is freed (leaveFormat: %s); ''
+-- while another session of its account stays.
 local function leaveNotice(id, leaveFormat)
-  return string.format(leaveFormat, forget(id))
+  local nick, kept = forget(id)
+  if kept then return '' end
+  return string.format(leaveFormat, nick)
 end
 
 -- Announces node's clients on record as gone, once, and forgets the node.
@@ -105,7 +118,8 @@ local function bury(node, leaveFormat)
   table.sort(ids)
   local notices = {}
   for i, id in ipairs(ids) do notices[i] = leaveNotice(id, leaveFormat) end
-  if #notices > 0 then append(node, table.concat(notices)) end
+  local said = table.concat(notices)
+  if #said > 0 then append(node, said) end
   redis.call('DEL', nodeKey(node, 'members'), nodeKey(node, 'sent'), nodeKey(node, 'alive'))
   redis.call('SREM', PREFIX .. 'nodes', node)
   return #ids
