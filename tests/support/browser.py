@@ -46,6 +46,10 @@ TIMEOUT = 20_000
 POLL = 20
 """Milliseconds between two looks at what the page received."""
 
+# Every expect() waits as long as the page's own waits, not Playwright's
+# five seconds: on a busy machine a page may take longer to show a line.
+expect.set_options(timeout=TIMEOUT)
+
 
 DESKTOP = ViewportSize(width=1280, height=720)
 
