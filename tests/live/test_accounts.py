@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from chat.core import wire
-from tests.support.accounts import chatPasswd, login
+from tests.support.accounts import (
+    aliceAndBob,
+    aliceThenBob,
+    login,
+    twoSessionsAreOnePerson,
+)
 from tests.support.live import Client, StartServer
 from tests.support.webclient import WEB, WebClient, webPort
-
-
-def users(tmp_path: Path) -> Path:
-    path = tmp_path / "users"
-    chatPasswd(path, "alice", "wonderland")
-    chatPasswd(path, "bob", "builder")
-    return path
 
 
 @pytest.mark.live
@@ -33,32 +31,10 @@ def test_twoTelnetSessionsOfOneAccount(
     only when her last session goes; her sessions see each other's lines,
     and both receive a private message to her.
     """
-    server = startServer("--auth", str(users(tmp_path)))
-    laptop = login(server.port, b"alice", b"wonderland")
-    laptop.send(b"/who\n")
-    laptop.expect(b"server: 1 client: alice\n")
-    bob = login(server.port, b"bob", b"builder")
-    laptop.expect(wire.arrived(1) + b"server: client 1 is now bob\n")
+    server = startServer("--auth", str(aliceAndBob(tmp_path)))
+    laptop, bob = aliceThenBob(server.port, server.port)
     phone = login(server.port, b"alice", b"wonderland")
-    phone.send(b"/who\nfrom the phone\n")
-    phone.expect(b"server: 2 clients: alice, bob\n")
-    bob.expect(b"alice: from the phone\n")  # nothing came before it
-    laptop.expect(b"alice: from the phone\n")
-    laptop.send(b"from the laptop\n")
-    bob.expect(b"alice: from the laptop\n")
-    phone.expect(b"alice: from the laptop\n")
-    bob.send(b"/msg alice psst\n/who\n")
-    bob.expect(b"server: 2 clients: alice, bob\n")
-    laptop.expect(b"bob (private): psst\n")
-    phone.expect(b"bob (private): psst\n")
-    laptop.send(b"/quit battery low\n")
-    assert laptop.readToEnd() == b""
-    phone.send(b"still here\n")
-    bob.expect(b"alice: still here\n")  # no leave notice before it
-    phone.close()
-    bob.expect(b"server: alice just left\n")
-    bob.send(b"/who\n")
-    bob.expect(b"server: 1 client: bob\n")
+    twoSessionsAreOnePerson(laptop, bob, phone)
 
 
 @pytest.mark.live
@@ -69,7 +45,7 @@ def test_webSocketSessionOfAnAccount(startServer: StartServer, tmp_path: Path) -
     session: its welcome names the two people, not three sessions, bob is
     told nothing, and its lines are hers for both.
     """
-    server = startServer(*WEB, "--auth", str(users(tmp_path)))
+    server = startServer(*WEB, "--auth", str(aliceAndBob(tmp_path)))
     alice = login(server.port, b"alice", b"wonderland")
     alice.send(b"/who\n")  # in, before bob's login is checked
     alice.expect(b"server: 1 client: alice\n")
@@ -92,7 +68,7 @@ def test_webSocketSessionOfAnAccount(startServer: StartServer, tmp_path: Path) -
 @pytest.mark.live
 def test_promptBeforeAnything(startServer: StartServer, tmp_path: Path) -> None:
     """A new TCP connection is told how to log in before it sends a byte."""
-    server = startServer("--auth", str(users(tmp_path)))
+    server = startServer("--auth", str(aliceAndBob(tmp_path)))
     silent = Client(server.port)
     silent.expect(wire.LOGIN_PROMPT)
 
@@ -114,7 +90,7 @@ def test_parallelLoginsOfOneAccount(startServer: StartServer, tmp_path: Path) ->
     Two logins of alice sent at once, checked side by side in threads: bob
     is told of one arrival and one name, then of nothing but her lines.
     """
-    server = startServer("--auth", str(users(tmp_path)))
+    server = startServer("--auth", str(aliceAndBob(tmp_path)))
     bob = login(server.port, b"bob", b"builder")
     bob.send(b"/who\n")
     bob.expect(b"server: 1 client: bob\n")
