@@ -35,7 +35,8 @@ class _NoRoom:
         raise NoRoomError("no room is attached to the cluster peers")
 
     deliverRemote = localIds = holdInput = releaseInput = expel = _missing
-    deliverPrivate = deliverNumbered = _missing
+    deliverPrivate = deliverNumbered = numberedBefore = _missing
+    keepsMessages = False
 
 
 @implementer(IPeers)
@@ -116,6 +117,9 @@ class ClusterPeers:
         self._room = self._node.room = room
 
     def start(self) -> None:
+        room = self._room
+        if room.keepsMessages:
+            self._node.reader.numberedBefore = room.numberedBefore
         self._machine.start()
 
     def stop(self) -> Deferred[None]:

@@ -72,7 +72,8 @@ class StreamReader:
     With an L{IHistory} (L{keepHistory}), every entry for everyone, this
     node's own included, is recorded in it in the stream's order: the same
     history on every node.  Before it first reads, it fills the history
-    with the last entries of the stream.  This node's clients had its own
+    with the last entries of the stream, and, with C{numberedBefore}, the
+    room's messages kept for catching up.  This node's clients had its own
     lines before they were in the stream: when a newcomer is handed over
     (L{whenRead}), the history records those not read back yet, ahead of
     the stream, so that the history and the live room meet where the
@@ -93,6 +94,7 @@ class StreamReader:
         deliverPrivate: Callable[[int, bytes], None],
         deliverNumbered: Callable[[bytes, Numbering], None],
         log: Logger,
+        numberedBefore: Callable[[bytes, Numbering], bool] | None = None,
     ) -> None:
         self._link = link
         self._commands = commands
@@ -100,6 +102,8 @@ class StreamReader:
         self._deliver = deliver
         self._deliverPrivate = deliverPrivate
         self._deliverNumbered = deliverNumbered
+        self.numberedBefore = numberedBefore
+        """Where the last entries' messages are read back to, if anywhere."""
         self._log = log
         self._lastId: bytes | None = None
         """The last entry delivered; None until L{startAt}."""
@@ -123,7 +127,7 @@ class StreamReader:
         """Deliver what comes after C{entryId}; once, when the node first joins."""
         if self._lastId is not None or self._startingAt is not None:
             return
-        if self.history is None:
+        if self.history is None and self.numberedBefore is None:
             self._lastId = entryId
             self._read()
         else:
@@ -142,14 +146,19 @@ class StreamReader:
         reply.addCallbacks(self._readBackSome, self._failed)
 
     def _readBackSome(self, entries: list[Any]) -> None:
-        assert self.history is not None
-        more = True
-        for _, fields in entries:
+        history, messages = self.history, self.numberedBefore
+        for entryId, fields in entries:
             values = self._values(fields)
-            if b"t" not in values:
-                more = self.history.recordOlder(values[b"d"])
-                if not more:
-                    break
+            if b"t" in values:
+                continue
+            if history is not None and not history.recordOlder(values[b"d"]):
+                history = None
+            numbering = numberingOf(entryId, values)
+            if messages and numbering and not messages(values[b"d"], numbering):
+                messages = None
+            if history is None and messages is None:
+                break
+        more = history is not None or messages is not None
         if more and len(entries) == READ_COUNT:
             self._backFrom = b"(" + entries[-1][0]
             self._readBack()

@@ -209,6 +209,13 @@ class IMessageRecord(Interface):
         the bounds.
         """
 
+    def addOlder(messages: Sequence[Message]) -> bool:
+        """
+        Keep C{messages}, in order, as older than every message kept, as
+        far as the bounds allow (those that do not fit are forgotten, as the
+        oldest are): whether it takes older ones still.
+        """
+
     def after(since: int) -> tuple[bool, list[Message]]:
         """
         Whether the messages kept are all those delivered after C{since}
@@ -255,6 +262,20 @@ class ILocalRoom(Interface):
         """
         Send C{data}, a private message from another process, to local
         client C{clientId} alone, if it is still here.
+        """
+
+    keepsMessages = Attribute(
+        "Whether the room makes messages of what it delivers (chat mode with"
+        " a web door), which it keeps for catching up: the peers give it the"
+        " room's last ones as it starts (L{numberedBefore})."
+    )
+
+    def numberedBefore(data: bytes, numbering: Numbering) -> bool:
+        """
+        C{data}, lines delivered to everyone in the whole room before those
+        numbered so far, read back from the peers, newest first, before the
+        first L{deliverNumbered}: keep their messages as far as the room
+        keeps older ones; whether it takes more.
         """
 
     def deliverNumbered(data: bytes, numbering: Numbering) -> None:

@@ -192,24 +192,32 @@ class Messages:
         The messages of C{data}, lines delivered to everyone, numbered by
         the peers: kept in the record.
         """
-        lines = _lines(data)
-        if not lines:
-            return []
+        made = _numbered(data, numbering)
+        if made:
+            if not self._started:
+                self._started = True
+                self.firstId = numbering.previous + 1
+            self.lastId = made[-1].id
+            self.record.add(made)
+        return made
+
+    def numberedBefore(self, data: bytes, numbering: Numbering) -> bool:
+        """
+        Keep the messages of C{data}, lines delivered to everyone before
+        every message kept so far (read back from the peers, newest first,
+        before the first is numbered), as far as the record takes older
+        ones: whether it takes more.
+        """
+        made = _numbered(data, numbering)
+        if not made:
+            return True
         if not self._started:
             self._started = True
+            self.lastId = made[-1].id
+        more = self.record.addOlder(made)
+        if more:
             self.firstId = numbering.previous + 1
-        made = []
-        origins = numbering.originOf()
-        for id, line in enumerate(lines, numbering.first):
-            origin = next(origins)
-            kind, name, text = parse(line)
-            fromId = None
-            if kind != NOTICE:
-                fromId = origin if origin is not None else clientNumber(name)
-            made.append(Message(id, numbering.time, kind, fromId, name, text, origin))
-        self.lastId = made[-1].id
-        self.record.add(made)
-        return made
+        return more
 
     def _make(
         self,
@@ -234,6 +242,20 @@ class Messages:
             made.append(Message(next(ids), time, kind, fromId, name, text, originId))
         self.lastId = max(self.lastId, made[-1].id)
         return made
+
+
+def _numbered(data: bytes, numbering: Numbering) -> list[Message]:
+    """The messages of C{data}, lines numbered by the peers (L{Numbering})."""
+    made = []
+    origins = numbering.originOf()
+    for id, line in enumerate(_lines(data), numbering.first):
+        origin = next(origins)
+        kind, name, text = parse(line)
+        fromId = None
+        if kind != NOTICE:
+            fromId = origin if origin is not None else clientNumber(name)
+        made.append(Message(id, numbering.time, kind, fromId, name, text, origin))
+    return made
 
 
 def _lines(data: bytes) -> list[bytes]:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -95,6 +94,7 @@ class ChatRoom:
         self._round = Round(clock, self.clients)
         self._inputHeld = False
         self.messages: Messages | None = None
+        self.keepsMessages = False
         peers.attach(self)
 
     def recordMessages(self, record: IMessageRecord, firstId: int = 1) -> None:
@@ -105,14 +105,9 @@ class ChatRoom:
         """
         made = Messages(self._clock, record, firstId, self.peers.numbersMessages)
         self.messages = self._round.messages = made
+        self.keepsMessages = True
 
     # Arriving
-
-    def adopt(
-        self, clientId: int, unread: bytes, unsent: bytes
-    ) -> ServerFactory[Protocol]:
-        """See L{Lobby.adopt}: a connection handed over, through L{door}."""
-        return self.lobby.adopt(clientId, unread, unsent)
 
     def join(self, client: IClient) -> None:
         self.lobby.join(client)
@@ -210,6 +205,10 @@ class ChatRoom:
     def post(self, data: bytes, origin: IClient | None, local: bool = False) -> None:
         """Send C{data} to all but C{origin} after the round (C{local}: not peers)."""
         self._round.post(data, origin, local)
+
+    def numberedBefore(self, data: bytes, numbering: Numbering) -> bool:
+        made = self.messages
+        return made is not None and made.numberedBefore(data, numbering)
 
     def deliverNumbered(self, data: bytes, numbering: Numbering) -> None:
         if self.messages is not None and not self.closing:

@@ -80,6 +80,19 @@ class MessageRecord:
             self._bytes -= gone.size
             self._floor = gone.id
 
+    def addOlder(self, messages: Sequence[Message]) -> bool:
+        kept = self._kept
+        newest = kept[-1].time if kept else messages[-1].time
+        for message in reversed(messages):
+            if (
+                len(kept) >= self._size and message.time < newest - self._age
+            ) or self._bytes + message.size > self._maxBytes:
+                self._floor = max(self._floor, message.id)
+                return False
+            kept.appendleft(message)
+            self._bytes += message.size
+        return True
+
     def after(self, since: int) -> tuple[bool, list[Message]]:
         missed = []
         for message in reversed(self._kept):

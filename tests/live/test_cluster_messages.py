@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chat.core import wire
-from tests.support.live import Client
+from tests.support.live import Client, waitFor
 from tests.support.livecluster import Cluster, Node
 from tests.support.webclient import WEB, WebClient, webPort
 
@@ -109,3 +109,39 @@ def test_catchesUpOnAnotherNode(cluster: Cluster) -> None:
     ids = [m["id"] for m in received if m["kind"] == "line"]
     assert ids == sorted(set(ids)) and ids[0] > last
     back.close()
+
+
+def test_nodeStartedLaterCatchesAPageUp(cluster: Cluster) -> None:
+    """
+    A node that joins after the lines were said reads the stream's last
+    entries back as it starts: a page that had a message on node A, comes
+    back to it, and catches up exactly, and a newcomer's history there
+    holds the last lines.
+    """
+    (a,) = cluster.start(1, "--history", "5", *WEB)
+    talker = Client(a.port)
+    cluster.clients.append(talker)
+    page = Page(a)
+    talker.expect(b"server: last 0 lines\nserver: end of history\n")
+    talker.expect(b"server: client 1 just arrived\n")
+    talker.send(b"before\n")
+    last = page.messagesUntil("before")[-1]["id"]
+    page.close()
+    talker.expect(wire.left(1))
+    talker.send(b"".join(b"missed %d\n" % n for n in range(30)))
+    newest = ("XREVRANGE", "chat:main:stream", "+", "-", "COUNT", "1")
+    waitFor(lambda: "missed 29" in cluster.redis.cli(*newest), "the lines in Redis")
+    (b,) = cluster.start(1, "--history", "5", *WEB)
+    back = Page(b, since=last)
+    received = back.messagesUntil("missed 29")
+    caughtUp = [frame["caughtUp"] for frame in back.frames if "caughtUp" in frame]
+    assert caughtUp == [{"since": last, "complete": True}]
+    lines = [m["text"] for m in received if m["kind"] == "line"]
+    assert lines == [f"missed {n}" for n in range(30)]
+    newcomer = Page(b)
+    said = [m["text"] for m in newcomer.messagesUntil("end of history")]
+    assert said[-7:] == [
+        "last 5 lines",
+        *[f"missed {n}" for n in range(25, 30)],
+        "end of history",
+    ]

@@ -96,6 +96,9 @@ class FakeRoom:
     def __init__(self) -> None:
         self.delivered: list[bytes] = []
         self.numbered: list[tuple[bytes, Numbering]] = []
+        self.keepsMessages = False
+        self.keptBefore = 0
+        """How many entries L{numberedBefore} takes, when it keeps messages."""
         self.ids: list[int] = []
         self.held = False
         self.expelled = 0
@@ -121,11 +124,19 @@ class FakeRoom:
     def deliverNumbered(self, data: bytes, numbering: Numbering) -> None:
         self.numbered.append((data, numbering))
 
+    def numberedBefore(self, data: bytes, numbering: Numbering) -> bool:
+        self.numbered.insert(0, (data, numbering))
+        return len(self.numbered) < self.keptBefore
+
 
 class Harness:
     """Cluster peers on fake links, a fake room and a Clock, started."""
 
-    def __init__(self, queueLimit: int = 1 << 20) -> None:
+    def __init__(self, queueLimit: int = 1 << 20, keptBefore: int = 0) -> None:
+        """
+        C{keptBefore}: with it, the room keeps messages, this many entries'
+        of those read back as the node starts.
+        """
         self.clock = Clock()
         self.events: list[LogEvent] = []
         log = Logger(observer=cast(ILogObserver, self.events.append))
@@ -134,6 +145,8 @@ class Harness:
             "main", self.command, self.reader, self.clock, log, queueLimit=queueLimit
         )
         self.room = FakeRoom()
+        self.room.keepsMessages = bool(keptBefore)
+        self.room.keptBefore = keptBefore
         self.peers.attach(self.room)
         self.peers.start()
 

@@ -243,3 +243,38 @@ def test_privateMessageToEverySession() -> None:
     assert found == [7]
     assert harness.peers.sessions(7) == [7, 9]
     assert harness.peers.sessions(8) == [8]
+
+
+def test_messagesReadBackBeforeReading() -> None:
+    """
+    A joining node whose room keeps messages reads the last entries' back,
+    newest first, with their numbering, until the room takes no more, the
+    entries for one client alone skipped; then it reads on from there.
+    """
+    harness = Harness(keptBefore=2)
+    harness.joinCluster(lastId=b"9-0")
+    command, reply = pending(harness, b"XREVRANGE")
+    assert command[2:4] == (b"9-0", b"-")
+    reply.callback(
+        [
+            [b"9-0", [b"n", b"x", b"d", b"c: three\n", b"m", b"30", b"p", b"20"]],
+            [b"8-0", [b"n", b"x", b"d", b"secret\n", b"t", b"4"]],
+            [b"7-0", [b"n", b"x", b"d", b"c: two\n", b"m", b"20", b"p", b"10"]],
+            [b"6-0", [b"n", b"x", b"d", b"c: one\n", b"m", b"10", b"p", b"0"]],
+        ]
+    )
+    assert [
+        (data, n.first, n.previous, n.time) for data, n in harness.room.numbered
+    ] == [
+        (b"c: two\n", 20, 10, 7),
+        (b"c: three\n", 30, 20, 9),
+    ]
+    command, _ = pending(harness, b"XREAD")
+    assert command[-1] == b"9-0"
+
+
+def test_nothingReadBackWithoutHistoryOrMessages() -> None:
+    """A node that keeps neither reads on from where it joins at once."""
+    harness = Harness()
+    harness.joinCluster(lastId=b"9-0")
+    assert [command[0] for command, _ in harness.reader.sent] == [b"XREAD"]

@@ -160,3 +160,35 @@ class StreamFieldsTests(SynchronousTestCase):
         arrival = {b"m": b"5", b"p": b"4", b"i": b"8"}
         self.assertEqual(numberingOf(b"1-0", arrival), Numbering(5, 4, 1, [(8, 1)]))
         self.assertEqual(numberingOf(b"1-0", {b"d": b"x\n"}), None)
+
+
+class ReadBackTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.record = MessageRecord(size=3, seconds=10)
+        self.made = Messages(Clock(), self.record, firstId=1, numbered=True)
+
+    def test_olderMessagesKept(self) -> None:
+        """
+        Messages read back, newest first, are kept before those kept, as
+        far as the record's count and age take them; what is ours starts
+        after the last entry it took whole.
+        """
+        self.assertTrue(
+            self.made.numberedBefore(b"c: c\nc: d\n", Numbering(30, 20, 50_000))
+        )
+        self.assertEqual(self.made.lastId, 31)
+        self.assertTrue(self.made.numberedBefore(b"c: b\n", Numbering(20, 10, 45_000)))
+        self.assertEqual(self.made.firstId, 11)
+        # Three are kept, and the next is older than ten seconds: not kept.
+        self.assertFalse(self.made.numberedBefore(b"c: a\n", Numbering(10, 5, 30_000)))
+        self.assertEqual(self.made.firstId, 11)
+        complete, kept = self.record.after(10)
+        self.assertEqual((complete, [m.text for m in kept]), (True, [b"b", b"c", b"d"]))
+        self.assertEqual(self.record.after(5)[0], False)
+
+    def test_liveAfterReadBack(self) -> None:
+        """The messages numbered live follow those read back, in the record."""
+        self.made.numberedBefore(b"c: a\n", Numbering(10, 5, 1000))
+        self.made.numberedBy(b"c: b\n", Numbering(20, 10, 2000))
+        self.assertEqual((self.made.firstId, self.made.lastId), (6, 20))
+        self.assertEqual([m.id for m in self.record.after(5)[1]], [10, 20])

@@ -73,7 +73,7 @@ def handOver(relay: StartupRelay, room: ChatRoom, reactor: Any) -> None:
     """
     gone: list[tuple[Client, str]] = []
     for client in relay.clients.values():
-        factory = room.adopt(client.clientId, client.unread, bytes(client.unsent))
+        factory = room.lobby.adopt(client.clientId, client.unread, bytes(client.unsent))
         try:
             reactor.adoptStreamConnection(
                 client.socket.fileno(), socket.AF_INET, factory
