@@ -13,7 +13,7 @@ import random
 import re
 import weakref
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.error import ConnectionDone
@@ -22,8 +22,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.server import Request
-from twisted.web.test.requesthelper import DummyRequest
+from wsproto.events import TextMessage
 from zope.interface import implementer
 
 from chat.app.options import Options
@@ -34,8 +33,8 @@ from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.frames import textLines
 from chat.web.hosts import Hosts, hostName
+from chat.web.http import DoorRequest
 from chat.web.origins import Origins, origin
-from chat.web.requests import BodilessRequest
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory
 from chat.web.transport import SocketTransport
@@ -51,6 +50,17 @@ from tests.support.webclient import (
     upgradeRequest,
 )
 from tests.support.websocketfakes import SocketOnFakeRoom
+
+
+def parseAnswer(data: bytes) -> tuple[bytes, dict[bytes, list[bytes]], bytes]:
+    """The status, the headers (by lower-case name) and the body of C{data}."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers: dict[bytes, list[bytes]] = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status.split(b" ")[1], headers, body
 
 
 class RecordingSocket:
@@ -267,16 +277,22 @@ class PageTests(SynchronousTestCase):
         The page is served as it is, as UTF-8 HTML that is not to be
         sniffed, under a content security policy that denies by default.
         """
-        request = DummyRequest([b""])
-        body = Page(self.html).render_GET(cast(Request, request))
-        headers = request.responseHeaders
+        status, headers, body = parseAnswer(Page(self.html).answer())
+        self.assertEqual(status, b"200")
         self.assertEqual(body, self.html.encode())
-        self.assertEqual(
-            headers.getRawHeaders(b"content-type"), [b"text/html; charset=utf-8"]
-        )
-        self.assertEqual(headers.getRawHeaders(b"x-content-type-options"), [b"nosniff"])
-        policy = headers.getRawHeaders(b"content-security-policy", [b""])[0].decode()
+        self.assertEqual(headers[b"content-type"], [b"text/html; charset=utf-8"])
+        self.assertEqual(headers[b"x-content-type-options"], [b"nosniff"])
+        self.assertEqual(headers[b"referrer-policy"], [b"no-referrer"])
+        self.assertEqual(headers[b"cache-control"], [b"no-cache"])
+        policy = headers[b"content-security-policy"][0].decode()
         self.assertIn("default-src 'none'", policy)
+
+    def test_headWithoutBody(self) -> None:
+        """A C{HEAD} gets the same head as a C{GET}, and no body."""
+        page = Page(self.html)
+        head, _, body = page.answer(bodyless=True).partition(b"\r\n\r\n")
+        self.assertEqual(body, b"")
+        self.assertEqual(head, page.answer().partition(b"\r\n\r\n")[0])
 
     def test_policyAllowsExactlyTheInlineScript(self) -> None:
         """The script's hash is in the policy; a changed script's is not."""
@@ -301,12 +317,15 @@ class FeaturesTests(SynchronousTestCase):
     def get(self, features: Features) -> tuple[str, str]:
         """The page the site serves at C{/} with C{features}, and its policy."""
         fake = FakeRoom()
-        site = webSite([], Logger(), fake.clock, features)
-        request = DummyRequest([b""])
-        body = site.getResourceFor(request).render(request)
-        policy = request.responseHeaders.getRawHeaders(b"content-security-policy")
-        assert policy is not None
-        return body.decode(), policy[0].decode()
+        door = WebFactory(webSite([], Logger(), fake.clock, features), fake.clock)
+        network = fake.transport()
+        connection = door.buildProtocol(network.getPeer())
+        connection.makeConnection(network)
+        host = describeAddress(network.getHost()).encode()
+        connection.dataReceived(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        status, headers, body = parseAnswer(network.value())
+        self.assertEqual(status, b"200")
+        return body.decode(), headers[b"content-security-policy"][0].decode()
 
     def test_noneByDefault(self) -> None:
         """Without features the page is served unchanged."""
@@ -711,14 +730,14 @@ class FrameStreamTests(SocketOnFakeRoom):
     def test_framesTakenHereAgain(self) -> None:
         """
         After frames of every kind, cut anywhere, whole text frames are
-        taken here again: autobahn does not see them.
+        taken here again: wsproto does not see them.
         """
-        seen: list[bool] = []
+        seen: list[TextMessage] = []
 
         class Counting(RoomSocket):
-            def onMessageBegin(self, isBinary: bool) -> None:
-                seen.append(isBinary)
-                super().onMessageBegin(isBinary)
+            def textReceived(self, event: TextMessage) -> None:
+                seen.append(event)
+                super().textReceived(event)
 
         self.patch(RoomSocketFactory, "protocol", Counting)
         for seed in range(4):
@@ -726,6 +745,7 @@ class FrameStreamTests(SocketOnFakeRoom):
             socket, network = self.openSocket()
             for start in range(0, len(data), 7):
                 socket.dataReceived(data[start : start + 7])
+            self.assertTrue(seen)  # wsproto read the fragments
             del seen[:]
             socket.dataReceived(b"".join(frame(TEXT, b"%d" % n) for n in range(9)))
             self.assertEqual(seen, [])
@@ -782,7 +802,7 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
         The room saw C{relayed} from the browser, then its departure, then
         the other client's line: nothing else.
         """
-        self.network.lose(ConnectionDone())  # once autobahn has dropped it
+        self.network.lose(ConnectionDone())  # once the server has dropped it
         self.other.dataReceived(b"marker\n")
         self.assertEqual(
             self.fake.received(self.tcpTransport),
@@ -898,21 +918,23 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
 class SiteTests(SynchronousTestCase):
     def test_upgradeRequestLetGo(self) -> None:
         """
-        Once the WebSocket has the connection, Twisted Web's channel holds
-        the upgrade request no more: the request is freed as soon as it is
-        served, without the garbage collector (which stays off meanwhile).
+        Once the WebSocket has the connection, nothing holds the request
+        that opened it, nor the parser of its head: both are freed as soon
+        as it is served, without the garbage collector (which stays off
+        meanwhile).
         """
         fake = FakeRoom()
         site = webSite([], Logger(), fake.clock)
-        requests: list[weakref.ref[Request]] = []
+        requests: list[weakref.ref[Any]] = []
 
-        class Recorded(BodilessRequest):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
+        class Recorded(DoorRequest):
+            def __init__(self) -> None:
+                super().__init__()
                 requests.append(weakref.ref(self))
+                requests.append(weakref.ref(self._parser))
 
-        self.assertIs(site.requestFactory, BodilessRequest)
-        site.requestFactory = Recorded
+        self.assertIs(site.protocol, DoorRequest)
+        site.protocol = Recorded
         network = fake.transport()
         connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
             network.getPeer()
@@ -925,8 +947,8 @@ class SiteTests(SynchronousTestCase):
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
         self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
         self.assertIn(0, fake.room.clients)
-        self.assertEqual(len(requests), 1)
-        self.assertIsNone(requests[0]())
+        self.assertEqual(len(requests), 2)
+        self.assertEqual([ref() for ref in requests], [None, None])
 
 
 class FramesBehindTheRequestTests(SocketOnFakeRoom):
@@ -1143,8 +1165,8 @@ class WebDoorTests(SocketOnFakeRoom):
             servers = re.findall(rb"\r\nserver:([^\r]*)", head)
             self.assertLessEqual(set(servers), {b" chat"}, answer)
             self.assertNotRegex(answer.lower(), rb"twisted|autobahn|python")
-        # autobahn's refusals (426, 403) name no server at all.
-        self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 7)
+        # The WebSocket's answers, opened or refused, name it too.
+        self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 9)
 
 
 class HostsTests(SynchronousTestCase):
