@@ -1233,3 +1233,113 @@ class HostsTests(SynchronousTestCase):
             with self.assertRaises(BadValueError) as caught:
                 hostName("--web-host", text)
             self.assertIn("--web-host", str(caught.exception))
+
+
+class BadFrameTests(SocketOnFakeRoom):
+    """Frames that break the protocol, and bytes that are no frames at all."""
+
+    def closedWith(self, data: bytes) -> int:
+        """
+        The close code the server sends for C{data}, which fails the
+        connection at once: nothing of it reaches the room.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        socket.dataReceived(data)
+        self.assertTrue(network.aborted, data)
+        frames = self.frames(network)
+        self.assertEqual([opcode for opcode, _ in frames], [CLOSE], data)
+        network.lose(ConnectionDone())
+        self.assertRegex(
+            self.fake.received(tcpTransport), rb"\Aserver: client \d+ just left\n\Z"
+        )
+        return int.from_bytes(frames[0][1][:2], "big")
+
+    def test_closeCodes(self) -> None:
+        """
+        Bad UTF-8 is 1007; an unknown opcode, an unmasked frame, extension
+        bits, a continuation of no message, a fragmented or overlong
+        control frame and a length not in its shortest form are 1002.
+        """
+        unmasked = bytes([0x81, 2]) + b"hi"
+        for data, code in [
+            (frame(TEXT, b"\xc3\x28"), 1007),
+            (frame(TEXT, b"ok ", fin=False) + frame(0, b"\xff"), 1007),
+            (frame(0x3, b"x"), 1002),
+            (frame(0xB, b"x"), 1002),
+            (unmasked, 1002),
+            (bytes([0xC1]) + frame(TEXT, b"x")[1:], 1002),
+            (frame(0, b"orphan"), 1002),
+            (frame(PING, b"x", fin=False), 1002),
+            (frame(PING, b"x" * 126), 1002),
+            (bytes([0x81, 0x80 | 126, 0, 5]) + CLEAR + b"short", 1002),
+        ]:
+            self.assertEqual(self.closedWith(data), code, data)
+
+    def test_anyBytesAfterTheUpgrade(self) -> None:
+        """
+        Whatever bytes follow the upgrade, however they are cut, reading
+        them raises nothing, and the room goes on serving its clients.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        for seed in range(200):
+            rng = random.Random(seed)
+            socket, network = self.openSocket()
+            data = rng.randbytes(rng.randint(1, 300))
+            position = 0
+            while position < len(data) and not network.aborted:
+                size = rng.randint(1, 40)
+                socket.dataReceived(data[position : position + size])
+                position += size
+            self.fake.clock.advance(6)
+            network.lose(ConnectionDone())
+        self.fake.received(tcpTransport)
+        other, _ = self.fake.connect()
+        other.dataReceived(b"still here\n")
+        self.assertIn(b"still here\n", self.fake.received(tcpTransport))
+
+
+class DoorRequestTests(SocketOnFakeRoom):
+    """Requests that are not HTTP, or not one the door serves."""
+
+    def answerTo(self, data: bytes) -> bytes:
+        """The door's whole answer to C{data}, which closes the connection."""
+        connection, network = self.accept()
+        connection.dataReceived(data)
+        self.assertTrue(network.disconnecting, data)
+        return network.value()
+
+    def test_notHTTP(self) -> None:
+        """
+        What is not an HTTP request (a TLS hello, a bare line, a head over
+        16 KiB) is answered 400 or 431, as C{Server: chat}, and closed.
+        """
+        for data, status in [
+            (bytes.fromhex("16030100a5010000a10303") + b"\0" * 40, b"400"),
+            (b"hello\r\n\r\n", b"400"),
+            (b"GET / HTTP/1.1\r\nX: " + b"y" * 20000, b"431"),
+        ]:
+            answer = self.answerTo(data)
+            self.assertEqual(answer.split(b" ", 2)[1], status, data[:30])
+            self.assertIn(b"\r\nServer: chat\r\n", answer)
+
+    def test_badUpgrades(self) -> None:
+        """
+        An upgrade without a key or of another version is refused, and
+        nothing enters the room; C{/ws/} and others are not the WebSocket.
+        """
+        good = upgradeRequest().decode()
+        for data, status in [
+            (
+                good.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+                b"400",
+            ),
+            (good.replace("Version: 13", "Version: 8"), b"426"),
+            (good.replace("GET /ws ", "GET /ws/ "), b"404"),
+            (good.replace("GET /ws ", "PUT /ws "), b"405"),
+        ]:
+            answer = self.answerTo(data.encode())
+            self.assertEqual(answer.split(b" ", 2)[1], status, data)
+        self.assertEqual(self.fake.room.clients, {})
