@@ -1164,7 +1164,7 @@ class WebDoorTests(SocketOnFakeRoom):
             head = answer.partition(b"\r\n\r\n")[0].lower()
             servers = re.findall(rb"\r\nserver:([^\r]*)", head)
             self.assertLessEqual(set(servers), {b" chat"}, answer)
-            self.assertNotRegex(answer.lower(), rb"twisted|autobahn|python")
+            self.assertNotRegex(answer.lower(), rb"twisted|autobahn|wsproto|h11|python")
         # The WebSocket's answers, opened or refused, name it too.
         self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 9)
 
