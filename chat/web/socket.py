@@ -393,10 +393,14 @@ class RoomSocket(Protocol):
                 self._sendRaw(protocol.send(CloseConnection(event.code)))
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
-        # The closing handshake is done: the server closes the connection.
+        # The closing handshake is done: the server closes the connection
+        # (a TLS transport closes only once it has no producer).
         self._clean = True
         self._startGrace()
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        network = self.transport
+        if not isinstance(network, tcp.Connection):
+            network.unregisterProducer()  # type: ignore[union-attr]
+        network.loseConnection()  # type: ignore[union-attr]
 
     def _handOn(self) -> None:
         """Hand the room client what is ready of its input."""

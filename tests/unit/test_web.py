@@ -28,6 +28,7 @@ from zope.interface import implementer
 from chat.app.options import Options
 from chat.core.addresses import describeAddress
 from chat.core.limits import Limits
+from chat.core.lobby import CLOSE_GRACE
 from chat.core.values import BadValueError
 from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
@@ -1343,3 +1344,60 @@ class DoorRequestTests(SocketOnFakeRoom):
             answer = self.answerTo(data.encode())
             self.assertEqual(answer.split(b" ", 2)[1], status, data)
         self.assertEqual(self.fake.room.clients, {})
+
+
+class ClosingHandshakeTests(SocketOnFakeRoom):
+    """Either side's close frame, and the other's answer."""
+
+    def test_browsersCloseAnswered(self) -> None:
+        """
+        A browser's close is answered with its code, and the server then
+        closes the connection at once, its producer let go (a TLS transport
+        closes only without one); the room hears a clean close.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        socket.dataReceived(frame(CLOSE, b"\x03\xe8bye"))
+        closing = self.frames(network)
+        self.assertEqual(
+            [(op, data[:2]) for op, data in closing], [(CLOSE, b"\x03\xe8")]
+        )
+        self.assertTrue(network.disconnecting)
+        self.assertFalse(network.aborted)
+        self.assertIsNone(network.producer)
+        network.lose(ConnectionDone())
+        self.assertIn(b"server: client 1 just left\n", self.fake.received(tcpTransport))
+        self.assertIn("closed cleanly", " ".join(map(str, self.fake.events)))
+
+    def test_roomsCloseWaitsForTheAnswer(self) -> None:
+        """
+        A browser the room closes is sent a close frame (1000), last, and
+        has the room's grace to answer it; once it has, the connection is
+        closed.  Lines it sends meanwhile are not relayed.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        self.fake.room.clients[1].close(None)
+        self.assertEqual(self.frames(network), [(CLOSE, b"\x03\xe8")])
+        self.fake.clock.advance(CLOSE_GRACE - 0.1)
+        socket.dataReceived(frame(TEXT, b"too late"))
+        self.assertFalse(network.disconnecting)
+        socket.dataReceived(frame(CLOSE, b"\x03\xe8"))
+        self.assertTrue(network.disconnecting)
+        self.assertFalse(network.aborted)
+        self.assertEqual(self.frames(network), [])
+        network.lose(ConnectionDone())
+        self.fake.clock.advance(1)
+        self.assertNotIn(b"too late", self.fake.received(tcpTransport))
+
+    def test_noAnswerWithinTheGrace(self) -> None:
+        """A browser that does not answer the close is cut off after the grace."""
+        socket, network = self.openSocket()
+        self.fake.room.clients[0].close(None)
+        self.fake.clock.advance(CLOSE_GRACE - 0.1)
+        self.assertFalse(network.aborted)
+        self.fake.clock.advance(0.1)
+        self.assertTrue(network.aborted)
