@@ -376,6 +376,27 @@ def test_overTls(startServer: StartServer, tmp_path: Path) -> None:
     tcp.expect(b"server: client 1 just left\n")
 
 
+def test_closingHandshakeOverTls(startServer: StartServer, tmp_path: Path) -> None:
+    """
+    Over TLS too, a browser's close is answered and the server closes the
+    connection as soon as it has: well before the grace (5 s) it gives a
+    browser that does not answer; the log says it closed cleanly.
+    """
+    options, context = tlsWeb(tmp_path)
+    server = startServer(*options)
+    web = joinWeb(server, context=context)
+    started = time.monotonic()
+    web.send(b"\x03\xe8", CLOSE)
+    assert web.closeCode() == 1000
+    with contextlib.suppress(OSError):  # closed with or without TLS's goodbye
+        assert web.sock.recv(1) == b""
+    assert time.monotonic() - started < 4
+    waitFor(
+        lambda: "client 0 disconnected (connection closed cleanly)" in server.logText(),
+        "the log to say the close was clean",
+    )
+
+
 @pytest.mark.parametrize("size", ["64", "200"])
 def test_benchOverWebSockets(
     startServer: StartServer, tmp_path: Path, size: str
