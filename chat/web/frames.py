@@ -93,8 +93,8 @@ def textLines(data: bytes) -> list[bytes]:
 class Framing(SendQueue):
     """
     The send queue of a browser: the lines the room writes are made frames
-    as they are written, and held with what the WebSocket sends itself (L{sendRaw}),
-    in order, all counted against the SendQ limits.
+    as they are written, and held with what the WebSocket sends of its own
+    (L{sendRaw}), in order, all counted against the SendQ limits.
     """
 
     __slots__ = ()

@@ -55,8 +55,8 @@ def sinceOf(
     WebSocket (its C{params}, as L{urllib.parse.parse_qs} makes them), if
     any.
 
-    @raise TurnedAwayError: it is not one number of digits, once (C{400}, saying
-        why; logged with C{transport}'s peer).
+    @raise TurnedAwayError: it is not one number of digits, once (C{400},
+        saying why; logged with C{transport}'s peer).
     """
     values = params.get("since")
     if values is None:
