@@ -536,8 +536,8 @@ def test_halfOpenHandshakesHoldPlaces(startServer: StartServer) -> None:
 def test_slowRequestCutFromAccept(startServer: StartServer) -> None:
     """
     A request dripped a header line every half second is cut ten seconds
-    after its connection was accepted, unanswered: each line came well
-    within Twisted Web's own timeout of the one before.
+    after its connection was accepted, unanswered: a timeout that starts
+    again with every line would never cut it.
     """
     server = startServer(*WEB)
     client = Client(webPort(server))
