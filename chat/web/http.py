@@ -120,8 +120,7 @@ class DoorRequest(Protocol):
         site = self.factory
         chunked = header(request, b"transfer-encoding")
         if chunked or any(int(size) for size in header(request, b"content-length")):
-            self.transport.write(TOO_LARGE)  # type: ignore[union-attr]
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self._answer(TOO_LARGE)
             return
         hosts = header(request, b"host") or None
         if not site.hosts.allows(hosts, self.transport.getHost()):  # type: ignore[union-attr]
@@ -132,7 +131,9 @@ class DoorRequest(Protocol):
             if request.method in (b"GET", b"HEAD"):
                 self._answer(site.page.answer(bodyless=request.method == b"HEAD"))
             else:
-                self._answer(refusal(405, "GET only", [(b"Allow", b"GET, HEAD")]))
+                self._answer(
+                    refusal(405, "GET and HEAD only", [(b"Allow", b"GET, HEAD")])
+                )
         elif path == b"/ws":
             if request.method == b"GET":
                 self._upgrade(request, query, rest)

@@ -288,6 +288,7 @@ class RoomSocket(Protocol):
         self._frames = FrameBounds()
         self._messages = MessageLines(client.maxLine)
         client.makeConnection(adapter)
+        client.queueFor = None  # asked once, as it connected: not kept
 
     # Input: the messages that have ended, handed on once a network read
 
