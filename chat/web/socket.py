@@ -343,7 +343,8 @@ class RoomSocket(Protocol):
         protocol.receive_data(data)
         for event in protocol.events():
             if isinstance(event, TextMessage):
-                self.textReceived(event)
+                if protocol.state is ConnectionState.OPEN:  # not once closing
+                    self.textReceived(event)
             elif isinstance(event, BytesMessage):
                 self._refuseBinary()
             elif isinstance(event, Ping):
@@ -355,17 +356,11 @@ class RoomSocket(Protocol):
     def textReceived(self, event: TextMessage) -> None:
         """Part of a text message, or all of it, that wsproto read."""
         messages = self._messages
-        if messages is None or self._refused or self._closing:
+        if messages is None or self._refused:
             return
         messages.add(event.data.encode())
         if event.message_finished:
             messages.end()
-
-    @property
-    def _closing(self) -> bool:
-        """Whether a close frame has been sent or received."""
-        protocol = self._protocol
-        return protocol is not None and protocol.state is not ConnectionState.OPEN
 
     def _refuseBinary(self) -> None:
         """A binary message: the WebSocket is closed (1003), once."""
@@ -381,9 +376,11 @@ class RoomSocket(Protocol):
 
     def _closeReceived(self, protocol: Connection, event: CloseConnection) -> None:
         """
-        The browser's close frame (answered, if it came first), or wsproto
-        found bad input: the connection fails at once, told why with its
-        code (1002, 1007), as a closing handshake is not waited for.
+        The browser's close frame, answered if it came first: the closing
+        handshake is done, and the server closes the connection.  Or no
+        close frame came, but wsproto found bad input: the connection
+        fails at once, told why by the code of a close frame (1002, 1007)
+        whose answer is not waited for.
         """
         state = protocol.state
         if state is ConnectionState.REMOTE_CLOSING:
