@@ -11,8 +11,9 @@ in an HTTP answer (C{503}) and closed at once.  A connection that opens the
 WebSocket becomes the room's client in the place it holds.
 
 A connection that has not opened the WebSocket L{REQUEST_TIMEOUT} after
-its accept is closed, however slowly its request came (Twisted Web's own
-timeout starts again with every byte): its page is served by then.
+its accept is closed, however slowly its request came (a timeout that
+starts again with every byte, as Twisted Web's does, would let a request
+dripped a byte at a time go on for ever): its page is served by then.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ them, and the send queues that make them as they are written.
 
 from __future__ import annotations
 
-from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet import tcp
 from twisted.internet.interfaces import IReactorTime
 
@@ -23,8 +22,7 @@ class FrameCache:
     each receive most of the same lines: each line is framed once.
     """
 
-    def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
-        self._factory = factory
+    def __init__(self, clock: IReactorTime) -> None:
         self._clock = clock
         self._due = False
         self._built: dict[int, tuple[bytes, bytes]] = {}
@@ -49,7 +47,7 @@ class FrameCache:
 
     def frame(self, payload: bytes) -> bytes:
         """The text frame of C{payload}, UTF-8."""
-        return self._factory.prepareMessage(payload, doNotCompress=True).payloadHybi
+        return textFrame(payload)
 
     def _keep(self) -> None:
         """What is built is kept until this reactor iteration is over."""
@@ -62,6 +60,19 @@ class FrameCache:
         self._due = False
         self._built.clear()
         self._lines.clear()
+
+
+def textFrame(payload: bytes) -> bytes:
+    """
+    The text frame a server sends of C{payload}, UTF-8: final, unmasked,
+    uncompressed, its length in the shortest form.
+    """
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return bytes((0x81, 126)) + size.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + size.to_bytes(8, "big") + payload
 
 
 def textLines(data: bytes) -> list[bytes]:
@@ -82,8 +93,8 @@ def textLines(data: bytes) -> list[bytes]:
 class Framing(SendQueue):
     """
     The send queue of a browser: the lines the room writes are made frames
-    as they are written, and held with what autobahn sends (L{sendRaw}),
-    in order, all counted against the SendQ limits.
+    as they are written, and held with what the WebSocket sends of its own
+    (L{sendRaw}), in order, all counted against the SendQ limits.
     """
 
     __slots__ = ()

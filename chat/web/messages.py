@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from autobahn.twisted.websocket import WebSocketServerFactory
-from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import tcp
 from twisted.internet.interfaces import IReactorTime, ITransport
 from twisted.logger import Logger
@@ -37,14 +35,27 @@ SINCE_DIGITS = 18
 """The most digits of C{since}: ids are below 10**18."""
 
 
+class TurnedAwayError(Exception):
+    """
+    A request to open the WebSocket is turned away: answered with
+    C{status}, saying C{why}.
+    """
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+
+
 def sinceOf(
     params: dict[str, list[str]], log: Logger, transport: ITransport | None
 ) -> int | None:
     """
     The id given as C{since} in the query of a request to open the
-    WebSocket (its C{params}, as autobahn parses them), if any.
+    WebSocket (its C{params}, as L{urllib.parse.parse_qs} makes them), if
+    any.
 
-    @raise ConnectionDeny: it is not one number of digits, once (C{400},
+    @raise TurnedAwayError: it is not one number of digits, once (C{400},
         saying why; logged with C{transport}'s peer).
     """
     values = params.get("since")
@@ -65,7 +76,7 @@ def sinceOf(
         peer=describePeer(transport),  # type: ignore[arg-type]
         why=why,
     )
-    raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, why)
+    raise TurnedAwayError(400, why)
 
 
 def messageJSON(message: Message) -> str:
@@ -94,8 +105,8 @@ class MessageFrames(FrameCache):
     is framed once.
     """
 
-    def __init__(self, factory: WebSocketServerFactory, clock: IReactorTime) -> None:
-        super().__init__(factory, clock)
+    def __init__(self, clock: IReactorTime) -> None:
+        super().__init__(clock)
         self._rendered: dict[Message, str] = {}
         self._lists: dict[int, tuple[Sequence[Message], bytes]] = {}
 

@@ -1,7 +1,8 @@
 """
-What the web sites (C{--web}, C{--metrics}) take of HTTP: one request a
-connection, without a body, answered under the name C{chat} alone, for
-hosts they serve.
+What the metrics site (C{--metrics}, on C{twisted.web}) takes of HTTP: one
+request a connection, without a body, answered under the name C{chat}
+alone.  The web door (C{--web}) reads its requests itself, the same way
+(L{chat.web.http}).
 
 A request that has a body (a C{Content-Length} above 0, or chunked) is
 answered C{413} as soon as its headers are in, and its connection closed:
@@ -14,11 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.web.pages import forbidden
-from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
-
-from chat.web.hosts import Hosts
 
 SERVER = b"chat"
 """The C{Server} header of every answer."""
@@ -68,22 +65,6 @@ class BodilessRequest(Request):
 
 
 class ChatSite(Site):
-    """
-    A web site of the server: its requests are L{BodilessRequest}s, and
-    with C{hosts} a request for another host (its C{Host} header) is
-    forbidden (C{403}).
-    """
+    """A web site of the server: its requests are L{BodilessRequest}s."""
 
     requestFactory = BodilessRequest
-
-    def __init__(self, root: Resource, hosts: Hosts | None = None) -> None:
-        super().__init__(root)
-        self.hosts = hosts
-
-    def getResourceFor(self, request: Request) -> IResource:
-        if self.hosts is not None and not self.hosts.allows(
-            request.requestHeaders.getRawHeaders(b"host"), request.getHost()
-        ):
-            return forbidden(message="This server does not serve that host.")
-        resource: IResource = super().getResourceFor(request)
-        return resource

@@ -9,18 +9,15 @@ import re
 from base64 import b64encode
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger
-from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request, Site
 
-from chat.web.admission import WebConnection
 from chat.web.hosts import Hosts
+from chat.web.http import DoorRequest, answer
 from chat.web.origins import Origins
-from chat.web.requests import SERVER, ChatSite
-from chat.web.socket import RoomSocket, RoomSocketFactory
+from chat.web.socket import RoomSocketFactory
 
 PAGE = "page.html"
 """The page, with its style and script inline, in this package."""
@@ -87,66 +84,39 @@ def contentSecurityPolicy(html: str) -> str:
     )
 
 
-class Page(Resource):
+class Page:
     """The page at C{/}: one HTML document, served as it is."""
 
     def __init__(self, html: str) -> None:
-        super().__init__()
-        self._body = html.encode()
-        self._headers = {
-            b"content-type": b"text/html; charset=utf-8",
-            b"content-security-policy": contentSecurityPolicy(html).encode(),
-            b"x-content-type-options": b"nosniff",
-            b"referrer-policy": b"no-referrer",
-            b"cache-control": b"no-cache",
-        }
+        self.body = html.encode()
+        self.headers = [
+            (b"Content-Type", b"text/html; charset=utf-8"),
+            (b"Content-Security-Policy", contentSecurityPolicy(html).encode()),
+            (b"X-Content-Type-Options", b"nosniff"),
+            (b"Referrer-Policy", b"no-referrer"),
+            (b"Cache-Control", b"no-cache"),
+        ]
+        self._answer = answer(200, self.headers, self.body)
+        self._head = answer(200, self.headers, self.body, bodyless=True)
 
-    def render_GET(self, request: Request) -> bytes:
-        for name, value in self._headers.items():
-            request.setHeader(name, value)
-        return self._body
+    def answer(self, bodyless: bool = False) -> bytes:
+        """The whole answer to a C{GET}, or without its body to a C{HEAD}."""
+        return self._head if bodyless else self._answer
 
 
-class RoomSocketResource(Resource):
+class WebSite(Factory[DoorRequest]):
     """
-    The WebSocket at C{/ws}.  The connection of an upgrade request is
-    handed to a L{RoomSocket}, which reads the request again: the web
-    door's connection (L{WebConnection}) stays beneath it, in the place it
-    was given in the room.  Twisted Web's channel and the request are let
-    go: they hold each other, and only the garbage collector would free
-    them, late (1.7 KiB a WebSocket).
+    The site of the web door: each connection's request (L{DoorRequest})
+    is for its C{page} or the WebSocket (C{sockets}), on C{hosts}.
     """
 
-    isLeaf = True
+    protocol = DoorRequest
+    noisy = False
 
-    def __init__(self, sockets: RoomSocketFactory) -> None:
-        super().__init__()
-        self._sockets = sockets
-
-    def render(self, request: Request) -> bytes | int:
-        channel: Any = request.channel
-        door = channel.transport
-        if not isinstance(door, WebConnection):
-            raise TypeError("the WebSocket is served through the web door only")
-        socket = self._sockets.buildProtocol(request.getClientAddress())
-        assert isinstance(socket, RoomSocket)
-        socket.door = door
-        channel.transport = None
-        channel.requests.clear()
-        door.upgrade(socket)
-        door.resumeProducing()  # the channel may have paused it meanwhile
-        # What the channel read behind the request (frames of a client that
-        # did not wait for the answer) follows it.
-        socket.dataReceived(requestHead(request) + channel.clearLineBuffer())
-        return NOT_DONE_YET
-
-
-def requestHead(request: Request) -> bytes:
-    """The head of C{request}, as it came (it has no body)."""
-    lines = [b"%s %s HTTP/1.1" % (request.method, request.uri)]
-    for name, values in request.requestHeaders.getAllRawHeaders():
-        lines.extend(name + b": " + value for value in values)
-    return b"\r\n".join([*lines, b"", b""])
+    def __init__(self, page: Page, hosts: Hosts, sockets: RoomSocketFactory) -> None:
+        self.page = page
+        self.hosts = hosts
+        self.sockets = sockets
 
 
 def webSite(
@@ -155,7 +125,7 @@ def webSite(
     clock: IReactorTime,
     features: Features = Features(),
     hosts: list[str] = [],  # noqa: B006 (never changed)
-) -> Site:
+) -> WebSite:
     """
     The site for browsers: its page, offering C{features}, and its
     WebSocket, which pages of their own origin and of C{origins} may open;
@@ -163,11 +133,6 @@ def webSite(
     connections come through the web door (L{chat.web.admission}), which
     gives them their place in the room.
     """
-    root = Resource()
     html = files(__package__).joinpath(PAGE).read_text()
-    root.putChild(b"", Page(pageFor(html, features)))
     sockets = RoomSocketFactory(Origins(origins), log, clock)
-    # The handshake's answers name the server as every other answer does.
-    sockets.server = SERVER.decode()
-    root.putChild(b"ws", RoomSocketResource(sockets))
-    return ChatSite(root, Hosts(hosts))
+    return WebSite(Page(pageFor(html, features)), Hosts(hosts), sockets)

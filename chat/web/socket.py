@@ -7,40 +7,40 @@ One text frame carries one line without its C{\\n}, both ways.  A browser
 is told what a TCP client is not (notices that start with C{server: }, as
 every notice does): its own id when it enters the room, and who is there.
 
-autobahn does the handshake, the control frames and the closing
-handshake; the text frames that make up nearly all of the traffic are
-read many at a time here, and written framed once per batch for every
-browser that receives it.
+The door's request (L{chat.web.http}) opens it with wsproto's handshake.
+wsproto (sans-IO) then reads the frames it is given: control frames,
+fragments, a frame not all there, bad input; this protocol answers pings
+and closes, and sends every byte through the browser's send queue.  The
+text frames that make up nearly all of the traffic are read many at a time
+here, without it, and written framed once per batch for every browser that
+receives it.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from autobahn.twisted.websocket import (
-    WebSocketServerFactory,
-    WebSocketServerProtocol,
-)
-from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet import tcp
-from twisted.internet.interfaces import IPushProducer, IReactorTime, ISSLTransport
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import (
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    TextMessage,
+)
 from zope.interface import implementer
 
-from chat.core.addresses import describePeer
 from chat.core.lobby import CLOSE_GRACE
 from chat.core.messages import Messages
 from chat.tcp.protocol import ChatProtocol
 from chat.web.admission import WebConnection
 from chat.web.frames import FrameSender, Framing, TransportFrameSender
 from chat.web.messages import (
-    SUBPROTOCOL,
     MessageFrames,
     MessageSender,
     TransportMessageSender,
-    sinceOf,
 )
 from chat.web.origins import Origins
 from chat.web.transport import SocketTransport
@@ -77,7 +77,7 @@ def takeTextFrames(data: bytes, position: int, lines: list[bytes]) -> int:
         if size == 126:
             size, start = int.from_bytes(data[start : start + 2], "big"), start + 2
             if size < 126:
-                break  # not the shortest encoding: autobahn refuses it
+                break  # not the shortest encoding: wsproto refuses it
         stop = start + 4 + size
         if stop > end:
             break
@@ -86,7 +86,7 @@ def takeTextFrames(data: bytes, position: int, lines: list[bytes]) -> int:
             try:
                 payload.decode()
             except UnicodeDecodeError:
-                break  # autobahn closes the connection for it
+                break  # wsproto fails the connection for it
         lines.append(payload)
         lines.append(b"\n")
         position = stop
@@ -95,27 +95,32 @@ def takeTextFrames(data: bytes, position: int, lines: list[bytes]) -> int:
 
 class FrameBounds:
     """
-    Where the frames end in what autobahn is given: whether it is between
+    Where the frames end in what wsproto is given: whether it is between
     two frames, and so whether whole frames can be taken at the head of a
-    read without it.
+    read without it; and whether a message has begun in them and not
+    ended (a fragment), so that the next frames are its own.
+
+    @ivar inMessage: whether the last data frame wsproto was given began
+        or continued a message without ending it.
     """
 
-    __slots__ = ("_head", "_rest")
+    __slots__ = ("_head", "_rest", "inMessage")
 
     def __init__(self) -> None:
         self._head = b""
         self._rest = 0
+        self.inMessage = False
 
     @property
     def between(self) -> bool:
-        """Whether autobahn holds no part of a frame."""
+        """Whether wsproto holds no part of a frame."""
         return not self._rest and not self._head
 
     def through(self, data: bytes, position: int) -> int:
         """
-        Where, in C{data} from C{position} on, the frame autobahn is reading
+        Where, in C{data} from C{position} on, the frame wsproto is reading
         ends (or the next one, between frames); the end of C{data} if it
-        does not end there.  Counted as given to autobahn.
+        does not end there.  Counted as given to wsproto.
         """
         end = len(data)
         if self._rest:
@@ -129,6 +134,8 @@ class FrameBounds:
         if len(head) < 2 + width:
             self._head = head  # the frame's length is not all here
             return end
+        if not head[0] & 0x08:  # a data frame, not a control frame
+            self.inMessage = not head[0] & 0x80
         if width:
             size = int.from_bytes(head[2 : 2 + width], "big")
         mask = 4 if head[1] & 0x80 else 0
@@ -140,7 +147,7 @@ class FrameBounds:
         return stop
 
     def follow(self, data: bytes, position: int) -> None:
-        """Count C{data} from C{position} on as given to autobahn."""
+        """Count C{data} from C{position} on as given to wsproto."""
         while position < len(data):
             position = self.through(data, position)
 
@@ -151,11 +158,9 @@ class MessageLines:
     a line, handed on once it has ended, valid.  One longer than a line
     (C{limit} bytes) is handed on as it comes instead, as a long TCP line
     is, so that nothing waits for the end of a message of any size.
-
-    @ivar inMessage: whether a message has begun and not ended.
     """
 
-    __slots__ = ("_limit", "_ready", "_message", "_held", "_long", "inMessage")
+    __slots__ = ("_limit", "_ready", "_message", "_held", "_long")
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -163,11 +168,6 @@ class MessageLines:
         self._message: list[bytes] = []
         self._held = 0
         self._long = False
-        self.inMessage = False
-
-    def begin(self) -> None:
-        """A message begins."""
-        self.inMessage = True
 
     def add(self, payload: bytes) -> None:
         """More of the message in progress."""
@@ -204,7 +204,6 @@ class MessageLines:
         self._message.clear()
         self._held = 0
         self._long = False
-        self.inMessage = False
 
     def take(self) -> bytes:
         """What is ready for the room client, and forget it."""
@@ -213,143 +212,193 @@ class MessageLines:
         return ready
 
 
+def senderFor(
+    network: object,
+    adapter: SocketTransport,
+    frames: MessageFrames,
+    speaks: tuple[Messages, int | None] | None,
+) -> Framing:
+    """
+    The send queue of a browser on C{network}, whose room client's
+    transport is C{adapter}: on the socket of a TCP connection, or through
+    C{adapter}; of messages if it C{speaks} C{chat.json}.
+    """
+    if isinstance(network, tcp.Connection):
+        if speaks is not None:
+            return MessageSender(network, frames, *speaks)
+        return FrameSender(network, frames)
+    if speaks is not None:
+        return TransportMessageSender(adapter, frames, *speaks)
+    return TransportFrameSender(adapter, frames)
+
+
 @implementer(IPushProducer)
-class RoomSocket(WebSocketServerProtocol):
+class RoomSocket(Protocol):
     """
     A browser's WebSocket, and through it a room client.
 
-    Twisted Web hands the connection over after the upgrade request.  On a
-    TCP connection the frames are sent on its socket directly, by a
-    L{FrameSender}; on any other (TLS) they are written to it, and this
-    protocol is its producer.  Either way, while the connection cannot take
-    more, the client's send queue is paused and holds, counted, what the
-    browser does not read.
+    The door's request hands the connection over once it has accepted the
+    upgrade (L{open}).  On a TCP connection the frames are sent on its
+    socket directly, by a L{FrameSender}; on any other (TLS) they are
+    written to it, and this protocol is its producer.  Either way, while
+    the connection cannot take more, the client's send queue is paused and
+    holds, counted, what the browser does not read: with the lines, the
+    handshake's answer, the pongs and the close frame.
+
+    wsproto's L{Connection} is made when a frame first needs it (most
+    browsers only ever send whole text frames, read here): an idle
+    WebSocket does not hold it.
     """
 
     factory: RoomSocketFactory
     door: WebConnection
     """The connection as the web door accepted it, in its place in the room."""
-    _client: Protocol | None = None
+    _protocol: Connection | None = None
+    _client: ChatProtocol | None = None
     _clientTransport: SocketTransport | None = None
     _sender: Framing | None = None
-    _speaks: tuple[Messages, int | None] | None = None
-    """With C{chat.json} over TLS: the room's messages and the id of C{since}."""
     _messages: MessageLines | None = None
     _frames: FrameBounds | None = None
-    _preamble = b""
+    _grace: IDelayedCall | None = None
     _refused = False
+    _failed = False
+    _clean = False
 
     def connectionMade(self) -> None:
-        super().connectionMade()
-        network: Any = self.transport
-        network.unregisterProducer()  # Twisted Web's channel's, until now
-        if isinstance(network, tcp.Connection):
-            self._sender = FrameSender(network, self.factory.frames)
-        else:
-            network.registerProducer(self, True)
-
-    def onConnect(self, request: ConnectionRequest) -> str | None:
-        secure = ISSLTransport.providedBy(self.transport)
-        origin = request.headers.get("origin")
-        host = request.headers.get("host", "")
-        if not self.factory.origins.allows(origin, host, secure):
-            self.factory.log.warn(
-                "turned away {peer} (web): origin {origin!r} is not allowed",
-                category="STATE",
-                peer=describePeer(self.transport),  # type: ignore[arg-type]
-                origin=origin,
-            )
-            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
-        return self._subprotocol(request)
-
-    def _subprotocol(self, request: ConnectionRequest) -> str | None:
-        """
-        C{chat.json} when the page asks for it and the room makes messages
-        (chat mode): the browser's send queue is one of messages, made
-        before the handshake's answer is sent through it (see L{sinceOf}).
-        Without it, the socket carries lines.
-        """
-        room = self.door.factory.room
-        messages = room.messages if room is not None else None
-        if messages is None or SUBPROTOCOL not in request.protocols:
-            return None
-        since = sinceOf(request.params, self.factory.log, self.transport)
         network = self.transport
-        if isinstance(network, tcp.Connection):
-            self._sender = MessageSender(network, self.factory.frames, messages, since)
-        else:
-            self._speaks = (messages, since)
-        return SUBPROTOCOL
+        if not isinstance(network, tcp.Connection):
+            network.registerProducer(self, True)  # type: ignore[union-attr]
 
-    def onOpen(self) -> None:
-        # The handshake's text is not needed for the connection's life.
-        self.http_headers, self.http_request_data, self.http_response_data = {}, b"", ""
+    def open(self, answer: bytes, speaks: tuple[Messages, int | None] | None) -> None:
+        """
+        The handshake is accepted: send its C{answer} (the 101) through the
+        browser's send queue, made first, one of messages if it C{speaks}
+        C{chat.json} (the room's messages and the id of C{since}); then the
+        room client enters the room in the door's place.
+        """
+        network, frames = self.transport, self.factory.frames
         client = self.door.enter()
         client.via = "web"
         client.welcomed = True
-        adapter = self._clientTransport = SocketTransport(self, self.transport)
-        sender = self._sender
-        if sender is None:
-            frames = self.factory.frames
-            if self._speaks is not None:
-                sender = TransportMessageSender(adapter, frames, *self._speaks)
-            else:
-                sender = TransportFrameSender(adapter, frames)
-            self._sender = sender
+        adapter = self._clientTransport = SocketTransport(self, network)
+        sender = self._sender = senderFor(network, adapter, frames, speaks)
+        sender.sendRaw(answer)
         client.queueFor = lambda transport: sender
         self._client = client
-        client.makeConnection(adapter)
         self._frames = FrameBounds()
-        if isinstance(client, ChatProtocol):
-            self._messages = MessageLines(client.maxLine)
+        self._messages = MessageLines(client.maxLine)
+        client.makeConnection(adapter)
+        client.queueFor = None  # asked once, as it connected: not kept
 
     # Input: the messages that have ended, handed on once a network read
 
     def dataReceived(self, data: bytes) -> None:
         """
         Take the whole, unfragmented, masked text frames here, many at a
-        time, while autobahn is between frames and messages; give it the
+        time, while wsproto is between frames and messages; give it the
         rest (control frames, fragments, a frame not all here, bad input):
         a frame at a time, to take the frames after it here again, or all
-        of it while it reads a message.
+        of it while it reads a message or the connection closes.
 
-        autobahn parses one frame a call, several Python calls a frame, and
-        copies the rest of its buffer after each: a browser's lines, one
+        wsproto parses one frame at a time, in many Python calls, and
+        decodes text to give it back as C{str}: a browser's lines, one
         frame each, arrive many to a network read.
         """
         frames, messages = self._frames, self._messages
-        if frames is None:
-            self._handshake(data)
-        elif messages is None:
-            super().dataReceived(data)
-        else:
-            position, end = 0, len(data)
-            while position < end:
-                if self._refused or messages.inMessage or self.is_closed.called:
-                    frames.follow(data, position)
-                    stop = end
-                else:
-                    if frames.between:
-                        lines: list[bytes] = []
-                        position = takeTextFrames(data, position, lines)
-                        messages.whole(lines)
-                        if position == end:
-                            break
-                    stop = frames.through(data, position)
-                super().dataReceived(data[position:stop])
-                position = stop
+        if frames is None or messages is None or self._failed:
+            return
+        position, end = 0, len(data)
+        while position < end and not self._failed:
+            protocol = self._protocol
+            if (
+                self._refused
+                or frames.inMessage
+                or (protocol is not None and protocol.state is not ConnectionState.OPEN)
+            ):
+                frames.follow(data, position)
+                stop = end
+            else:
+                if frames.between:
+                    lines: list[bytes] = []
+                    position = takeTextFrames(data, position, lines)
+                    messages.whole(lines)
+                    if position == end:
+                        break
+                stop = frames.through(data, position)
+            self._parse(data[position:stop])
+            position = stop
         self._handOn()
 
-    def _handshake(self, data: bytes) -> None:
+    def _frameProtocol(self) -> Connection:
+        """wsproto's connection, made the first time it is needed."""
+        if self._protocol is None:
+            self._protocol = Connection(ConnectionType.SERVER)
+        return self._protocol
+
+    def _parse(self, data: bytes) -> None:
+        """Give wsproto C{data}, frames or part of one, and act on its events."""
+        protocol = self._frameProtocol()
+        if protocol.state is ConnectionState.CLOSED:
+            return
+        protocol.receive_data(data)
+        for event in protocol.events():
+            if isinstance(event, TextMessage):
+                if protocol.state is ConnectionState.OPEN:  # not once closing
+                    self.textReceived(event)
+            elif isinstance(event, BytesMessage):
+                self._refuseBinary()
+            elif isinstance(event, Ping):
+                if protocol.state is ConnectionState.OPEN:
+                    self._sendRaw(protocol.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                self._closeReceived(protocol, event)
+
+    def textReceived(self, event: TextMessage) -> None:
+        """Part of a text message, or all of it, that wsproto read."""
+        messages = self._messages
+        if messages is None or self._refused:
+            return
+        messages.add(event.data.encode())
+        if event.message_finished:
+            messages.end()
+
+    def _refuseBinary(self) -> None:
+        """A binary message: the WebSocket is closed (1003), once."""
+        if self._refused:
+            return
+        self._refused = True
+        self.factory.log.info(
+            "client {clientId} sent a binary frame; closing",
+            category="STATE",
+            clientId=getattr(self._client, "clientId", "?"),
+        )
+        self._sendClose(UNSUPPORTED_DATA, "text frames only")
+
+    def _closeReceived(self, protocol: Connection, event: CloseConnection) -> None:
         """
-        Give autobahn C{data}, part of the upgrade request; once the socket
-        is open, follow the frames autobahn read behind the request.
+        The browser's close frame, answered if it came first: the closing
+        handshake is done, and the server closes the connection.  Or no
+        close frame came, but wsproto found bad input: the connection
+        fails at once, told why by the code of a close frame (1002, 1007)
+        whose answer is not waited for.
         """
-        self._preamble += data
-        super().dataReceived(data)
-        if self._frames is not None:
-            request, self._preamble = self._preamble, b""
-            self._frames.follow(request, request.index(b"\r\n\r\n") + 4)
+        state = protocol.state
+        if state is ConnectionState.REMOTE_CLOSING:
+            self._sendRaw(protocol.send(event.response()))
+        elif state is not ConnectionState.CLOSED:
+            self._failed = True
+            if state is ConnectionState.OPEN:
+                self._sendRaw(protocol.send(CloseConnection(event.code)))
+            self.transport.abortConnection()  # type: ignore[union-attr]
+            return
+        # The closing handshake is done: the server closes the connection
+        # (a TLS transport closes only once it has no producer).
+        self._clean = True
+        self._startGrace()
+        network = self.transport
+        if not isinstance(network, tcp.Connection):
+            network.unregisterProducer()  # type: ignore[union-attr]
+        network.loseConnection()  # type: ignore[union-attr]
 
     def _handOn(self) -> None:
         """Hand the room client what is ready of its input."""
@@ -361,81 +410,36 @@ class RoomSocket(WebSocketServerProtocol):
         if received and adapter is not None and not adapter.disconnecting:
             self._client.dataReceived(received)  # type: ignore[union-attr]
 
-    def onMessageBegin(self, isBinary: bool) -> None:
-        if self._messages is not None:
-            self._messages.begin()
-        if isBinary and not self._refused:
-            self._refused = True
-            self.factory.log.info(
-                "client {clientId} sent a binary frame; closing",
-                category="STATE",
-                clientId=getattr(self._client, "clientId", "?"),
-            )
-            self.sendCloseFrame(UNSUPPORTED_DATA, b"text frames only")
-
-    def onMessageFrameBegin(self, length: int) -> None:
-        pass
-
-    def onMessageFrameData(self, payload: bytes) -> None:
-        if self._messages is not None and not self._refused:
-            self._messages.add(payload)
-
-    def onMessageFrameEnd(self) -> None:
-        pass
-
-    def onMessageEnd(self) -> None:
-        if self._messages is not None and not self._refused:
-            self._messages.end()
-
-    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
-        """
-        The connection is gone: the messages that ended are handed on, the
-        one in progress is not.  Of a long one, what the room client holds
-        (at most a line's length, not relayed yet) is taken back from it.
-        """
-        messages = self._messages
-        if messages is None:
-            return
-        self._handOn()
-        if messages.cut():
-            client = self._client
-            assert isinstance(client, ChatProtocol)
-            held = client.clearLineBuffer()
-            lines = held[: held.rfind(b"\n") + 1]
-            if lines:
-                client.dataReceived(lines)
-
     # Output: the client's lines, and the network's pauses
 
     def sendFrames(self, data: bytes) -> None:
         self.transport.write(data)  # type: ignore[union-attr]
 
-    def sendData(
-        self, data: bytes, sync: bool = False, chopsize: int | None = None
-    ) -> None:
-        """
-        Everything autobahn sends (the handshake's answer, control frames)
-        goes the same way as the lines, after them.
-        """
-        if sync or chopsize:
-            super().sendData(data, sync, chopsize)
-        else:
-            self._write(data)
-
-    def _write(self, data: bytes) -> None:
-        sender = self._sender
-        if sender is None:
-            # Straight to the connection: autobahn's sendData() would also
-            # format a debug message each call, whatever the level.
-            self.transport.write(data)  # type: ignore[union-attr]
-            return
-        # Sent before what Twisted Web may still hold of an earlier answer
-        # on this connection: only a client that pipelined its upgrade
-        # request behind another one, and does not read, could see that.
-        sender.sendRaw(data)
+    def _sendRaw(self, data: bytes) -> None:
+        """Send C{data} (control frames) after what is queued for the browser."""
+        if self._sender is not None:
+            self._sender.sendRaw(data)
 
     def closeSocket(self) -> None:
-        self.sendClose(NORMAL_CLOSURE)
+        self._sendClose(NORMAL_CLOSURE)
+
+    def _sendClose(self, code: int, reason: str | None = None) -> None:
+        """
+        Send a close frame with C{code}; the browser has L{CLOSE_GRACE} to
+        read what came before it and answer, as any client the room closes.
+        """
+        protocol = self._frameProtocol()
+        if protocol.state is ConnectionState.OPEN:
+            self._sendRaw(protocol.send(CloseConnection(code, reason)))
+            self._startGrace()
+
+    def _startGrace(self) -> None:
+        if self._grace is None:
+            self._grace = self.factory.clock.callLater(CLOSE_GRACE, self._graceOver)
+
+    def _graceOver(self) -> None:
+        self._grace = None
+        self.transport.abortConnection()  # type: ignore[union-attr]
 
     def pauseProducing(self) -> None:
         if self._clientTransport is not None:
@@ -449,16 +453,33 @@ class RoomSocket(WebSocketServerProtocol):
         pass
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        super().connectionLost(reason)
+        """
+        The connection is gone: the messages that ended are handed on, the
+        one in progress is not.  Of a long one, what the room client holds
+        (at most a line's length, not relayed yet) is taken back from it.
+        """
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        messages = self._messages
+        if messages is not None:
+            self._handOn()
+            if messages.cut():
+                client = self._client
+                assert isinstance(client, ChatProtocol)
+                held = client.clearLineBuffer()
+                lines = held[: held.rfind(b"\n") + 1]
+                if lines:
+                    client.dataReceived(lines)
         if self._clientTransport is not None:
             self._clientTransport.connectionLost()
         if self._client is not None:
-            # autobahn aborts the connection once the closing handshake is
-            # done: for the log, that is a clean close.
-            self._client.connectionLost(connectionDone if self.wasClean else reason)
+            # Once the closing handshake is done the server closes the
+            # connection: for the log, that is a clean close.
+            self._client.connectionLost(connectionDone if self._clean else reason)
 
 
-class RoomSocketFactory(WebSocketServerFactory):
+class RoomSocketFactory:
     """
     Builds the WebSockets of a room's web clients.
 
@@ -466,20 +487,17 @@ class RoomSocketFactory(WebSocketServerFactory):
     @ivar frames: the frames built for what the room writes.
     """
 
-    protocol = RoomSocket  # type: ignore[assignment]
+    protocol = RoomSocket
 
-    def __init__(
-        self,
-        origins: Origins,
-        log: Logger,
-        clock: IReactorTime,
-    ) -> None:
-        super().__init__()
-        # A plain GET of /ws is refused rather than shown a status page.
-        # A browser told to close gets as long to read what comes before
-        # the close frame as any client the room closes (autobahn's own
-        # wait, one second from the close frame being queued, is shorter).
-        self.setProtocolOptions(webStatus=False, closeHandshakeTimeout=CLOSE_GRACE)
+    def __init__(self, origins: Origins, log: Logger, clock: IReactorTime) -> None:
         self.origins = origins
         self.log = log
-        self.frames = MessageFrames(self, clock)
+        self.clock = clock
+        self.frames = MessageFrames(clock)
+
+    def buildProtocol(self, door: WebConnection) -> RoomSocket:
+        """The WebSocket of C{door}'s connection."""
+        socket = self.protocol()
+        socket.factory = self
+        socket.door = door
+        return socket

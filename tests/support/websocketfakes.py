@@ -4,6 +4,8 @@ A WebSocket of the web door on a fake room, in memory.
 
 from __future__ import annotations
 
+from typing import cast
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
@@ -21,7 +23,7 @@ from tests.support.webclient import (
 
 
 class SocketOnFakeRoom(SynchronousTestCase):
-    """A WebSocket on a room of fake TCP clients, as Twisted Web hands it over."""
+    """A WebSocket on a room of fake TCP clients, opened through the web door."""
 
     commands = False
     """Whether the room takes commands."""
@@ -48,12 +50,16 @@ class SocketOnFakeRoom(SynchronousTestCase):
     def openSocket(
         self, origin: str | None = None
     ) -> tuple[RoomSocket, RecordingTransport]:
-        """A WebSocket through the web door, and its network connection."""
+        """
+        A WebSocket through the web door, and its network connection; if
+        it is refused, the request that was refused in its place.
+        """
         connection, network = self.accept()
         connection.dataReceived(upgradeRequest(origin))
         socket = connection.wrappedProtocol
-        assert isinstance(socket, RoomSocket)
-        return socket, network
+        if network.value().startswith(b"HTTP/1.1 101 "):
+            assert isinstance(socket, RoomSocket)
+        return cast(RoomSocket, socket), network
 
     def frames(self, network: StringTransport) -> list[tuple[int, bytes]]:
         self.fake.clock.advance(0)

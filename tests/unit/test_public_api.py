@@ -1,8 +1,8 @@
 """
-The server uses its dependencies (Twisted, twisted.web, autobahn, txredisapi,
-prometheus_client, ...) through their public API only: no private name of
-theirs is imported, and no private attribute is read or written but the
-server's own.
+The server uses its dependencies (Twisted, twisted.web, wsproto, h11,
+txredisapi, prometheus_client, ...) through their public API only: no
+private name of theirs is imported, and no private attribute is read or
+written but the server's own.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def ownPrivateNames(parsed: Trees) -> set[str]:
 def test_noPrivateNameImportedFromADependency() -> None:
     """
     No module imports a private module or name of another package (Twisted's
-    C{_newtls}, autobahn's C{_version}...).  The standard library's own
+    C{_newtls}, wsproto's C{_version}...).  The standard library's own
     C modules are Python's, not a dependency's: C{mini_serv} starts on
     C{_socket} and C{_thread} before it imports anything else.
     """
@@ -98,26 +98,26 @@ def foreignPrivates(parsed: Trees) -> list[str]:
 def test_noPrivateAttributeOfADependency() -> None:
     """
     Every private attribute the server reads or writes is one it defines
-    itself somewhere: none is Twisted's, twisted.web's or autobahn's.
+    itself somewhere: none is Twisted's, twisted.web's, wsproto's or h11's.
     """
     assert foreignPrivates(trees()) == []
 
 
 def test_aLibrarysPrivateAttributeIsFound() -> None:
     """
-    The scan finds what it looks for: in a class of a library's subclass,
-    its own C{self._held} passes, the library's C{self._perMessageCompress}
-    and C{transport._tempDataBuffer} are found.
+    The scan finds what it looks for: in a subclass of a library's class,
+    its own C{self._held} passes, wsproto's C{connection._proto} and
+    Twisted's C{transport._tempDataBuffer} are found.
     """
     source = """
-class Socket(WebSocketServerProtocol):
+class Socket(Protocol):
     def __init__(self):
         self._held = []
 
-    def onMessage(self, payload, binary):
-        self._held.append(payload)
-        if self._perMessageCompress:
+    def dataReceived(self, data):
+        self._held.append(data)
+        if self.connection._proto:
             self.transport._tempDataBuffer.clear()
 """
     found = foreignPrivates([("socket.py", ast.parse(source))])
-    assert found == ["socket.py:8 ._perMessageCompress", "socket.py:9 ._tempDataBuffer"]
+    assert found == ["socket.py:8 ._proto", "socket.py:9 ._tempDataBuffer"]

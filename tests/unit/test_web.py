@@ -13,7 +13,7 @@ import random
 import re
 import weakref
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.error import ConnectionDone
@@ -22,20 +22,20 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.server import Request
-from twisted.web.test.requesthelper import DummyRequest
+from wsproto.events import TextMessage
 from zope.interface import implementer
 
 from chat.app.options import Options
 from chat.core.addresses import describeAddress
 from chat.core.limits import Limits
+from chat.core.lobby import CLOSE_GRACE
 from chat.core.values import BadValueError
 from chat.tcp.protocol import ChatProtocol, TurnedAway
 from chat.web.admission import WebConnection, WebFactory
 from chat.web.frames import textLines
 from chat.web.hosts import Hosts, hostName
+from chat.web.http import DoorRequest
 from chat.web.origins import Origins, origin
-from chat.web.requests import BodilessRequest
 from chat.web.site import Features, Page, contentSecurityPolicy, pageFor, webSite
 from chat.web.socket import RoomSocket, RoomSocketFactory
 from chat.web.transport import SocketTransport
@@ -51,6 +51,17 @@ from tests.support.webclient import (
     upgradeRequest,
 )
 from tests.support.websocketfakes import SocketOnFakeRoom
+
+
+def parseAnswer(data: bytes) -> tuple[bytes, dict[bytes, list[bytes]], bytes]:
+    """The status, the headers (by lower-case name) and the body of C{data}."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers: dict[bytes, list[bytes]] = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status.split(b" ")[1], headers, body
 
 
 class RecordingSocket:
@@ -267,16 +278,22 @@ class PageTests(SynchronousTestCase):
         The page is served as it is, as UTF-8 HTML that is not to be
         sniffed, under a content security policy that denies by default.
         """
-        request = DummyRequest([b""])
-        body = Page(self.html).render_GET(cast(Request, request))
-        headers = request.responseHeaders
+        status, headers, body = parseAnswer(Page(self.html).answer())
+        self.assertEqual(status, b"200")
         self.assertEqual(body, self.html.encode())
-        self.assertEqual(
-            headers.getRawHeaders(b"content-type"), [b"text/html; charset=utf-8"]
-        )
-        self.assertEqual(headers.getRawHeaders(b"x-content-type-options"), [b"nosniff"])
-        policy = headers.getRawHeaders(b"content-security-policy", [b""])[0].decode()
+        self.assertEqual(headers[b"content-type"], [b"text/html; charset=utf-8"])
+        self.assertEqual(headers[b"x-content-type-options"], [b"nosniff"])
+        self.assertEqual(headers[b"referrer-policy"], [b"no-referrer"])
+        self.assertEqual(headers[b"cache-control"], [b"no-cache"])
+        policy = headers[b"content-security-policy"][0].decode()
         self.assertIn("default-src 'none'", policy)
+
+    def test_headWithoutBody(self) -> None:
+        """A C{HEAD} gets the same head as a C{GET}, and no body."""
+        page = Page(self.html)
+        head, _, body = page.answer(bodyless=True).partition(b"\r\n\r\n")
+        self.assertEqual(body, b"")
+        self.assertEqual(head, page.answer().partition(b"\r\n\r\n")[0])
 
     def test_policyAllowsExactlyTheInlineScript(self) -> None:
         """The script's hash is in the policy; a changed script's is not."""
@@ -301,12 +318,15 @@ class FeaturesTests(SynchronousTestCase):
     def get(self, features: Features) -> tuple[str, str]:
         """The page the site serves at C{/} with C{features}, and its policy."""
         fake = FakeRoom()
-        site = webSite([], Logger(), fake.clock, features)
-        request = DummyRequest([b""])
-        body = site.getResourceFor(request).render(request)
-        policy = request.responseHeaders.getRawHeaders(b"content-security-policy")
-        assert policy is not None
-        return body.decode(), policy[0].decode()
+        door = WebFactory(webSite([], Logger(), fake.clock, features), fake.clock)
+        network = fake.transport()
+        connection = door.buildProtocol(network.getPeer())
+        connection.makeConnection(network)
+        host = describeAddress(network.getHost()).encode()
+        connection.dataReceived(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        status, headers, body = parseAnswer(network.value())
+        self.assertEqual(status, b"200")
+        return body.decode(), headers[b"content-security-policy"][0].decode()
 
     def test_noneByDefault(self) -> None:
         """Without features the page is served unchanged."""
@@ -711,14 +731,14 @@ class FrameStreamTests(SocketOnFakeRoom):
     def test_framesTakenHereAgain(self) -> None:
         """
         After frames of every kind, cut anywhere, whole text frames are
-        taken here again: autobahn does not see them.
+        taken here again: wsproto does not see them.
         """
-        seen: list[bool] = []
+        seen: list[TextMessage] = []
 
         class Counting(RoomSocket):
-            def onMessageBegin(self, isBinary: bool) -> None:
-                seen.append(isBinary)
-                super().onMessageBegin(isBinary)
+            def textReceived(self, event: TextMessage) -> None:
+                seen.append(event)
+                super().textReceived(event)
 
         self.patch(RoomSocketFactory, "protocol", Counting)
         for seed in range(4):
@@ -726,6 +746,7 @@ class FrameStreamTests(SocketOnFakeRoom):
             socket, network = self.openSocket()
             for start in range(0, len(data), 7):
                 socket.dataReceived(data[start : start + 7])
+            self.assertTrue(seen)  # wsproto read the fragments
             del seen[:]
             socket.dataReceived(b"".join(frame(TEXT, b"%d" % n) for n in range(9)))
             self.assertEqual(seen, [])
@@ -782,7 +803,7 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
         The room saw C{relayed} from the browser, then its departure, then
         the other client's line: nothing else.
         """
-        self.network.lose(ConnectionDone())  # once autobahn has dropped it
+        self.network.lose(ConnectionDone())  # once the server has dropped it
         self.other.dataReceived(b"marker\n")
         self.assertEqual(
             self.fake.received(self.tcpTransport),
@@ -898,21 +919,23 @@ class UnfinishedMessageTests(SocketOnFakeRoom):
 class SiteTests(SynchronousTestCase):
     def test_upgradeRequestLetGo(self) -> None:
         """
-        Once the WebSocket has the connection, Twisted Web's channel holds
-        the upgrade request no more: the request is freed as soon as it is
-        served, without the garbage collector (which stays off meanwhile).
+        Once the WebSocket has the connection, nothing holds the request
+        that opened it, nor the parser of its head: both are freed as soon
+        as it is served, without the garbage collector (which stays off
+        meanwhile).
         """
         fake = FakeRoom()
         site = webSite([], Logger(), fake.clock)
-        requests: list[weakref.ref[Request]] = []
+        requests: list[weakref.ref[Any]] = []
 
-        class Recorded(BodilessRequest):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
+        class Recorded(DoorRequest):
+            def __init__(self) -> None:
+                super().__init__()
                 requests.append(weakref.ref(self))
+                requests.append(weakref.ref(self._parser))
 
-        self.assertIs(site.requestFactory, BodilessRequest)
-        site.requestFactory = Recorded
+        self.assertIs(site.protocol, DoorRequest)
+        site.protocol = Recorded
         network = fake.transport()
         connection = WebFactory(site, fake.clock, fake.room).buildProtocol(
             network.getPeer()
@@ -925,8 +948,8 @@ class SiteTests(SynchronousTestCase):
         self.assertTrue(network.value().startswith(b"HTTP/1.1 101 "))
         self.assertIsInstance(connection.wrappedProtocol, RoomSocket)
         self.assertIn(0, fake.room.clients)
-        self.assertEqual(len(requests), 1)
-        self.assertIsNone(requests[0]())
+        self.assertEqual(len(requests), 2)
+        self.assertEqual([ref() for ref in requests], [None, None])
 
 
 class FramesBehindTheRequestTests(SocketOnFakeRoom):
@@ -1142,9 +1165,9 @@ class WebDoorTests(SocketOnFakeRoom):
             head = answer.partition(b"\r\n\r\n")[0].lower()
             servers = re.findall(rb"\r\nserver:([^\r]*)", head)
             self.assertLessEqual(set(servers), {b" chat"}, answer)
-            self.assertNotRegex(answer.lower(), rb"twisted|autobahn|python")
-        # autobahn's refusals (426, 403) name no server at all.
-        self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 7)
+            self.assertNotRegex(answer.lower(), rb"twisted|autobahn|wsproto|h11|python")
+        # The WebSocket's answers, opened or refused, name it too.
+        self.assertEqual(sum(b"\r\nServer: chat\r\n" in a for a in answers), 9)
 
 
 class HostsTests(SynchronousTestCase):
@@ -1211,3 +1234,170 @@ class HostsTests(SynchronousTestCase):
             with self.assertRaises(BadValueError) as caught:
                 hostName("--web-host", text)
             self.assertIn("--web-host", str(caught.exception))
+
+
+class BadFrameTests(SocketOnFakeRoom):
+    """Frames that break the protocol, and bytes that are no frames at all."""
+
+    def closedWith(self, data: bytes) -> int:
+        """
+        The close code the server sends for C{data}, which fails the
+        connection at once: nothing of it reaches the room.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        socket.dataReceived(data)
+        self.assertTrue(network.aborted, data)
+        frames = self.frames(network)
+        self.assertEqual([opcode for opcode, _ in frames], [CLOSE], data)
+        network.lose(ConnectionDone())
+        self.assertRegex(
+            self.fake.received(tcpTransport), rb"\Aserver: client \d+ just left\n\Z"
+        )
+        return int.from_bytes(frames[0][1][:2], "big")
+
+    def test_closeCodes(self) -> None:
+        """
+        Bad UTF-8 is 1007; an unknown opcode, an unmasked frame, extension
+        bits, a continuation of no message, a fragmented or overlong
+        control frame and a length not in its shortest form are 1002.
+        """
+        unmasked = bytes([0x81, 2]) + b"hi"
+        for data, code in [
+            (frame(TEXT, b"\xc3\x28"), 1007),
+            (frame(TEXT, b"ok ", fin=False) + frame(0, b"\xff"), 1007),
+            (frame(0x3, b"x"), 1002),
+            (frame(0xB, b"x"), 1002),
+            (unmasked, 1002),
+            (bytes([0xC1]) + frame(TEXT, b"x")[1:], 1002),
+            (frame(0, b"orphan"), 1002),
+            (frame(PING, b"x", fin=False), 1002),
+            (frame(PING, b"x" * 126), 1002),
+            (bytes([0x81, 0x80 | 126, 0, 5]) + CLEAR + b"short", 1002),
+        ]:
+            self.assertEqual(self.closedWith(data), code, data)
+
+    def test_anyBytesAfterTheUpgrade(self) -> None:
+        """
+        Whatever bytes follow the upgrade, however they are cut, reading
+        them raises nothing, and the room goes on serving its clients.
+        """
+        tcp, tcpTransport = self.fake.connect()
+        for seed in range(200):
+            rng = random.Random(seed)
+            socket, network = self.openSocket()
+            data = rng.randbytes(rng.randint(1, 300))
+            position = 0
+            while position < len(data) and not network.aborted:
+                size = rng.randint(1, 40)
+                socket.dataReceived(data[position : position + size])
+                position += size
+            self.fake.clock.advance(6)
+            network.lose(ConnectionDone())
+        self.fake.received(tcpTransport)
+        other, _ = self.fake.connect()
+        other.dataReceived(b"still here\n")
+        self.assertIn(b"still here\n", self.fake.received(tcpTransport))
+
+
+class DoorRequestTests(SocketOnFakeRoom):
+    """Requests that are not HTTP, or not one the door serves."""
+
+    def answerTo(self, data: bytes) -> bytes:
+        """The door's whole answer to C{data}, which closes the connection."""
+        connection, network = self.accept()
+        connection.dataReceived(data)
+        self.assertTrue(network.disconnecting, data)
+        return network.value()
+
+    def test_notHTTP(self) -> None:
+        """
+        What is not an HTTP request (a TLS hello, a bare line, a head over
+        16 KiB) is answered 400 or 431, as C{Server: chat}, and closed.
+        """
+        for data, status in [
+            (bytes.fromhex("16030100a5010000a10303") + b"\0" * 40, b"400"),
+            (b"hello\r\n\r\n", b"400"),
+            (b"GET / HTTP/1.1\r\nX: " + b"y" * 20000, b"431"),
+        ]:
+            answer = self.answerTo(data)
+            self.assertEqual(answer.split(b" ", 2)[1], status, data[:30])
+            self.assertIn(b"\r\nServer: chat\r\n", answer)
+
+    def test_badUpgrades(self) -> None:
+        """
+        An upgrade without a key or of another version is refused, and
+        nothing enters the room; C{/ws/} and others are not the WebSocket.
+        """
+        good = upgradeRequest().decode()
+        for data, status in [
+            (
+                good.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+                b"400",
+            ),
+            (good.replace("Version: 13", "Version: 8"), b"426"),
+            (good.replace("GET /ws ", "GET /ws/ "), b"404"),
+            (good.replace("GET /ws ", "PUT /ws "), b"405"),
+        ]:
+            answer = self.answerTo(data.encode())
+            self.assertEqual(answer.split(b" ", 2)[1], status, data)
+        self.assertEqual(self.fake.room.clients, {})
+
+
+class ClosingHandshakeTests(SocketOnFakeRoom):
+    """Either side's close frame, and the other's answer."""
+
+    def test_browsersCloseAnswered(self) -> None:
+        """
+        A browser's close is answered with its code, and the server then
+        closes the connection at once, its producer let go (a TLS transport
+        closes only without one); the room hears a clean close.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        socket.dataReceived(frame(CLOSE, b"\x03\xe8bye"))
+        closing = self.frames(network)
+        self.assertEqual(
+            [(op, data[:2]) for op, data in closing], [(CLOSE, b"\x03\xe8")]
+        )
+        self.assertTrue(network.disconnecting)
+        self.assertFalse(network.aborted)
+        self.assertIsNone(network.producer)
+        network.lose(ConnectionDone())
+        self.assertIn(b"server: client 1 just left\n", self.fake.received(tcpTransport))
+        self.assertIn("closed cleanly", " ".join(map(str, self.fake.events)))
+
+    def test_roomsCloseWaitsForTheAnswer(self) -> None:
+        """
+        A browser the room closes is sent a close frame (1000), last, and
+        has the room's grace to answer it; once it has, the connection is
+        closed.  Lines it sends meanwhile are not relayed.
+        """
+        _, tcpTransport = self.fake.connect()
+        socket, network = self.openSocket()
+        self.frames(network)
+        self.fake.received(tcpTransport)
+        self.fake.room.clients[1].close(None)
+        self.assertEqual(self.frames(network), [(CLOSE, b"\x03\xe8")])
+        self.fake.clock.advance(CLOSE_GRACE - 0.1)
+        socket.dataReceived(frame(TEXT, b"too late"))
+        self.assertFalse(network.disconnecting)
+        socket.dataReceived(frame(CLOSE, b"\x03\xe8"))
+        self.assertTrue(network.disconnecting)
+        self.assertFalse(network.aborted)
+        self.assertEqual(self.frames(network), [])
+        network.lose(ConnectionDone())
+        self.fake.clock.advance(1)
+        self.assertNotIn(b"too late", self.fake.received(tcpTransport))
+
+    def test_noAnswerWithinTheGrace(self) -> None:
+        """A browser that does not answer the close is cut off after the grace."""
+        socket, network = self.openSocket()
+        self.fake.room.clients[0].close(None)
+        self.fake.clock.advance(CLOSE_GRACE - 0.1)
+        self.assertFalse(network.aborted)
+        self.fake.clock.advance(0.1)
+        self.assertTrue(network.aborted)
