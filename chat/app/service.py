@@ -9,7 +9,6 @@ import signal
 import stat
 import sys
 from contextlib import suppress
-from types import FrameType
 from typing import Any, NoReturn
 
 from twisted.application import strports
@@ -35,6 +34,7 @@ from zope.interface import implementer
 
 from chat.app.log import LogFileObserver, openLog
 from chat.app.owner import ProcessOwner
+from chat.app.signals import Signals
 from chat.core import events
 from chat.core.addresses import describeAddress
 from chat.core.limits import raiseOpenFileLimit
@@ -135,6 +135,7 @@ class ChatService(MultiService):
         self._logFormat = logFormat
         self._logOwner = logOwner
         self._reactor = reactor
+        self._signals = Signals(reactor, self._stopReactor, self._reopen)
         self._handleSignals = handleSignals
         self._file: LogFileObserver | None = None
         self._observers: list[tuple[LogPublisher, ILogObserver]] = []
@@ -163,6 +164,8 @@ class ChatService(MultiService):
         listener.setServiceParent(self)
 
     def privilegedStartService(self) -> None:
+        if self._handleSignals:
+            self._signals.take()
         try:
             self.openLog()
         except OSError as failed:
@@ -173,7 +176,7 @@ class ChatService(MultiService):
             super().privilegedStartService()
         except Exception as failed:  # a busy port, a bad address, no permission
             self.room.log.error("{failed}", category="start", failed=failed)
-            self._closeLog()
+            self.closeLog()
             _refuse(str(failed))
 
     def startService(self) -> None:
@@ -182,7 +185,7 @@ class ChatService(MultiService):
         self._flusher.start(FLUSH_INTERVAL)  # at once: the start is in the file
         self.room.peers.start()
         if self._handleSignals:
-            self._reactor.callWhenRunning(self._takeSignals)
+            self._reactor.callWhenRunning(self._signals.takeStop)
 
     def stopService(self) -> Deferred[None]:
         self.room.log.info(
@@ -203,7 +206,7 @@ class ChatService(MultiService):
             await self.room.peers.stop()
             self.room.log.info("stopped", category="stop")
         finally:
-            self._closeLog()
+            self.closeLog()
 
     def _handOverLog(self) -> None:
         """Give the log file to the user the server is about to run as."""
@@ -213,7 +216,7 @@ class ChatService(MultiService):
         try:
             owner.takeLog(self._logPath, self.room.log)
         except OSError as failed:
-            self._closeLog()
+            self.closeLog()
             _refuse(
                 f"--logfile: cannot give {self._logPath!r} to uid {owner.uid}:"
                 f" {failed.strerror}"
@@ -260,7 +263,8 @@ class ChatService(MultiService):
         publisher.addObserver(observer)
         self._observers.append((publisher, observer))
 
-    def _closeLog(self) -> None:
+    def closeLog(self) -> None:
+        """Detach the log file from the logs, and close it."""
         while self._observers:
             publisher, observer = self._observers.pop()
             publisher.removeObserver(observer)
@@ -301,31 +305,6 @@ class ChatService(MultiService):
         self.room.log.info(
             "received {signal}, reopened the log", category="log", signal=signalName
         )
-
-    def _takeSignals(self) -> None:
-        """
-        Stop the reactor on SIGINT and SIGTERM ourselves.  Twisted's own
-        handlers make twistd kill itself with the signal once the reactor has
-        stopped (exit status -15 for SIGTERM); a server that shut down cleanly
-        exits 0 instead, whatever signals arrive while it does.  The handlers
-        stay until the process ends, so a second signal cannot reach
-        Twisted's.
-
-        SIGHUP and SIGUSR1 reopen the log file; SIGUSR1 also rotates
-        twistd's own log, as it would without this service.
-        """
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._onStopSignal)
-        signal.signal(signal.SIGHUP, self._onReopenSignal)
-        self._twistdRotation = signal.signal(signal.SIGUSR1, self._onReopenSignal)
-
-    def _onStopSignal(self, signum: int, frame: FrameType | None) -> None:
-        self._reactor.callFromThread(self._stopReactor, signal.Signals(signum).name)
-
-    def _onReopenSignal(self, signum: int, frame: FrameType | None) -> None:
-        self._reactor.callFromThread(self._reopen, signal.Signals(signum))
-        if signum == signal.SIGUSR1 and callable(self._twistdRotation):
-            self._twistdRotation(signum, frame)
 
     def _reopen(self, signum: signal.Signals) -> None:
         """
