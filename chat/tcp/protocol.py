@@ -95,7 +95,7 @@ class ChatProtocol(Protocol, TimeoutMixin):
         """Give this client its id."""
         self.clientId = clientId
         self._lines.everyLine = clientId == UNNUMBERED
-        self._prefix = wire.linePrefix(clientId)
+        self._prefix = b""  # made at its first line: an idle client needs none
 
     def rename(self, nick: bytes) -> None:
         """From now on this client is C{nick} to the others."""
@@ -106,11 +106,9 @@ class ChatProtocol(Protocol, TimeoutMixin):
     def commandMark(self) -> bytes:
         """
         In L{frame}'s output wherever one of the lines begins with C{/}: the
-        lines of a frame without it hold no command.  (Made when asked, which
-        is only with C{--commands} and a C{/} in the frame: an idle client
-        keeps one bytes object less.)
+        lines of a frame without it hold no command.  (Made when asked.)
         """
-        return self._prefix + b"/"
+        return (self._prefix or self._makePrefix()) + b"/"
 
     @property
     def label(self) -> bytes:
@@ -127,10 +125,15 @@ class ChatProtocol(Protocol, TimeoutMixin):
         The bytes every other client receives for C{lines} from this one:
         built once, whatever the number of recipients.
         """
-        prefix = self._prefix
+        prefix = self._prefix or self._makePrefix()
         if len(lines) == 1:
             return prefix + lines[0] + wire.DELIMITER
         return prefix + (wire.DELIMITER + prefix).join(lines) + wire.DELIMITER
+
+    def _makePrefix(self) -> bytes:
+        """What comes before each of this client's lines, as C{client N}."""
+        self._prefix = wire.linePrefix(self.clientId)
+        return self._prefix
 
     def connectionMade(self) -> None:
         self.sendq = (self.queueFor or sendQueueFor)(self.transport)  # type: ignore[arg-type]
