@@ -192,6 +192,7 @@ class Appender:
             last is not None
             and not last.seq
             and not last.recorded
+            and not last.sessions  # whose leaving comes after its lines
             and last.size < ENTRY_SIZE
         ):
             # Redis is away: one entry for many rounds.

@@ -88,10 +88,10 @@ class Node:
     where: str
     joining: set[int] = field(default_factory=set)
     """Ids handed out whose arrival has not been delivered here yet."""
-    accounts: dict[int, bool] = field(default_factory=dict)
+    accounts: dict[int, tuple[bytes, bool]] = field(default_factory=dict)
     """
-    The local clients logged in to an account, and whether each is another
-    session of one that was here already.
+    The local clients logged in to an account: the account, and whether
+    the client is another session of one that was here already.
     """
     downSince: float = 0.0
     refusal: str | None = None
@@ -247,7 +247,7 @@ def _number(inputs: Membership, node: Node, account: bytes | None) -> Deferred[i
         clientId, entryId, shared = reply
         node.joining.add(clientId)
         if account is not None:
-            node.accounts[clientId] = shared
+            node.accounts[clientId] = (account, shared)
 
         def handOver(_: object) -> int:
             node.joining.discard(clientId)

@@ -136,10 +136,16 @@ class ClusterPeers:
         The leave notice of a client logged in to an account is Redis's to
         give, once the account's last session has left, to every node.
         """
-        if self._node.accounts.pop(clientId, None) is None:
+        login = self._node.accounts.pop(clientId, None)
+        if login is None:
             self._appender.leave(clientId, notice)
             return True
-        self._appender.leaveSession(clientId, notice or wire.left(clientId))
+        if notice is None:
+            # It leaves before it has entered: known by its id, unless it
+            # is another session of its account, known by the account.
+            account, shared = login
+            notice = wire.leftAs(account) if shared else wire.left(clientId)
+        self._appender.leaveSession(clientId, notice)
         return False
 
     def keepHistory(self, history: IHistory) -> None:
@@ -150,7 +156,7 @@ class ClusterPeers:
 
     def share(self, clientId: int, name: bytes) -> bool:
         """Whether Redis found, as it numbered C{clientId}, another session."""
-        return self._node.accounts.get(clientId, False)
+        return self._node.accounts.get(clientId, (name, False))[1]
 
     def sessions(self, clientId: int) -> list[int]:
         """The sessions of C{clientId}, if L{find} just found it: Redis said."""

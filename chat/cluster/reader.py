@@ -6,7 +6,7 @@ one delivered, on a connection of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import txredisapi  # type: ignore[import-untyped]
 from twisted.internet.defer import Deferred
@@ -34,6 +34,20 @@ def _fields(fields: list[bytes]) -> dict[bytes, bytes]:
 def _position(entryId: bytes) -> tuple[int, int]:
     milliseconds, _, sequence = entryId.partition(b"-")
     return int(milliseconds), int(sequence or 0)
+
+
+class Entry(NamedTuple):
+    """
+    An entry of the stream: its C{data}, the node that appended it
+    (C{sender}), the client it is for alone (C{target}), the ids of its
+    lines (C{numbering}) and its node's sequence number (C{seq}).
+    """
+
+    data: bytes
+    sender: bytes
+    target: int | None
+    numbering: Numbering | None
+    seq: int | None
 
 
 def numberingOf(entryId: bytes, values: dict[bytes, bytes]) -> Numbering | None:
@@ -148,13 +162,13 @@ class StreamReader:
     def _readBackSome(self, entries: list[Any]) -> None:
         history, messages = self.history, self.numberedBefore
         for entryId, fields in entries:
-            values = self._values(fields)
-            if b"t" in values:
+            entry = self._entry(entryId, fields)
+            if entry is None or entry.target is not None:
                 continue
-            if history is not None and not history.recordOlder(values[b"d"]):
+            if history is not None and not history.recordOlder(entry.data):
                 history = None
-            numbering = numberingOf(entryId, values)
-            if messages and numbering and not messages(values[b"d"], numbering):
+            numbering = entry.numbering
+            if messages and numbering and not messages(entry.data, numbering):
                 messages = None
             if history is None and messages is None:
                 break
@@ -207,18 +221,18 @@ class StreamReader:
         remote: list[bytes] = []
         everyone: list[bytes] = []
         for entryId, fields in entries:
-            values = self._values(fields)
-            data, target, sender = values[b"d"], values.get(b"t"), values[b"n"]
-            if target is not None:
+            entry = self._entry(entryId, fields)
+            if entry is None:
+                continue
+            data, sender = entry.data, entry.sender
+            if entry.target is not None:
                 if sender != node:
                     self._deliverRemote(remote)
-                    self._deliverPrivate(int(target), data)
+                    self._deliverPrivate(entry.target, data)
                 continue
-            numbering = numberingOf(entryId, values)
-            if numbering is not None:
-                self._deliverNumbered(data, numbering)
-            seq = values.get(b"s")
-            if seq is None or not self._appender.readBack(sender, int(seq)):
+            if entry.numbering is not None:
+                self._deliverNumbered(data, entry.numbering)
+            if entry.seq is None or not self._appender.readBack(sender, entry.seq):
                 everyone.append(data)
             if sender != node:
                 remote.append(data)
@@ -237,13 +251,33 @@ class StreamReader:
         self._wake()
         self._read()
 
-    def _values(self, fields: list[bytes]) -> dict[bytes, bytes]:
-        """An entry's fields by name; the client ids in them are seen."""
-        values = _fields(fields)
-        for name in (b"i", b"t"):
-            if name in values:
-                self.highestId = max(self.highestId, int(values[name]))
-        return values
+    def _entry(self, entryId: bytes, fields: list[bytes]) -> Entry | None:
+        """
+        The entry C{entryId} of fields C{fields}; the client ids in it are
+        seen.  One this node cannot read (of another version, or not of a
+        node at all) is logged and skipped: the stream is read on.
+        """
+        try:
+            values = _fields(fields)
+            ids = [int(values[name]) for name in (b"i", b"t") if name in values]
+            target = values.get(b"t")
+            seq = values.get(b"s")
+            entry = Entry(
+                values[b"d"],
+                values[b"n"],
+                None if target is None else int(target),
+                numberingOf(entryId, values),
+                None if seq is None else int(seq),
+            )
+        except (KeyError, ValueError):
+            self._log.warn(
+                "skipped the stream's entry {entryId}: it is not one this node reads",
+                category="cluster",
+                entryId=entryId.decode(errors="replace"),
+            )
+            return None
+        self.highestId = max([self.highestId, *ids])
+        return entry
 
     def _deliverRemote(self, remote: list[bytes]) -> None:
         """Deliver the entries of C{remote}, joined, and empty it."""

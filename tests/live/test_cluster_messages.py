@@ -56,8 +56,9 @@ def test_sameIdsOnEveryNode(cluster: Cluster) -> None:
     times and senders, in the same order; ids increase.
     """
     a, b = twoNodes(cluster)
-    pageA, pageB = Page(a), Page(b)
+    pageA = Page(a)
     a.waitForLog(r"client 0 connected")
+    pageB = Page(b)
     b.waitForLog(r"client 1 connected")
     talkers = [Client(a.port)]
     a.waitForLog(r"client 2 connected")

@@ -278,3 +278,66 @@ def test_nothingReadBackWithoutHistoryOrMessages() -> None:
     harness = Harness()
     harness.joinCluster(lastId=b"9-0")
     assert [command[0] for command, _ in harness.reader.sent] == [b"XREAD"]
+
+
+def test_unreadableEntrySkipped() -> None:
+    """
+    An entry this node cannot read (its fields are not numbers where they
+    must be) is logged and skipped; the entries after it are delivered and
+    the stream is read on.
+    """
+    harness = Harness()
+    harness.joinCluster()
+    harness.xread(
+        (b"1-0", b"other", b"c: bad\n", b"m", b"5", b"p", b"4", b"o", b"x"),
+        (b"2-0", b"other", b"c: good\n", b"m", b"6", b"p", b"5", b"o", b"3:1"),
+    )
+    assert harness.room.delivered == [b"c: good\n"]
+    assert [n.first for _, n in harness.room.numbered] == [6]
+    assert harness.logged("skipped the stream's entry")
+    command, _ = pending(harness, b"XREAD")
+    assert command[-1] == b"2-0"
+
+
+def test_sessionLeavingBeforeItEnteredIsKnownByItsAccount() -> None:
+    """
+    Another session of an account that leaves before it has entered (it
+    was never announced) is known by its account in the notice Redis gives
+    if it was the last; a first session, announced by its id alone, by its
+    id.
+    """
+    harness = Harness()
+    harness.joinCluster()
+    harness.peers.join(b"alice")
+    harness.command.answer(JOIN, [7, b"5-0", 1])
+    harness.peers.join(b"bob")
+    harness.command.answer(JOIN, [8, b"6-0", 0])
+    assert not harness.peers.leave(7)
+    assert not harness.peers.leave(8)
+    harness.endRound()
+    args = harness.command.answer(APPEND, 1)
+    assert args[-4:] == (7, wire.leftAs(b"alice"), 8, wire.left(8))
+
+
+def test_linesAfterASessionLeftAreNotMergedBeforeItsNotice() -> None:
+    """
+    While Redis is away, what is said after a session of an account left is
+    queued in an entry of its own, after that leaving, not merged before it.
+    """
+    harness = Harness()
+    harness.joinCluster()
+    harness.peers.join(b"alice")
+    harness.command.answer(JOIN, [7, b"5-0", 0])
+    harness.command.lose()
+    harness.peers.publish(b"alice: bye\n", 7)
+    harness.peers.leave(7, wire.leftAs(b"alice"))
+    harness.endRound()
+    harness.peers.publish(b"bob: after\n", 8)
+    harness.endRound()
+    harness.command.connect()
+    harness.command.answerLoads()
+    harness.command.answer(REJOIN, [0, b"5-0"])
+    first = harness.command.answer(APPEND, 1)
+    second = harness.command.answer(APPEND, 1)
+    assert first[1] == b"alice: bye\n" and first[-2:] == (7, wire.leftAs(b"alice"))
+    assert second[1] == b"bob: after\n"

@@ -20,12 +20,16 @@ end
 -- a thousand, so that ids go on increasing when Redis comes back empty.
 -- Returns the first id for the lines of data and the last one before it,
 -- as strings of digits (a Lua number would be written with an exponent).
+-- When Redis has no last id (a new room, or Redis came back empty), the
+-- one before is said to be the first's own predecessor: no id of before
+-- is taken for one the room still has.
 local function messageIds(data, ms)
   local key = PREFIX .. 'messages'
-  local previous = tonumber(redis.call('GET', key) or '0')
+  local last = tonumber(redis.call('GET', key) or '0')
   local _, lines = string.gsub(data, '\n', '')
-  local first = math.max(previous, ms * 1000) + 1
+  local first = math.max(last, ms * 1000) + 1
   redis.call('SET', key, string.format('%.0f', first + lines - 1))
+  local previous = last > 0 and last or first - 1
   return string.format('%.0f', first), string.format('%.0f', previous)
 end
 
