@@ -86,6 +86,8 @@ class ClusterPeers:
                 lambda clientId, data: self._room.deliverPrivate(clientId, data),
                 lambda data, numbering: self._room.deliverNumbered(data, numbering),
                 log,
+                lambda: bool(self._room.keepsMessages),
+                lambda data, numbering: self._room.numberedBefore(data, numbering),
             ),
             presence=Presence(
                 commands, clock, log, lambda: self._machine.expelled(), ttl
@@ -117,9 +119,6 @@ class ClusterPeers:
         self._room = self._node.room = room
 
     def start(self) -> None:
-        room = self._room
-        if room.keepsMessages:
-            self._node.reader.numberedBefore = room.numberedBefore
         self._machine.start()
 
     def stop(self) -> Deferred[None]:

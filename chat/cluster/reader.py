@@ -86,12 +86,12 @@ class StreamReader:
     With an L{IHistory} (L{keepHistory}), every entry for everyone, this
     node's own included, is recorded in it in the stream's order: the same
     history on every node.  Before it first reads, it fills the history
-    with the last entries of the stream, and, with C{numberedBefore}, the
-    room's messages kept for catching up.  This node's clients had its own
-    lines before they were in the stream: when a newcomer is handed over
-    (L{whenRead}), the history records those not read back yet, ahead of
-    the stream, so that the history and the live room meet where the
-    newcomer enters.
+    with the last entries of the stream, and the room's messages for
+    catching up if it C{keepsMessages()} (to C{numberedBefore}).  This
+    node's clients had its own lines before they were in the stream: when
+    a newcomer is handed over (L{whenRead}), the history records those not
+    read back yet, ahead of the stream, so that the history and the live
+    room meet where the newcomer enters.
 
     @ivar highestId: the highest client id seen in the stream (arrivals and
         private entries), -1 before any.
@@ -108,7 +108,8 @@ class StreamReader:
         deliverPrivate: Callable[[int, bytes], None],
         deliverNumbered: Callable[[bytes, Numbering], None],
         log: Logger,
-        numberedBefore: Callable[[bytes, Numbering], bool] | None = None,
+        keepsMessages: Callable[[], bool] = lambda: False,
+        numberedBefore: Callable[[bytes, Numbering], bool] = lambda data, n: False,
     ) -> None:
         self._link = link
         self._commands = commands
@@ -116,8 +117,8 @@ class StreamReader:
         self._deliver = deliver
         self._deliverPrivate = deliverPrivate
         self._deliverNumbered = deliverNumbered
-        self.numberedBefore = numberedBefore
-        """Where the last entries' messages are read back to, if anywhere."""
+        self._keepsMessages = keepsMessages
+        self._numberedBefore = numberedBefore
         self._log = log
         self._lastId: bytes | None = None
         """The last entry delivered; None until L{startAt}."""
@@ -141,7 +142,7 @@ class StreamReader:
         """Deliver what comes after C{entryId}; once, when the node first joins."""
         if self._lastId is not None or self._startingAt is not None:
             return
-        if self.history is None and self.numberedBefore is None:
+        if self.history is None and not self._keepsMessages():
             self._lastId = entryId
             self._read()
         else:
@@ -160,7 +161,8 @@ class StreamReader:
         reply.addCallbacks(self._readBackSome, self._failed)
 
     def _readBackSome(self, entries: list[Any]) -> None:
-        history, messages = self.history, self.numberedBefore
+        history = self.history
+        messages = self._numberedBefore if self._keepsMessages() else None
         for entryId, fields in entries:
             entry = self._entry(entryId, fields)
             if entry is None or entry.target is not None:

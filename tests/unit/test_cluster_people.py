@@ -341,3 +341,17 @@ def test_linesAfterASessionLeftAreNotMergedBeforeItsNotice() -> None:
     second = harness.command.answer(APPEND, 1)
     assert first[1] == b"alice: bye\n" and first[-2:] == (7, wire.leftAs(b"alice"))
     assert second[1] == b"bob: after\n"
+
+
+def test_messagesReadBackWhenKeptOnceStarted() -> None:
+    """
+    Whether the room keeps messages is asked as the node joins, not as the
+    peers start: a room that keeps them from after the start has them read
+    back too.
+    """
+    harness = Harness()
+    harness.room.keepsMessages, harness.room.keptBefore = True, 1
+    harness.joinCluster(lastId=b"9-0")
+    _, reply = pending(harness, b"XREVRANGE")
+    reply.callback([[b"9-0", [b"n", b"x", b"d", b"c: a\n", b"m", b"3", b"p", b"2"]]])
+    assert [n.first for _, n in harness.room.numbered] == [3]
