@@ -45,6 +45,20 @@ class Page:
         self.socket.close()
 
 
+def caughtUpExactly(back: Page, last: int) -> list[dict[str, Any]]:
+    """
+    C{back}, a page come back with the id C{last}, is told its catching up
+    is complete and sent exactly the lines C{missed 0} to C{missed 29}:
+    their messages.
+    """
+    received = back.messagesUntil("missed 29")
+    caughtUp = [frame["caughtUp"] for frame in back.frames if "caughtUp" in frame]
+    assert caughtUp == [{"since": last, "complete": True}]
+    said = [m for m in received if m["kind"] == "line"]
+    assert [m["text"] for m in said] == [f"missed {n}" for n in range(30)]
+    return said
+
+
 def twoNodes(cluster: Cluster) -> list[Node]:
     """Two nodes in chat mode with a web door, joined."""
     return cluster.start(2, "--commands", *WEB)
@@ -102,12 +116,8 @@ def test_catchesUpOnAnotherNode(cluster: Cluster) -> None:
     talker.send(missed)
     watcherA.expect(missed.replace(b"missed", b"client 2: missed"))
     back = Page(b, since=last)
-    received = back.messagesUntil("missed 29")
-    caughtUp = [frame["caughtUp"] for frame in back.frames if "caughtUp" in frame]
-    assert caughtUp == [{"since": last, "complete": True}]
-    lines = [m["text"] for m in received if m["kind"] == "line"]
-    assert lines == [f"missed {n}" for n in range(30)]
-    ids = [m["id"] for m in received if m["kind"] == "line"]
+    said = caughtUpExactly(back, last)
+    ids = [m["id"] for m in said]
     assert ids == sorted(set(ids)) and ids[0] > last
     back.close()
 
@@ -133,12 +143,7 @@ def test_nodeStartedLaterCatchesAPageUp(cluster: Cluster) -> None:
     newest = ("XREVRANGE", "chat:main:stream", "+", "-", "COUNT", "1")
     waitFor(lambda: "missed 29" in cluster.redis.cli(*newest), "the lines in Redis")
     (b,) = cluster.start(1, "--history", "5", *WEB)
-    back = Page(b, since=last)
-    received = back.messagesUntil("missed 29")
-    caughtUp = [frame["caughtUp"] for frame in back.frames if "caughtUp" in frame]
-    assert caughtUp == [{"since": last, "complete": True}]
-    lines = [m["text"] for m in received if m["kind"] == "line"]
-    assert lines == [f"missed {n}" for n in range(30)]
+    caughtUpExactly(Page(b, since=last), last)
     newcomer = Page(b)
     said = [m["text"] for m in newcomer.messagesUntil("end of history")]
     assert said[-7:] == [
