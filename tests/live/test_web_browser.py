@@ -354,9 +354,9 @@ def test_catchesUpOnAnotherNode(cluster: Cluster, browser: Browser) -> None:
         expect(tab.page.locator("#me")).to_have_text("you are client 0")
         tcp = Client(b.port)
         cluster.clients.append(tcp)
-        tab.expectLast("client 1 just arrived")
+        tab.expectShown("client 1 just arrived")
         tcp.send(b"before\n")
-        tab.expectLast("client 1: before")
+        tab.expectShown("client 1: before")
         before = tab.shown()
         tab.page.context.set_offline(True)
         tab.page.evaluate("socket.close()")
@@ -394,7 +394,7 @@ def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
         tab = Tab(browser, port)
         expect(tab.page.locator("#state")).to_have_text("connected")
         first.connect().send(b"before the restart\n")
-        tab.expectLast("client 1: before the restart")
+        tab.expectShown("client 1: before the restart")
         assert first.stop() == 0
     finally:
         first.kill()
@@ -410,7 +410,7 @@ def test_missedMarkedAfterARestart(tmp_path: Path, browser: Browser) -> None:
         assert len(caughtUp) == 1 and '"complete": false' in caughtUp[0]
         tcp = second.connect()
         tcp.send(b"after the restart\n")
-        tab.expectLast("client 1: after the restart")
+        tab.expectShown("client 1: after the restart")
         shown, text = tab.shown(), marker.text_content()
         assert text is not None
         assert shown.index(text) < shown.index("client 1: after the restart")

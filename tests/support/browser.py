@@ -156,6 +156,17 @@ class Tab:
             re.compile(f"^{TIME}{re.escape(text)}$"), timeout=timeout
         )
 
+    def expectShown(self, text: str) -> None:
+        """
+        A line or notice of the log reads C{text}, after its time, wherever
+        it is: what the page asked for itself as it connected (its C{/who})
+        may be answered after it.
+        """
+        shown = self.page.locator("#log li").filter(
+            has_text=re.compile(f"^{TIME}{re.escape(text)}$")
+        )
+        expect(shown).to_have_count(1)
+
     def expectPeople(self, *names: str) -> None:
         expect(self.page.locator("#people li")).to_have_text(list(names))
 
