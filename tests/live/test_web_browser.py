@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     ViewportSize,
+    WebSocketRoute,
     expect,
 )
 
@@ -21,6 +22,7 @@ from tests.support.browser import (
     BROWSER_TESTS,
     DESKTOP,
     PHONE,
+    POLL,
     TIMEOUT,
     Tab,
     axeViolations,
@@ -161,7 +163,8 @@ def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -
     """
     With --auth the page asks for a name and password first: a wrong one is
     refused and may be tried again, the right one joins the room as that
-    name.  The password is sent as the first frame and goes nowhere else.
+    name, which a /nick does not change.  The password is sent as the first
+    frame and goes nowhere else.
     """
     users = tmp_path / "users"
     assert chatPasswd(users, "alice", "open sesame").returncode == 0
@@ -202,6 +205,11 @@ def test_loginForm(startServer: StartServer, browser: Browser, tmp_path: Path) -
     bob.expect(b"alice: hello bob\n")
     bob.send(b"hello alice\n")
     tab.expectLast("bob: hello alice")
+    tab.say("/nick bob")  # refused: the page does not take bob's name
+    tab.expectLast("with logins, your name is your account")
+    bob.send(b"sentinel\n")
+    tab.expectLast("bob: sentinel")
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
 
     waitFor(lambda: "client 1 is now alice" in server.logText(), "the log")
     log = server.logText()
@@ -489,6 +497,62 @@ def test_commands(startServer: StartServer, browser: Browser) -> None:
     tab.expectPeople("alice (you)")
     tab.say("/quit")
     expect(tab.page.locator("#state")).to_contain_text("you left")
+    assert tab.errors == []
+
+
+def test_renamedWhileItsOwnWhoIsOnTheWay(
+    startServer: StartServer, browser: Browser
+) -> None:
+    """
+    The page learns its new nick from the answer to the /who it sent after
+    the /nick, not from the answer to its own /who of the connection that
+    was still on the way: that earlier answer is shown as the list of who
+    is here, the later one, which names it, is not shown.
+    """
+    server = startServer(*WEB, "--commands")
+    fromPage: list[str] = []
+    held: list[str | bytes] = []
+    lists = 0
+
+    def route(page: WebSocketRoute) -> None:
+        room = page.connect_to_server()
+
+        def toRoom(message: str | bytes) -> None:
+            fromPage.append(str(message))
+            room.send(message)
+            if str(message).startswith("/nick"):
+                for frame in held:
+                    page.send(frame)
+                held.clear()
+
+        def toPage(message: str | bytes) -> None:
+            nonlocal lists
+            if re.search(r"\d clients?: ", str(message)):
+                lists += 1
+            if lists > 1 and not any(line.startswith("/nick") for line in fromPage):
+                held.append(message)
+            else:
+                page.send(message)
+
+        page.on_message(toRoom)
+        room.on_message(toPage)
+
+    tab = Tab(browser, webPort(server), route=route)
+    expect(tab.page.locator("#state")).to_have_text("connected")
+    for _ in range(TIMEOUT // POLL):  # its /who is answered, and the answer held
+        if held:
+            break
+        tab.page.wait_for_timeout(POLL)
+    assert fromPage == ["/who"]
+    tab.say("/nick alice")
+    expect(tab.page.locator("#me")).to_have_text("you are alice")
+    tab.expectPeople("alice (you)")
+    sentinel = Client(server.port)
+    sentinel.send(b"sentinel\n")
+    tab.expectLast("client 1: sentinel")
+    assert fromPage == ["/who", "/nick alice", "/who"]
+    shown = [line for line in tab.shown() if re.match(r"\d clients?: ", line)]
+    assert shown == ["1 client: client 0"]
     assert tab.errors == []
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ from playwright.sync_api import (
     Page,
     ViewportSize,
     WebSocket,
+    WebSocketRoute,
     expect,
 )
 
@@ -83,10 +85,17 @@ class Tab:
         colorScheme: Literal["light", "dark"] = "light",
         viewport: ViewportSize = DESKTOP,
         timezoneId: str | None = None,
+        route: Callable[[WebSocketRoute], None] | None = None,
     ) -> None:
+        """
+        With C{route}, the page's WebSocket goes through it, as
+        Playwright's C{route_web_socket} gives it.
+        """
         self.page: Page = browser.new_page(
             color_scheme=colorScheme, viewport=viewport, timezone_id=timezoneId
         )
+        if route is not None:
+            self.page.route_web_socket(re.compile(r"/ws(?:\?|$)"), route)
         self.page.set_default_timeout(TIMEOUT)
         self.frames: list[str] = []
         self.sent: list[list[str]] = []
