@@ -5,7 +5,9 @@ signal that comes while the server starts is handled as any other.
 
 from __future__ import annotations
 
+import shutil
 import signal
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +44,9 @@ class StartTests(SynchronousTestCase):
         stops the reactor once it runs, it does not kill the process.
         """
         options = Options()
-        log = Path(self.mktemp())
+        where = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, where)
+        log = where / "mini_serv.log"
         options.parseOptions(["--port", "0", "--logfile", str(log)])
         reactor = Reactor()
         service = makeService(options, reactor=reactor)
