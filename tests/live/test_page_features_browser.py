@@ -129,6 +129,7 @@ def test_linksAreLinks(startServer: StartServer, browser: Browser) -> None:
         expect(link).to_have_attribute("target", "_blank")
     tab.say("mine too: http://example.net/")
     tcp.expect(b"client 1: mine too: http://example.net/\n")
+    tab.expectLast("client 1 (you): mine too: http://example.net/")
     expect(tab.page.locator("#log li").last.locator("a")).to_have_attribute(
         "href", "http://example.net/"
     )
